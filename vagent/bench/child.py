@@ -1,0 +1,41 @@
+"""Child process for ``vagent bench ingest``: index one video into a fresh library, print JSON
+with the throughput and this process's peak memory (so each video length is measured alone)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+
+from vagent.bench.measure import peak_rss_mib
+from vagent.library import Library
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--video", required=True)
+    ap.add_argument("--encoder", required=True)
+    ap.add_argument("--fps", type=float, default=1.0)
+    ap.add_argument("--batch-size", type=int, default=32)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        lib = Library.open(f"{tmp}/bench")
+        report = lib.index(
+            [a.video], encoder=a.encoder, fps=a.fps, batch_size=a.batch_size, progress=False
+        )
+        if report.failed:
+            raise SystemExit(f"{report.failed[0][0]}: {report.failed[0][1]}")
+    print(
+        json.dumps(
+            {
+                "video_seconds": report.video_seconds,
+                "wall_seconds": report.wall_seconds,
+                "video_s_per_s": report.video_seconds / report.wall_seconds,
+                "peak_rss_mib": round(peak_rss_mib(), 1),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

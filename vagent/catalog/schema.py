@@ -1,0 +1,117 @@
+"""Catalog tables. Row ids of ``segments`` and ``frames`` are the ids stored in the vector index."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Bump when a table changes shape; a catalog written by another version is refused by name.
+SCHEMA_VERSION = 1
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; other databases get a 64-bit identity.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Meta(Base):
+    """Key/value facts about the catalog itself: ``schema_version``, ``written_by``."""
+
+    __tablename__ = "vagent_meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class LibraryRow(Base):
+    """A library: the encoder and embedding space it is pinned to, and its index generation.
+
+    ``generation`` names the vector-index files that match the committed rows; it advances in the
+    same transaction that adds or removes a video, so readers always see a consistent pair.
+    """
+
+    __tablename__ = "libraries"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    encoder: Mapped[str] = mapped_column(Text)
+    embedding_space: Mapped[str] = mapped_column(Text)
+    dim: Mapped[int] = mapped_column(Integer)
+    semantic: Mapped[bool] = mapped_column(Boolean)
+    index_backend: Mapped[str] = mapped_column(String(64))
+    index_spec: Mapped[str] = mapped_column(Text)
+    segmenter: Mapped[str] = mapped_column(String(128))
+    segment_seconds: Mapped[float] = mapped_column(Float)
+    sample_fps: Mapped[float] = mapped_column(Float)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class VideoRow(Base):
+    """One indexed file. ``content_hash`` (sha256) is its identity; ``path`` is where it was last
+    seen, so a moved file is re-pointed rather than re-indexed."""
+
+    __tablename__ = "videos"
+    __table_args__ = (
+        UniqueConstraint("library_id", "content_hash", name="uq_video_hash"),
+        Index("ix_videos_path", "library_id", "path"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    library_id: Mapped[int] = mapped_column(ForeignKey("libraries.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    duration: Mapped[float] = mapped_column(Float)
+    fps: Mapped[float] = mapped_column(Float)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    codec: Mapped[str] = mapped_column(String(64))
+    frame_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sampled_frames: Mapped[int] = mapped_column(Integer)
+    decode_strategy: Mapped[str] = mapped_column(String(64))
+    indexed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class SegmentRow(Base):
+    """A time range of a video; its id is the id of its (mean) vector in the segment index."""
+
+    __tablename__ = "segments"
+    __table_args__ = (Index("ix_segments_video", "video_id", "start"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    n_frames: Mapped[int] = mapped_column(Integer)
+
+
+class FrameRow(Base):
+    """A sampled frame; its id is the id of its vector in the frame index."""
+
+    __tablename__ = "frames"
+    __table_args__ = (
+        Index("ix_frames_segment", "segment_id"),
+        Index("ix_frames_video", "video_id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
+    time: Mapped[float] = mapped_column(Float)

@@ -1,0 +1,130 @@
+"""Opening a catalog database, checking its schema version, and the queries the core needs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import create_engine, event, func, inspect, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from vagent import __version__
+from vagent.catalog.schema import (
+    SCHEMA_VERSION,
+    Base,
+    FrameRow,
+    LibraryRow,
+    Meta,
+    SegmentRow,
+    VideoRow,
+)
+from vagent.errors import SchemaMismatch
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL: readers search while a writer indexes; a killed writer leaves the last commit intact.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+class Catalog:
+    """A catalog database. ``url`` is any SQLAlchemy URL (``sqlite:///path/catalog.db`` default)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def exists(self) -> bool:
+        return inspect(self.engine).has_table(Meta.__tablename__)
+
+    def check_schema(self, create: bool) -> bool:
+        """Make sure the schema matches this vagent. Returns False if the catalog is empty and
+        ``create`` is False; raises SchemaMismatch if another schema version wrote it."""
+        if not self.exists():
+            if not create:
+                return False
+            Base.metadata.create_all(self.engine)
+            with self.session() as s:
+                s.merge(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+                s.merge(Meta(key="written_by", value=f"vagent {__version__}"))
+            return True
+        with self.session() as s:
+            found = s.get(Meta, "schema_version")
+            writer = s.get(Meta, "written_by")
+        version = int(found.value) if found else -1
+        if version != SCHEMA_VERSION:
+            by = writer.value if writer else "an unknown vagent"
+            relation = "newer" if version > SCHEMA_VERSION else "older"
+            hint = (
+                "upgrade vagent to read it"
+                if version > SCHEMA_VERSION
+                else "re-index into a new library, or install the vagent that wrote it"
+            )
+            raise SchemaMismatch(
+                f"catalog {self.url} has schema v{version} (written by {by}), {relation} than "
+                f"this vagent {__version__} (schema v{SCHEMA_VERSION}): {hint}"
+            )
+        return True
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on any error."""
+        with self._sessions() as s, s.begin():
+            yield s
+
+    # ---- queries -------------------------------------------------------------------------
+
+    def library(self, name: str) -> LibraryRow | None:
+        with self._sessions() as s:
+            return s.scalars(select(LibraryRow).where(LibraryRow.name == name)).first()
+
+    def videos(self, library_id: int) -> list[VideoRow]:
+        with self._sessions() as s:
+            q = select(VideoRow).where(VideoRow.library_id == library_id).order_by(VideoRow.path)
+            return list(s.scalars(q))
+
+    def counts(self, library_id: int) -> dict[str, int]:
+        with self._sessions() as s:
+            vids = select(VideoRow.id).where(VideoRow.library_id == library_id)
+            n_seg = s.scalar(select(func.count(SegmentRow.id)).where(SegmentRow.video_id.in_(vids)))
+            n_frm = s.scalar(select(func.count(FrameRow.id)).where(FrameRow.video_id.in_(vids)))
+            n_vid = s.scalar(select(func.count()).select_from(vids.subquery()))
+        return {"videos": int(n_vid or 0), "segments": int(n_seg or 0), "frames": int(n_frm or 0)}
+
+    def segments_by_id(self, ids: list[int]) -> dict[int, SegmentRow]:
+        with self._sessions() as s:
+            rows = s.scalars(select(SegmentRow).where(SegmentRow.id.in_(ids)))
+            return {r.id: r for r in rows}
+
+    def frames_by_id(self, ids: list[int]) -> list[FrameRow]:
+        with self._sessions() as s:
+            return list(s.scalars(select(FrameRow).where(FrameRow.id.in_(ids))))
+
+    def frames_of_segments(self, segment_ids: list[int]) -> list[FrameRow]:
+        with self._sessions() as s:
+            q = select(FrameRow).where(FrameRow.segment_id.in_(segment_ids))
+            return list(s.scalars(q))
+
+    def ids_for_videos(self, video_ids: list[int]) -> tuple[list[int], list[int]]:
+        """(segment ids, frame ids) belonging to ``video_ids``."""
+        with self._sessions() as s:
+            seg = s.scalars(select(SegmentRow.id).where(SegmentRow.video_id.in_(video_ids)))
+            seg_ids = list(seg)
+            frm = s.scalars(select(FrameRow.id).where(FrameRow.video_id.in_(video_ids)))
+            return seg_ids, list(frm)
+
+    def videos_by_id(self, ids: list[int]) -> dict[int, VideoRow]:
+        with self._sessions() as s:
+            return {v.id: v for v in s.scalars(select(VideoRow).where(VideoRow.id.in_(ids)))}
+
+    def dispose(self) -> None:
+        self.engine.dispose()

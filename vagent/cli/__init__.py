@@ -1,0 +1,41 @@
+"""The ``vagent`` command. Every error a user can cause is one line on stderr, no traceback.
+
+Exit codes: 0 success; 1 some input files failed (the rest were indexed); 2 nothing was done.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+import click
+
+from vagent import __version__, plugins
+from vagent.cli.bench import bench
+from vagent.cli.library import index, info, remove, search
+from vagent.cli.plugins_cmd import plugins_cmd
+from vagent.errors import VagentError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="vagent")
+def cli() -> None:
+    """Index long videos and search them (`vagent index`, then `vagent search`)."""
+
+
+for command in (index, search, info, remove, plugins_cmd, bench):
+    cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    # Libraries we call log their own retries and fallbacks; our errors already say what failed.
+    if not os.environ.get("VAGENT_DEBUG"):
+        logging.getLogger().setLevel(logging.CRITICAL)
+    try:
+        plugins.registry().pm.hook.vagent_register_commands(cli=cli)
+        return cli.main(args=argv, prog_name="vagent", standalone_mode=True)
+    except VagentError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)

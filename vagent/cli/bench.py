@@ -1,0 +1,90 @@
+"""vagent bench ...: measurements that print ratios against bounds measured in the same run."""
+
+from __future__ import annotations
+
+import click
+
+from vagent.cli.common import emit_json, guarded, json_option
+
+
+@click.group()
+def bench() -> None:
+    """Benchmarks (speed, memory) with bounds measured in the same run."""
+
+
+def _size(text: str) -> tuple[int, int]:
+    w, _, h = text.partition("x")
+    return int(w), int(h)
+
+
+@bench.command("ingest")
+@click.option("--video", help="Measure this file instead of a generated one.")
+@click.option("--seconds", default=60.0, show_default=True, help="Generated video length.")
+@click.option(
+    "--long-seconds",
+    default=1800.0,
+    show_default=True,
+    help="Second, longer video for the memory comparison (0: skip).",
+)
+@click.option("--encoder", default="openclip/ViT-B-32/random", show_default=True)
+@click.option("--fps", default=1.0, show_default=True, help="Sampling rate.")
+@click.option("--size", default="1280x720", show_default=True, help="Generated video size.")
+@click.option("--keyframe-seconds", default=2.0, show_default=True)
+@click.option("--batch-size", default=32, show_default=True)
+@click.option(
+    "--naive/--no-naive",
+    default=True,
+    show_default=True,
+    help="Also time the naive OpenCV + one-frame-at-a-time baseline.",
+)
+@json_option
+@guarded
+def ingest(
+    video: str | None,
+    seconds: float,
+    long_seconds: float,
+    encoder: str,
+    fps: float,
+    size: str,
+    keyframe_seconds: float,
+    batch_size: int,
+    naive: bool,
+    as_json: bool,
+) -> None:
+    """Decode-only, encode-only and end-to-end indexing throughput, and peak memory."""
+    from vagent.bench import ingest as b
+
+    r = b.run(
+        video, seconds, long_seconds, encoder, fps, _size(size), keyframe_seconds, batch_size, naive
+    )
+    if as_json:
+        emit_json(r)
+        return
+    v = r["video"]
+    click.echo(
+        f"video     {v['path']}  {v['duration']:.0f} s {v['size']} @ {v['fps']:g} fps, "
+        f"keyframes every {v['keyframe_interval']} s"
+    )
+    sem = "" if r["semantic"] else "  (random weights: throughput only)"
+    click.echo(f"encoder   {r['encoder']} on {r['device']}{sem}; sampling {r['sample_fps']:g} fps")
+    click.echo("                               video-s/s")
+    for s, d in r["decode_only"].items():
+        click.echo(
+            f"decode-only ({s:<10})       {d['video_s_per_s']:>8.2f}   "
+            f"(decoded {d['packets_decoded_fraction']:.0%} of packets)"
+        )
+    e = r["encode_only"]
+    click.echo(
+        f"encode-only                   {e['video_s_per_s']:>8.2f}   "
+        f"({e['frames_per_s']:.2f} frames/s)"
+    )
+    click.echo(f"bound [{r['bound_kind']}]  {r['bound_video_s_per_s']:.2f}")
+    click.echo(f"end-to-end                    {r['end_to_end_video_s_per_s']:>8.2f}")
+    click.echo(f"ratio_to_bound                {r['ratio_to_bound']:>8.3f}")
+    for k, m in r["peak_rss_mib"].items():
+        click.echo(f"peak memory, {k:>6} video       {m:>8.1f} MiB")
+    if isinstance(r.get("naive"), dict):
+        click.echo(f"naive (OpenCV, batch 1)       {r['naive']['video_s_per_s']:>8.2f}")
+        click.echo(f"speed-up vs naive             {r['speedup_vs_naive']:>8.2f}x")
+    elif "naive" in r:
+        click.echo(f"naive: {r['naive']}")

@@ -1,0 +1,148 @@
+"""index / search / info / remove."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from vagent.cli.common import emit_json, guarded, hms, json_option, library_options
+from vagent.library import DEFAULT_ENCODER, Library
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True)
+@library_options
+@click.option("--fps", type=float, help="Frames sampled per second (new library: 1).")
+@click.option("--segment-seconds", type=float, help="Segment length in seconds (new: 10).")
+@click.option("--segmenter", help="fixed (default) or scene[/threshold].")
+@click.option("--encoder", help=f"Visual encoder id (new library: {DEFAULT_ENCODER}).")
+@click.option("--index-factory", help="FAISS factory string: Flat (default), IVF1024,Flat, HNSW32.")
+@click.option("--decoder", default="pyav", show_default=True, help="Decoder id.")
+@click.option("--allow-partial", is_flag=True, help="Index the readable part of truncated files.")
+@click.option("--batch-size", default=32, show_default=True, help="Frames per encoder batch.")
+@json_option
+@guarded
+def index(
+    paths: tuple[str, ...],
+    library: str,
+    db: str | None,
+    fps: float | None,
+    segment_seconds: float | None,
+    segmenter: str | None,
+    encoder: str | None,
+    index_factory: str | None,
+    decoder: str,
+    allow_partial: bool,
+    batch_size: int,
+    as_json: bool,
+) -> None:
+    """Index video files and folders into a library (created on first use).
+
+    Unchanged files are skipped, moved files re-pointed, changed files replaced. Each bad file
+    gets one line on stderr; the rest are indexed; the exit code is 1 if any failed.
+    """
+    lib = Library.open(library, db=db)
+    report = lib.index(
+        list(paths),
+        encoder=encoder,
+        fps=fps,
+        segment_seconds=segment_seconds,
+        segmenter=segmenter,
+        index=f"faiss/{index_factory}" if index_factory else None,
+        decoder=decoder,
+        allow_partial=allow_partial,
+        batch_size=batch_size,
+        progress=not as_json and sys.stderr.isatty(),
+    )
+    if as_json:
+        emit_json({"library": lib.name, **report.to_dict()})
+    else:
+        speed = report.video_seconds / report.wall_seconds if report.wall_seconds else 0.0
+        click.echo(
+            f"{lib.name}: indexed {len(report.indexed)}, replaced {len(report.replaced)}, "
+            f"moved {len(report.moved)}, unchanged {len(report.skipped)}, "
+            f"failed {len(report.failed)}; {report.video_seconds:.1f} video-s in "
+            f"{report.wall_seconds:.1f} s ({speed:.1f}x real time)"
+        )
+    if report.failed:
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("query")
+@library_options
+@click.option("-k", default=10, show_default=True, help="Number of hits.")
+@click.option("--video", multiple=True, help="Only these videos (path or file name); repeatable.")
+@click.option("--encoder", help="Encoder id (must match the library's embedding space).")
+@json_option
+@guarded
+def search(
+    query: str,
+    library: str,
+    db: str | None,
+    k: int,
+    video: tuple[str, ...],
+    encoder: str | None,
+    as_json: bool,
+) -> None:
+    """Find the moments that match QUERY: video, start-end, best frame, score."""
+    lib = Library.open(library, db=db)
+    hits = lib.search(query, k=k, video=list(video) or None, encoder=encoder)
+    if as_json:
+        emit_json([h.to_dict() for h in hits])
+        return
+    if not hits:
+        click.echo("no hits")
+    for rank, h in enumerate(hits, 1):
+        gone = "  [file missing]" if h.missing else ""
+        click.echo(
+            f"{rank:>3}  {h.score:+.4f}  {Path(h.video).name}  {hms(h.start)}-{hms(h.end)}  "
+            f"(best frame {hms(h.frame_time)}){gone}"
+        )
+
+
+@click.command()
+@library_options
+@json_option
+@guarded
+def info(library: str, db: str | None, as_json: bool) -> None:
+    """Videos, segments, encoder, index type and sizes of a library."""
+    d = Library.open(library, db=db).info()
+    if as_json:
+        emit_json(d)
+        return
+    b = d["bytes"]
+    click.echo(f"library   {d['name']}  ({d['root']})")
+    click.echo(f"catalog   {d['catalog']}")
+    sem = "" if d["semantic"] else "  [random weights: not semantic]"
+    click.echo(f"encoder   {d['encoder']}  ({d['dim']}-d){sem}")
+    idx = d["index"]
+    trained = "" if idx.get("trained", True) else "  (exact until enough vectors to train)"
+    click.echo(f"index     {idx['backend']}/{idx['spec']}{trained}")
+    seg = f"{d['segmenter']} segments of {d['segment_seconds']:g} s"
+    click.echo(f"sampling  {d['sample_fps']:g} fps, {seg}")
+    click.echo(
+        f"contents  {d['videos'].__len__()} videos, {hms(d['video_seconds'])} of video, "
+        f"{d['segments']} segments, {d['frames']} frames"
+    )
+    click.echo(f"size      catalog {b['catalog'] or 0:,} B, vectors {b['vectors']:,} B")
+    for v in d["videos"]:
+        gone = "  [file missing]" if v["missing"] else ""
+        click.echo(f"  {hms(v['duration'])}  {v['resolution']:>9}  {v['path']}{gone}")
+
+
+@click.command()
+@click.argument("videos", nargs=-1, required=True)
+@library_options
+@json_option
+@guarded
+def remove(videos: tuple[str, ...], library: str, db: str | None, as_json: bool) -> None:
+    """Drop videos (path or file name) and their vectors from a library."""
+    removed = Library.open(library, db=db).remove(list(videos))
+    if as_json:
+        emit_json({"removed": removed})
+    else:
+        for p in removed:
+            click.echo(f"removed {p}")

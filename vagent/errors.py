@@ -1,0 +1,40 @@
+"""Errors a user can act on. Each message names the thing and says what to do next."""
+
+from __future__ import annotations
+
+
+class VagentError(Exception):
+    """Base class: the CLI prints ``str(err)`` on one line, without a traceback."""
+
+
+class BadVideo(VagentError):
+    """A file could not be indexed. ``path`` and ``reason`` make the one-line report."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class ModelUnavailable(VagentError):
+    """Weights could not be loaded (offline, missing file); the message says how to fix it."""
+
+
+class EncoderMismatch(VagentError):
+    """A library is pinned to one embedding space and something else was asked of it."""
+
+
+class SchemaMismatch(VagentError):
+    """The catalog was written by another schema version of vagent."""
+
+
+class UnknownComponent(VagentError):
+    """No plugin registered the requested component name."""
+
+
+class LibraryNotFound(VagentError):
+    """The named library has no catalog yet."""
+
+
+class LibraryBusy(VagentError):
+    """Another process holds the library's write lock."""

@@ -1,0 +1,1 @@
+"""Turning video files into catalog rows and vectors."""

@@ -1,0 +1,94 @@
+"""Decode and encode one video at once: a decoder thread feeds a bounded queue, the encoder
+drains it, so both run together and memory holds a few batches whatever the video's length."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from vagent.components import Decoder, VisualEncoder
+from vagent.types import FrameBatch, VideoInfo
+
+_DONE = object()
+
+
+@dataclass
+class EncodedVideo:
+    """A video's sampled frame ``times`` (n,) and ``vectors`` (n, dim)."""
+
+    times: np.ndarray
+    vectors: np.ndarray
+
+
+def frame_size(info: VideoInfo, short_side: int) -> tuple[int, int]:
+    """(width, height) with the short side at ``short_side`` and the aspect ratio kept."""
+    scale = short_side / min(info.width, info.height)
+    w = max(short_side, round(info.width * scale))
+    h = max(short_side, round(info.height * scale))
+    return w, h
+
+
+def encode_video(
+    decoder: Decoder,
+    encoder: VisualEncoder,
+    info: VideoInfo,
+    fps: float,
+    batch_size: int = 32,
+    queue_batches: int = 3,
+    on_batch: Callable[[FrameBatch], None] | None = None,
+) -> EncodedVideo:
+    """Sample ``info.path`` at ``fps`` and embed every sampled frame.
+
+    Errors raised by the decoder (in its thread) are re-raised here.
+    """
+    size = frame_size(info, encoder.input_size)
+    q: queue.Queue[object] = queue.Queue(maxsize=queue_batches)
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            for batch in decoder.sample(info.path, fps, size, batch_size):
+                while not stop.is_set():
+                    try:
+                        q.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as exc:
+            failure.append(exc)
+        finally:
+            q.put(_DONE)
+
+    thread = threading.Thread(target=produce, name="vagent-decode", daemon=True)
+    thread.start()
+    times: list[np.ndarray] = []
+    vectors: list[np.ndarray] = []
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                break
+            assert isinstance(item, FrameBatch)
+            times.append(item.times)
+            vectors.append(encoder.encode_images(item.images))
+            if on_batch is not None:
+                on_batch(item)
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                q.get(timeout=0.1)
+        thread.join()
+    if failure:
+        raise failure[0]
+    if not times:
+        return EncodedVideo(np.zeros(0), np.zeros((0, encoder.dim), np.float32))
+    return EncodedVideo(np.concatenate(times), np.concatenate(vectors))

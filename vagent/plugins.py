@@ -1,0 +1,182 @@
+"""The plugin host: builds a pluggy manager from entry points and collects factories by kind.
+
+The core imports no plugin. Built-ins and third-party plugins alike arrive through the
+``vagent`` entry-point group; a plugin that fails to import is named in a warning and skipped.
+``VAGENT_PLUGINS_BLOCK`` / ``VAGENT_PLUGINS_ONLY`` (comma-separated entry-point names) select them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from vagent import hookspecs
+from vagent.errors import UnknownComponent, VagentError
+
+KINDS: dict[str, str] = {
+    "decoder": "vagent_register_decoders",
+    "segmenter": "vagent_register_segmenters",
+    "visual_encoder": "vagent_register_visual_encoders",
+    "text_encoder": "vagent_register_text_encoders",
+    "captioner": "vagent_register_captioners",
+    "ocr": "vagent_register_ocr",
+    "index": "vagent_register_indexes",
+    "reranker": "vagent_register_rerankers",
+    "planner": "vagent_register_planners",
+    "answerer": "vagent_register_answerers",
+    "kv_store": "vagent_register_kv_stores",
+}
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One factory: which kind, under which name, from which plugin and distribution."""
+
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    plugin: str
+    distribution: str
+    version: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    distribution: str
+    version: str
+    error: str | None = None
+
+
+class Registry:
+    """Factories by kind and name, plus the pluggy manager they came from."""
+
+    def __init__(self, pm: pluggy.PluginManager, plugins: list[PluginInfo]) -> None:
+        self.pm = pm
+        self.plugins = plugins
+        self._items: dict[str, dict[str, Registration]] = {k: {} for k in KINDS}
+        dist_of = {p.name: p for p in plugins}
+        for kind, hook_name in KINDS.items():
+            hook = getattr(pm.hook, hook_name)
+            for impl in hook.get_hookimpls():
+                info = dist_of.get(impl.plugin_name, PluginInfo(impl.plugin_name, "?", "?"))
+                impl.function(register=self._registrar(kind, info))
+
+    def _registrar(self, kind: str, info: PluginInfo) -> Callable[..., None]:
+        def register(name: str, factory: Callable[..., Any], *, description: str = "") -> None:
+            table = self._items[kind]
+            if name in table:
+                raise VagentError(
+                    f"{kind} '{name}' is registered twice: by plugin '{table[name].plugin}' and "
+                    f"by '{info.name}'; block one with VAGENT_PLUGINS_BLOCK={info.name}"
+                )
+            table[name] = Registration(
+                kind, name, factory, info.name, info.distribution, info.version, description
+            )
+
+        return register
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self._items[kind])
+
+    def all(self) -> list[Registration]:
+        return [r for kind in KINDS for r in sorted(self._items[kind].values(), key=_by_name)]
+
+    def get(self, kind: str, component_id: str) -> tuple[Registration, str | None]:
+        name, _, spec = component_id.partition("/")
+        reg = self._items[kind].get(name)
+        if reg is None:
+            known = ", ".join(self.names(kind)) or "none"
+            raise UnknownComponent(
+                f"no {kind.replace('_', ' ')} named '{name}' (from '{component_id}'); "
+                f"installed: {known}. See `vagent plugins`."
+            )
+        return reg, (spec or None)
+
+    def create(self, kind: str, component_id: str, **options: Any) -> Any:
+        """Build the component ``component_id`` (``name`` or ``name/spec``) of ``kind``."""
+        reg, spec = self.get(kind, component_id)
+        return reg.factory(spec, **options)
+
+
+def _by_name(r: Registration) -> str:
+    return r.name
+
+
+def _split_env(name: str) -> set[str]:
+    return {p.strip() for p in os.environ.get(name, "").split(",") if p.strip()}
+
+
+def build_registry(extra: Iterable[tuple[str, object]] = ()) -> Registry:
+    """Build a fresh plugin manager from the ``vagent`` entry points, plus ``extra`` plugins.
+
+    ``extra`` is ``(name, module_or_object)`` pairs registered directly: tests use it for fakes.
+    """
+    pm = pluggy.PluginManager("vagent")
+    pm.add_hookspecs(hookspecs)
+    block, only = _split_env("VAGENT_PLUGINS_BLOCK"), _split_env("VAGENT_PLUGINS_ONLY")
+    infos: list[PluginInfo] = []
+    seen: set[str] = set()
+    for ep in sorted(metadata.entry_points(group="vagent"), key=lambda e: e.name):
+        if ep.name in seen or ep.name in block or (only and ep.name not in only):
+            continue
+        seen.add(ep.name)
+        dist = ep.dist.name if ep.dist else "?"
+        version = ep.dist.version if ep.dist else "?"
+        try:
+            module = ep.load()
+            pm.register(module, name=ep.name)
+        except Exception as exc:  # a broken plugin must never take the host down
+            msg = f"{type(exc).__name__}: {exc}"
+            warnings.warn(
+                f"vagent: plugin '{ep.name}' from {dist} {version} failed to load and was "
+                f"skipped ({msg}); block it with VAGENT_PLUGINS_BLOCK={ep.name}",
+                stacklevel=2,
+            )
+            infos.append(PluginInfo(ep.name, dist, version, error=msg))
+            continue
+        infos.append(PluginInfo(ep.name, dist, version))
+    for name, obj in extra:
+        pm.register(obj, name=name)
+        infos.append(PluginInfo(name, "(registered in-process)", "-"))
+    return Registry(pm, infos)
+
+
+_cached: Registry | None = None
+_extra: list[tuple[str, object]] = []
+
+
+def registry() -> Registry:
+    """The process-wide registry, built on first use (never at import time)."""
+    global _cached
+    if _cached is None:
+        _cached = build_registry(_extra)
+    return _cached
+
+
+def add_plugin(name: str, obj: object) -> None:
+    """Register an in-process plugin (a module or object with hookimpls) and rebuild."""
+    _extra.append((name, obj))
+    reset()
+
+
+def remove_plugin(name: str) -> None:
+    _extra[:] = [(n, o) for n, o in _extra if n != name]
+    reset()
+
+
+def reset() -> None:
+    global _cached
+    _cached = None
+
+
+def warn(msg: str) -> None:
+    print(f"warning: {msg}", file=sys.stderr)

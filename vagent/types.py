@@ -1,0 +1,92 @@
+"""Plain records passed between the core and plugins. Names follow the user's words."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a decoder learns from a file's headers (and a short look at its packets).
+
+    ``duration`` is in seconds as the container declares it; ``keyframe_interval`` is the median
+    spacing of keyframes in seconds over the probed packets (None when it could not be measured).
+    """
+
+    path: str
+    duration: float
+    fps: float
+    width: int
+    height: int
+    codec: str
+    frame_count: int | None = None
+    keyframe_interval: float | None = None
+
+
+@dataclass
+class FrameBatch:
+    """Frames sampled from one video: ``times`` (n,) seconds, ``images`` (n, h, w, 3) uint8 RGB."""
+
+    times: np.ndarray
+    images: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.times.shape[0])
+
+
+@dataclass(frozen=True)
+class SegmentSpan:
+    """A segmenter's output: a time range and the indices of the sampled frames inside it."""
+
+    start: float
+    end: float
+    frames: tuple[int, ...]
+
+
+@dataclass
+class Hit:
+    """One search result: a moment of a video.
+
+    ``score`` is the cosine similarity of the best frame in the segment to the query;
+    ``frame_time`` is that frame's time in seconds; ``segment_score`` the segment mean's.
+    """
+
+    video: str
+    start: float
+    end: float
+    score: float
+    segment_id: int
+    frame_time: float
+    segment_score: float
+    video_id: int
+    missing: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class IndexReport:
+    """What one ``Library.index`` run did, per file: indexed, skipped, moved, replaced, failed."""
+
+    indexed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    moved: list[tuple[str, str]] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    video_seconds: float = 0.0
+    wall_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["failed"] = [{"path": p, "reason": r} for p, r in self.failed]
+        d["moved"] = [{"from": a, "to": b} for a, b in self.moved]
+        return d
