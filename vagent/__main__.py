@@ -1,0 +1,3 @@
+from vagent.cli import main
+
+main()
