@@ -34,8 +34,9 @@ def test_search_returns_the_right_segment_with_timestamps(videos: Path) -> None:
         assert top.score >= top.segment_score - 1e-6
     top = lib.search("white", k=1)[0]
     assert Path(top.video).name == "yw.mp4"
-    # yellow 0-6 s then white 6-12 s: the 10 s window [0, 10) wins, its best frame is at 6 s
-    assert (top.start, top.end, top.frame_time) == (0.0, 10.0, 6.0)
+    # yellow 0-6 s then white 6-12 s: the 10 s window [0, 10) wins; its best frame is the first
+    # white sample (a keyframe within half a period of a grid time may serve that sample)
+    assert (top.start, top.end) == (0.0, 10.0) and 6.0 <= top.frame_time < 7.0
 
 
 def test_library_folder_and_counts(videos: Path) -> None:
@@ -52,7 +53,7 @@ def test_video_filter(videos: Path) -> None:
     _index(lib, [videos])
     hits = lib.search("white", k=10, video="rgb.mp4")
     assert hits and all(Path(h.video).name == "rgb.mp4" for h in hits)
-    with pytest.raises(VagentError, match="no video matching 'nope.mp4'"):
+    with pytest.raises(VagentError, match=r"no video matching .nope\.mp4."):
         lib.search("white", video="nope.mp4")
 
 
@@ -96,12 +97,12 @@ def test_encoder_pinned_per_library(videos: Path) -> None:
         lib.search("red", encoder="colour/wide")
     with pytest.raises(EncoderMismatch):
         lib.index([str(videos / "yw.mp4")], encoder="colour/wide", progress=False)
-    with pytest.raises(VagentError, match="uses --fps 1.0; asked for 2.0"):
+    with pytest.raises(VagentError, match=r"uses --fps 1\.0; asked for 2\.0"):
         _index(lib, [videos / "yw.mp4"], fps=2.0)
 
 
 def test_unknown_library_and_empty_query(videos: Path) -> None:
-    with pytest.raises(LibraryNotFound, match="vagent index PATHS --library ghost"):
+    with pytest.raises(LibraryNotFound, match=r"vagent index PATHS --library ghost"):
         Library.open("ghost").search("red")
     assert not (Path(os.environ["VAGENT_HOME"]) / "ghost").exists()
     lib = Library.open("lib")
@@ -115,7 +116,7 @@ def test_schema_version_mismatch_is_named(videos: Path) -> None:
     _index(lib, [videos / "rgb.mp4"])
     with lib.catalog.session() as s:
         s.execute(update(Meta).where(Meta.key == "schema_version").values(value="99"))
-    with pytest.raises(SchemaMismatch, match="schema v99.*newer.*upgrade vagent"):
+    with pytest.raises(SchemaMismatch, match=r"schema v99.*newer.*upgrade vagent"):
         Library.open("lib").search("red")
 
 

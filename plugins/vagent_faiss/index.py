@@ -20,6 +20,9 @@ from vagent.components import VectorIndex
 
 # FAISS warns below 39 training points per centroid; PQ codebooks have 256 centroids.
 POINTS_PER_CENTROID = 39
+# Recall knobs a factory string cannot carry: IVF lists probed per query, HNSW beam width.
+NPROBE = 16
+EF_SEARCH = 64
 
 
 def _min_train(spec: str) -> int:
@@ -30,7 +33,35 @@ def _min_train(spec: str) -> int:
 
 
 def _new(spec: str, dim: int) -> Any:
-    return faiss.index_factory(dim, f"IDMap2,{spec}", faiss.METRIC_INNER_PRODUCT)
+    return _tune(faiss.index_factory(dim, f"IDMap2,{spec}", faiss.METRIC_INNER_PRODUCT))
+
+
+def _tune(index: Any) -> Any:
+    inner = faiss.downcast_index(index.index)
+    ivf = faiss.try_extract_index_ivf(inner)
+    if ivf is not None:
+        ivf.nprobe = min(ivf.nlist, NPROBE)
+    if hasattr(inner, "hnsw"):
+        inner.hnsw.efSearch = max(inner.hnsw.efSearch, EF_SEARCH)
+    return index
+
+
+def _ensure_direct_map(index: Any) -> None:
+    """IVF indexes reconstruct by id (frame rescoring, rebuilds) only with a direct map."""
+    ivf = faiss.try_extract_index_ivf(faiss.downcast_index(index.index))
+    if ivf is not None and ivf.is_trained and ivf.direct_map.type == faiss.DirectMap.NoMap:
+        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+
+
+def _params(index: Any, sel: Any) -> Any:
+    """Search parameters of the type the inner index insists on, carrying the id filter."""
+    inner = faiss.downcast_index(index.index)
+    ivf = faiss.try_extract_index_ivf(inner)
+    if ivf is not None:
+        return faiss.SearchParametersIVF(sel=sel, nprobe=ivf.nprobe)
+    if hasattr(inner, "hnsw"):
+        return faiss.SearchParametersHNSW(sel=sel, efSearch=inner.hnsw.efSearch)
+    return faiss.SearchParameters(sel=sel)
 
 
 class FaissIndex(VectorIndex):
@@ -82,22 +113,24 @@ class FaissIndex(VectorIndex):
         self._index = index
 
     def remove(self, ids: np.ndarray) -> int:
-        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        ids = np.intersect1d(self.ids(), np.asarray(ids, dtype=np.int64))
         if len(ids) == 0:
             return 0
         self._gpu = None
         try:
             return int(self._index.remove_ids(faiss.IDSelectorBatch(ids)))
-        except RuntimeError:  # e.g. HNSW cannot remove: rebuild without them
+        except RuntimeError:
+            # HNSW cannot remove; IVF with a direct map cannot through an id map. Rebuild from
+            # the survivors into a clone that keeps the training (no retraining, same lists).
             keep = np.setdiff1d(self.ids(), ids)
-            before = self.ntotal
             vectors = self.reconstruct(keep)
-            self._index = _new(self.spec if not self.staging else "Flat", self.dim)
-            if not self._index.is_trained:
-                self._index.train(vectors)
+            fresh = faiss.clone_index(self._index)
+            fresh.reset()
+            fresh = _tune(fresh)
             if len(keep):
-                self._index.add_with_ids(vectors, keep)
-            return before - len(keep)
+                fresh.add_with_ids(vectors, keep)
+            self._index = fresh
+            return len(ids)
 
     def search(
         self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
@@ -110,8 +143,7 @@ class FaissIndex(VectorIndex):
             scores, ids = self._searcher().search(queries, k)
         else:
             sel = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
-            params = faiss.SearchParameters(sel=sel)
-            scores, ids = self._index.search(queries, k, params=params)
+            scores, ids = self._index.search(queries, k, params=_params(self._index, sel))
         return scores.astype(np.float32), ids.astype(np.int64)
 
     def _searcher(self) -> Any:
@@ -130,6 +162,7 @@ class FaissIndex(VectorIndex):
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         if len(ids) == 0:
             return np.zeros((0, self.dim), np.float32)
+        _ensure_direct_map(self._index)
         return np.asarray(self._index.reconstruct_batch(ids), dtype=np.float32)
 
     def save(self, path: str) -> None:
@@ -141,5 +174,5 @@ class FaissIndex(VectorIndex):
         index = faiss.read_index(path)
         if index.d != self.dim:
             raise ValueError(f"faiss: {path} holds {index.d}-d vectors, expected {self.dim}")
-        self._index = index
+        self._index = _tune(index)
         self._gpu = None

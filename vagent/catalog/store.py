@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, inspect, select
+from sqlalchemy import create_engine, event, func, insert, inspect, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -52,10 +52,16 @@ class Catalog:
         if not self.exists():
             if not create:
                 return False
-            Base.metadata.create_all(self.engine)
-            with self.session() as s:
-                s.merge(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
-                s.merge(Meta(key="written_by", value=f"vagent {__version__}"))
+            # Tables and version in one transaction: a reader never sees tables without a version.
+            with self.engine.begin() as conn:
+                Base.metadata.create_all(conn)
+                conn.execute(
+                    insert(Meta),
+                    [
+                        {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                        {"key": "written_by", "value": f"vagent {__version__}"},
+                    ],
+                )
             return True
         with self.session() as s:
             found = s.get(Meta, "schema_version")
