@@ -136,8 +136,11 @@ class Library:
         reg = plugins.registry()
         fresh: VisualEncoder | None = None
         if not self.exists():
+            # Fail before creating anything: weights we cannot load, a bad index or segmenter.
             fresh = reg.create("visual_encoder", encoder or DEFAULT_ENCODER)
-            fresh.load()  # fail before creating a library pinned to weights we cannot load
+            fresh.load()
+            reg.create("index", _index_id(index), dim=fresh.dim)
+            reg.create("segmenter", segmenter or DEFAULT_SEGMENTER, seconds=segment_seconds or 1)
         with write_lock(self.root):
             cat = self._open_catalog(create=True)
             assert cat is not None
@@ -176,12 +179,9 @@ class Library:
         segmenter: str | None,
         index: str | None,
     ) -> LibraryRow:
-        backend, _, spec = (index or DEFAULT_INDEX).partition("/")
+        backend, _, spec = _index_id(index).partition("/")
         seg = segmenter or DEFAULT_SEGMENTER
         seconds = segment_seconds or DEFAULT_SEGMENT_SECONDS
-        reg = plugins.registry()
-        reg.create("index", f"{backend}/{spec or 'Flat'}", dim=enc.dim)  # validate early
-        reg.create("segmenter", seg, seconds=seconds)
         row = LibraryRow(
             name=self.name,
             encoder=enc.id,
@@ -189,7 +189,7 @@ class Library:
             dim=enc.dim,
             semantic=enc.semantic,
             index_backend=backend,
-            index_spec=spec or "Flat",
+            index_spec=spec,
             segmenter=seg,
             segment_seconds=seconds,
             sample_fps=fps or DEFAULT_FPS,
@@ -327,6 +327,11 @@ class Library:
         if self._catalog is not None:
             self._catalog.dispose()
             self._catalog = None
+
+
+def _index_id(index: str | None) -> str:
+    backend, _, spec = (index or DEFAULT_INDEX).partition("/")
+    return f"{backend}/{spec or 'Flat'}"
 
 
 def check_encoder(row: LibraryRow, enc: VisualEncoder) -> None:

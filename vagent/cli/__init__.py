@@ -5,8 +5,6 @@ Exit codes: 0 success; 1 some input files failed (the rest were indexed); 2 noth
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
 from typing import Any
 
@@ -17,6 +15,7 @@ from vagent.cli.bench import bench
 from vagent.cli.library import index, info, remove, search
 from vagent.cli.plugins_cmd import plugins_cmd
 from vagent.errors import VagentError
+from vagent.logs import quiet_third_party
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,9 +29,7 @@ for command in (index, search, info, remove, plugins_cmd, bench):
 
 
 def main(argv: list[str] | None = None) -> Any:
-    # Libraries we call log their own retries and fallbacks; our errors already say what failed.
-    if not os.environ.get("VAGENT_DEBUG"):
-        logging.getLogger().setLevel(logging.CRITICAL)
+    quiet_third_party()
     try:
         plugins.registry().pm.hook.vagent_register_commands(cli=cli)
         return cli.main(args=argv, prog_name="vagent", standalone_mode=True)

@@ -1,0 +1,51 @@
+"""`vagent bench ingest` runs and reports consistent figures (a smoke test, not a timing test)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TINY_CLIP
+
+
+@pytest.mark.slow
+def test_bench_ingest_reports_ratios(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vagent",
+            "bench",
+            "ingest",
+            "--seconds",
+            "20",
+            "--long-seconds",
+            "40",
+            "--size",
+            "320x240",
+            "--encoder",
+            TINY_CLIP,
+            "--json",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "VAGENT_HOME": str(tmp_path / "home")},
+    )
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    d, e = r["decode_only"]["gop"]["video_s_per_s"], r["encode_only"]["video_s_per_s"]
+    assert r["bound_video_s_per_s"] == pytest.approx(1 / (1 / d + 1 / e), rel=0.02)
+    assert r["ratio_to_bound"] == pytest.approx(
+        r["end_to_end_video_s_per_s"] / r["bound_video_s_per_s"], rel=0.02
+    )
+    assert r["decode_only"]["gop"]["frames"] == r["decode_only"]["sequential"]["frames"] == 20
+    assert r["decode_only"]["gop"]["packets_decoded_fraction"] < 1.0
+    assert set(r["peak_rss_mib"]) == {"20s", "40s"}
+    assert r["speedup_vs_naive"] > 0 and r["semantic"] is False
