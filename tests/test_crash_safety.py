@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import TINY_CLIP
-from vagent import Library
+from vagent import Library, plugins
 from vagent.catalog import FrameRow, SegmentRow, VideoRow
 from vagent.synth import make_video
 from vagent.vectors import VectorSet
@@ -104,6 +104,7 @@ def test_kill_9_leaves_whole_videos_and_resumes(many: Path, tmp_path: Path, dela
 def test_readers_search_while_a_writer_indexes(many: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     lib = Library.open(home / "crash")
+    plugins.registry().create("visual_encoder", TINY_CLIP).load()  # warm: imports take seconds
     proc = _writer(many, home)
     seen: set[int] = set()
     try:

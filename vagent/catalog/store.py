@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, insert, inspect, select
+from sqlalchemy import create_engine, event, func, inspect, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,28 +47,23 @@ class Catalog:
         return inspect(self.engine).has_table(Meta.__tablename__)
 
     def check_schema(self, create: bool) -> bool:
-        """Make sure the schema matches this vagent. Returns False if the catalog is empty and
-        ``create`` is False; raises SchemaMismatch if another schema version wrote it."""
-        if not self.exists():
+        """Make sure the schema matches this vagent. Returns False if the catalog is empty (or
+        still being created by a writer) and ``create`` is False; raises SchemaMismatch if
+        another schema version wrote it."""
+        version, writer = self._stamp() if self.exists() else (None, None)
+        if version is None:
             if not create:
                 return False
-            # Tables and version in one transaction: a reader never sees tables without a version.
-            with self.engine.begin() as conn:
-                Base.metadata.create_all(conn)
-                conn.execute(
-                    insert(Meta),
-                    [
-                        {"key": "schema_version", "value": str(SCHEMA_VERSION)},
-                        {"key": "written_by", "value": f"vagent {__version__}"},
-                    ],
-                )
+            # Python's sqlite3 commits each CREATE TABLE on its own, so a reader can see tables
+            # before the version row: readers treat that as "not created yet" (above), and the
+            # writer (holding the library's write lock) completes an interrupted creation here.
+            Base.metadata.create_all(self.engine)
+            with self.session() as s:
+                s.merge(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+                s.merge(Meta(key="written_by", value=f"vagent {__version__}"))
             return True
-        with self.session() as s:
-            found = s.get(Meta, "schema_version")
-            writer = s.get(Meta, "written_by")
-        version = int(found.value) if found else -1
         if version != SCHEMA_VERSION:
-            by = writer.value if writer else "an unknown vagent"
+            by = writer or "an unknown vagent"
             relation = "newer" if version > SCHEMA_VERSION else "older"
             hint = (
                 "upgrade vagent to read it"
@@ -80,6 +75,12 @@ class Catalog:
                 f"this vagent {__version__} (schema v{SCHEMA_VERSION}): {hint}"
             )
         return True
+
+    def _stamp(self) -> tuple[int | None, str | None]:
+        with self._sessions() as s:
+            found = s.get(Meta, "schema_version")
+            writer = s.get(Meta, "written_by")
+        return (int(found.value) if found else None), (writer.value if writer else None)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

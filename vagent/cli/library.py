@@ -59,13 +59,18 @@ def index(
     if as_json:
         emit_json({"library": lib.name, **report.to_dict()})
     else:
-        speed = report.video_seconds / report.wall_seconds if report.wall_seconds else 0.0
-        click.echo(
+        line = (
             f"{lib.name}: indexed {len(report.indexed)}, replaced {len(report.replaced)}, "
             f"moved {len(report.moved)}, unchanged {len(report.skipped)}, "
-            f"failed {len(report.failed)}; {report.video_seconds:.1f} video-s in "
-            f"{report.wall_seconds:.1f} s ({speed:.1f}x real time)"
+            f"failed {len(report.failed)}"
         )
+        if report.video_seconds:
+            speed = report.video_seconds / report.wall_seconds
+            line += (
+                f"; {report.video_seconds:.1f} video-s in {report.wall_seconds:.1f} s "
+                f"({speed:.1f}x real time)"
+            )
+        click.echo(line)
     if report.failed:
         sys.exit(1)
 
