@@ -49,3 +49,36 @@ def test_bench_ingest_reports_ratios(tmp_path: Path) -> None:
     assert r["decode_only"]["gop"]["packets_decoded_fraction"] < 1.0
     assert set(r["peak_rss_mib"]) == {"20s", "40s"}
     assert r["speedup_vs_naive"] > 0 and r["semantic"] is False
+
+
+@pytest.mark.slow
+def test_bench_needle_finds_needles_in_a_short_haystack(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vagent",
+            "bench",
+            "needle",
+            "--hours",
+            "0.03",
+            "--depths",
+            "0.5",
+            "--json",
+            "--plot",
+            str(tmp_path / "heat.png"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "VAGENT_HOME": str(tmp_path / "home")},
+    )
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    assert {(row["modality"], row["kind"]) for row in r["rows"]} == {
+        (m, k) for m in ("on-screen", "subtitle") for k in ("shares-words", "reworded")
+    }
+    assert r["summary"]["shares-words"]["subtitle"]["0.03h"]["recall@5"] == 1.0
+    assert r["index_video_s_per_s"]["0.03h"] > 0
+    assert (tmp_path / "heat.png").read_bytes()[:4] == b"\x89PNG"

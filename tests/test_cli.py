@@ -121,9 +121,19 @@ def test_real_sample_videos_end_to_end(tmp_path: Path) -> None:
         assert v["frames"] == pytest.approx(v["duration"], abs=1.5)
     hits = json.loads(
         _vagent(
-            "search", "a bunny", "--library", "samples", "--json", "-k", "50", home=tmp_path
+            "search",
+            "a bunny",
+            "--library",
+            "samples",
+            "--json",
+            "-k",
+            "50",
+            "--mode",
+            "visual",
+            home=tmp_path,
         ).stdout
     )
+    assert info["text"]["sources"] == ["ocr", "subtitles"]  # OCR ran over real footage
     assert {Path(h["video"]).name for h in hits} == {p.name for p in samples}
     assert all(h["start"] <= h["frame_time"] <= h["end"] for h in hits)
     assert all(h["extra"] == {"semantic": False} for h in hits)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import TINY_CLIP
 from vagent import Library, plugins
-from vagent.catalog import FrameRow, SegmentRow, VideoRow
+from vagent.catalog import FrameRow, SegmentRow, TextSpanRow, VideoRow
 from vagent.synth import make_video
 from vagent.vectors import VectorSet
 
@@ -28,7 +28,11 @@ def many(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("many")
     colours = ["red", "green", "blue", "yellow", "white", "purple"]
     for i in range(N_VIDEOS):
-        make_video(d / f"v{i}.mp4", [colours[i], colours[(i + 1) % 6]], 10.0, seed=i)
+        title = [(2.0, 5.0, f"Chapter {i} begins here")]
+        make_video(
+            d / f"v{i}.mp4", [colours[i], colours[(i + 1) % 6]], 10.0, seed=i, overlays=title
+        )
+        (d / f"v{i}.srt").write_text(f"1\n00:00:12,000 --> 00:00:14,000\nSpoken line {i}\n")
     return d
 
 
@@ -59,20 +63,34 @@ def _indexed(lib: Library) -> int:
 def _assert_consistent(lib: Library) -> None:
     """Every catalogued video is whole, and the committed vector files hold exactly its rows."""
     row = lib.settings()
-    cat = lib.catalog
-    with cat.session() as s:
+    with lib.catalog.session() as s:
         for v in s.scalars(select(VideoRow)):
             n = s.scalar(select(func.count(FrameRow.id)).where(FrameRow.video_id == v.id))
             assert n == v.sampled_frames == 80, v.path
-        frame_ids = np.array(sorted(s.scalars(select(FrameRow.id))), np.int64)
-        seg_ids = np.array(sorted(s.scalars(select(SegmentRow.id))), np.int64)
+        ids = {
+            kind: np.array(sorted(s.scalars(select(table.id))), np.int64)
+            for kind, table in (
+                ("frames", FrameRow),
+                ("segments", SegmentRow),
+                ("texts", TextSpanRow),
+            )
+        }
+    with lib.catalog.session() as s:
+        cues = s.scalar(select(func.count()).where(TextSpanRow.source == "subtitle"))
+    assert cues == len(lib.videos())  # each landed video brought its subtitle cue
+    reg = plugins.registry()
     vs = VectorSet(
         lib.root,
-        lambda: __import__("vagent").plugins.registry().create("index", "faiss/Flat", dim=row.dim),
+        {
+            "frames": lambda: reg.create("index", "faiss/Flat", dim=row.dim),
+            "segments": lambda: reg.create("index", "faiss/Flat", dim=row.dim),
+            "texts": lambda: reg.create("index", "faiss/Flat", dim=row.text_dim),
+        },
     )
     vs.load(row.generation)
-    np.testing.assert_array_equal(np.sort(vs.frames.ids()), frame_ids)  # type: ignore[attr-defined]
-    np.testing.assert_array_equal(np.sort(vs.segments.ids()), seg_ids)  # type: ignore[attr-defined]
+    for kind, want in ids.items():
+        got = np.sort(vs.indexes[kind].ids())  # type: ignore[attr-defined]
+        np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.15, 0.4])
@@ -89,7 +107,7 @@ def test_kill_9_leaves_whole_videos_and_resumes(many: Path, tmp_path: Path, dela
     done = _indexed(lib)
     assert 2 <= done < N_VIDEOS, "the writer was not killed mid-run; slow the fixture down"
     _assert_consistent(lib)
-    assert lib.search("a frame", k=3)
+    assert lib.search("which chapter begins", k=3)  # the text track answers after a kill too
 
     rerun = Library.open(home / "crash").index([str(many)], progress=False)
     assert len(rerun.indexed) == N_VIDEOS - done and len(rerun.skipped) == done
@@ -97,14 +115,16 @@ def test_kill_9_leaves_whole_videos_and_resumes(many: Path, tmp_path: Path, dela
     leftovers = sorted(p.name for p in lib.root.iterdir() if p.suffix in (".faiss", ".tmp"))
     gen = lib.settings().generation
     assert leftovers == sorted(
-        f"{k}-{g}.faiss" for k in ("frames", "segments") for g in (gen - 1, gen)
+        f"{k}-{g}.faiss" for k in ("frames", "segments", "texts") for g in (gen - 1, gen)
     )
 
 
 def test_readers_search_while_a_writer_indexes(many: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     lib = Library.open(home / "crash")
-    plugins.registry().create("visual_encoder", TINY_CLIP).load()  # warm: imports take seconds
+    # warm up first: loading the encoders takes seconds, longer than the writer needs
+    plugins.registry().create("visual_encoder", TINY_CLIP).load()
+    plugins.registry().create("text_encoder", "st/all-MiniLM-L6-v2").load()
     proc = _writer(many, home)
     seen: set[int] = set()
     try:

@@ -19,6 +19,8 @@ pytestmark = pytest.mark.usefixtures("colour_plugin")
 
 
 def _index(lib: Library, paths: list[Path], **kw: object) -> object:
+    """Frames only: these tests are about the visual channel (the text track has its own)."""
+    kw.setdefault("text", "none")
     return lib.index([str(p) for p in paths], encoder=COLOUR, progress=False, **kw)
 
 

@@ -141,5 +141,5 @@ def test_external_distribution_installed_for_real(tmp_path: Path, video_dir: Pat
     )
     info = json.loads(vagent("info", "--library", "h", "--json"))
     assert info["segmenter"] == "halves" and info["segments"] == 2
-    hits = json.loads(vagent("search", "anything", "--library", "h", "--json"))
+    hits = json.loads(vagent("search", "anything", "--library", "h", "--json", "--mode", "visual"))
     assert sorted((h["start"], h["end"]) for h in hits) == [(0.0, 15.0), (15.0, 30.0)]

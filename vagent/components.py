@@ -114,3 +114,31 @@ class VectorIndex(ABC):
     @abstractmethod
     def ntotal(self) -> int:
         """Number of stored vectors."""
+
+
+class TextEncoder(ABC):
+    """Embeds text spans and queries for the text track. ``dim`` is known after ``load()``."""
+
+    id: str
+    dim: int
+    embedding_space: str
+
+    @abstractmethod
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """n strings -> (n, dim) float32, rows L2-normalised."""
+
+    def load(self) -> None:  # noqa: B027 - optional hook, default does nothing
+        """Load weights now (they otherwise load on first encode). Raises ModelUnavailable."""
+
+
+class OCR(ABC):
+    """Reads on-screen text in sampled frames."""
+
+    id: str
+
+    @abstractmethod
+    def read(self, images: np.ndarray) -> list[list[str]]:
+        """(n, h, w, 3) uint8 RGB -> for each image, the text lines found in it (maybe none)."""
+
+    def load(self) -> None:  # noqa: B027 - optional hook, default does nothing
+        """Load models now (they otherwise load on first read)."""

@@ -9,8 +9,8 @@ hits = lib.search("a whiteboard", k=5)
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,21 +19,42 @@ from sqlalchemy import select
 
 from vagent import plugins
 from vagent.catalog import Catalog, LibraryRow, VideoRow
-from vagent.components import VisualEncoder
+from vagent.components import OCR, TextEncoder, VisualEncoder
 from vagent.errors import EncoderMismatch, LibraryNotFound, VagentError
+from vagent.hybrid import DEFAULT_WEIGHTS, MODES, TextState, hybrid_ranking
 from vagent.ingest.commit import land
 from vagent.ingest.run import IndexRun, Options, Parts
 from vagent.locking import write_lock
 from vagent.paths import LibraryLocation, resolve
-from vagent.search import search_vectors
+from vagent.search import search_vectors, to_hits
+from vagent.settings import (
+    DEFAULT_ENCODER,
+    DEFAULT_FPS,
+    DEFAULT_OCR,
+    DEFAULT_SEGMENT_SECONDS,
+    DEFAULT_SEGMENTER,
+    DEFAULT_TEXT_ENCODER,
+    check_encoder,
+    check_settings,
+    check_text_encoder,
+    index_id,
+    text_sources,
+    warn_random,
+)
 from vagent.types import Hit, IndexReport
 from vagent.vectors import VectorSet, sweep
 
-DEFAULT_ENCODER = "openclip/ViT-B-32/laion2b_s34b_b79k"
-DEFAULT_INDEX = "faiss/Flat"
-DEFAULT_SEGMENTER = "fixed"
-DEFAULT_FPS = 1.0
-DEFAULT_SEGMENT_SECONDS = 10.0
+__all__ = ["DEFAULT_ENCODER", "Library"]
+
+
+@dataclass
+class NewParts:
+    """A new library's loaded encoders and text settings."""
+
+    encoder: VisualEncoder
+    text_encoder: TextEncoder | None
+    ocr: str | None
+    sources: str
 
 
 class Library:
@@ -43,7 +64,9 @@ class Library:
         self.location = location
         self._catalog: Catalog | None = None
         self._encoder: VisualEncoder | None = None
+        self._text_encoder: TextEncoder | None = None
         self._vectors: VectorSet | None = None
+        self._text_state: tuple[int, TextState] | None = None
 
     @classmethod
     def open(cls, library: str | os.PathLike[str], *, db: str | None = None) -> Library:
@@ -110,10 +133,25 @@ class Library:
         self._encoder = enc
         return enc
 
+    def _text_encoder_for(self, row: LibraryRow) -> TextEncoder:
+        if self._text_encoder is None:
+            assert row.text_encoder
+            enc: TextEncoder = plugins.registry().create("text_encoder", row.text_encoder)
+            enc.load()
+            check_text_encoder(row, enc)
+            self._text_encoder = enc
+        return self._text_encoder
+
     def _make_vectors(self, row: LibraryRow) -> VectorSet:
         reg = plugins.registry()
-        index_id = f"{row.index_backend}/{row.index_spec}"
-        return VectorSet(self.root, lambda: reg.create("index", index_id, dim=row.dim))
+        spec = f"{row.index_backend}/{row.index_spec}"
+        makers = {
+            "segments": lambda: reg.create("index", spec, dim=row.dim),
+            "frames": lambda: reg.create("index", spec, dim=row.dim),
+        }
+        if row.text_encoder:
+            makers["texts"] = lambda: reg.create("index", spec, dim=row.text_dim)
+        return VectorSet(self.root, makers)
 
     # ---- index -----------------------------------------------------------------------------
 
@@ -127,42 +165,61 @@ class Library:
         segmenter: str | None = None,
         index: str | None = None,
         decoder: str = "pyav",
+        text: str | None = None,
+        text_encoder: str | None = None,
+        ocr: str | None = None,
         allow_partial: bool = False,
         batch_size: int = 32,
         progress: bool = True,
     ) -> IndexReport:
         """Index files and folders. Unchanged files are skipped, moved ones re-pointed, changed
-        ones replaced; each bad file is reported (``report.failed``) and the rest go on."""
+        ones replaced; each bad file is reported (``report.failed``) and the rest go on.
+
+        ``text``: the text track of a new library, comma-separated from subtitles, ocr
+        (default "subtitles,ocr"; "none" for frames only)."""
         reg = plugins.registry()
-        fresh: VisualEncoder | None = None
+        fresh: NewParts | None = None
         if not self.exists():
             # Fail before creating anything: weights we cannot load, a bad index or segmenter.
-            fresh = reg.create("visual_encoder", encoder or DEFAULT_ENCODER)
-            fresh.load()
-            reg.create("index", _index_id(index), dim=fresh.dim)
+            fresh = self._new_parts(encoder, text, text_encoder, ocr)
+            reg.create("index", index_id(index), dim=fresh.encoder.dim)
             reg.create("segmenter", segmenter or DEFAULT_SEGMENTER, seconds=segment_seconds or 1)
         with write_lock(self.root):
             cat = self._open_catalog(create=True)
             assert cat is not None
             row = cat.library(self.name)
             if row is None:
-                enc = fresh or reg.create("visual_encoder", encoder or DEFAULT_ENCODER)
-                enc.load()
-                row = self._create(cat, enc, fps, segment_seconds, segmenter, index)
+                fresh = fresh or self._new_parts(encoder, text, text_encoder, ocr)
+                row = self._create(cat, fresh, fps, segment_seconds, segmenter, index)
             else:
-                check_settings(row, fps, segment_seconds, segmenter, index)
-                enc = self._encoder_for(row, encoder)
-                enc.load()
-            self._encoder = enc
+                asked = {
+                    "fps": fps,
+                    "segment-seconds": segment_seconds,
+                    "segmenter": segmenter,
+                    "index": index,
+                    "text-encoder": text_encoder,
+                    "ocr": ocr,
+                    "text": None if text is None else text_sources(text),
+                }
+                check_settings(row, asked)
+            enc = self._encoder_for(row, encoder)
+            enc.load()
             if not row.semantic:
                 warn_random(row)
             vectors = self._make_vectors(row)
             vectors.load(row.generation)
             sweep(self.root, row.generation)
+            sources = set(row.text_sources.split(",")) if row.text_sources else set()
+            ocr_reader: OCR | None = (
+                reg.create("ocr", row.ocr) if "ocr" in sources and row.ocr else None
+            )
             parts = Parts(
                 decoder=reg.create("decoder", decoder),
                 encoder=enc,
                 segmenter=reg.create("segmenter", row.segmenter, seconds=row.segment_seconds),
+                text_encoder=self._text_encoder_for(row) if row.text_encoder else None,
+                ocr=ocr_reader,
+                subtitles="subtitles" in sources,
             )
             opts = Options(row.sample_fps, batch_size, allow_partial, progress)
             strs = [os.fspath(p) for p in paths]
@@ -170,16 +227,35 @@ class Library:
             self._vectors = vectors
             return report
 
+    def _new_parts(
+        self, encoder: str | None, text: str | None, text_encoder: str | None, ocr: str | None
+    ) -> NewParts:
+        """Build and load a new library's encoders (so a failure creates nothing)."""
+        reg = plugins.registry()
+        enc: VisualEncoder = reg.create("visual_encoder", encoder or DEFAULT_ENCODER)
+        enc.load()
+        sources = text_sources(text)
+        tenc: TextEncoder | None = None
+        if sources:
+            tenc = reg.create("text_encoder", text_encoder or DEFAULT_TEXT_ENCODER)
+            tenc.load()
+        ocr_id = (ocr or DEFAULT_OCR) if "ocr" in sources.split(",") else None
+        if ocr_id:
+            reg.create("ocr", ocr_id).load()
+        self._encoder, self._text_encoder = enc, tenc
+        return NewParts(enc, tenc, ocr_id, sources)
+
     def _create(
         self,
         cat: Catalog,
-        enc: VisualEncoder,
+        parts: NewParts,
         fps: float | None,
         segment_seconds: float | None,
         segmenter: str | None,
         index: str | None,
     ) -> LibraryRow:
-        backend, _, spec = _index_id(index).partition("/")
+        enc, tenc = parts.encoder, parts.text_encoder
+        backend, _, spec = index_id(index).partition("/")
         seg = segmenter or DEFAULT_SEGMENTER
         seconds = segment_seconds or DEFAULT_SEGMENT_SECONDS
         row = LibraryRow(
@@ -194,6 +270,11 @@ class Library:
             segment_seconds=seconds,
             sample_fps=fps or DEFAULT_FPS,
             generation=0,
+            text_sources=parts.sources,
+            ocr=parts.ocr,
+            text_encoder=tenc.id if tenc else None,
+            text_space=tenc.embedding_space if tenc else None,
+            text_dim=tenc.dim if tenc else None,
         )
         with cat.session() as s:
             s.add(row)
@@ -226,28 +307,72 @@ class Library:
         *,
         video: str | Sequence[str] | None = None,
         encoder: str | None = None,
+        mode: str | None = None,
+        weights: dict[str, float] | None = None,
     ) -> list[Hit]:
-        """The ``k`` moments best matching ``query``, best first. ``video`` restricts to files
-        (full paths, or names matched against the end of the path)."""
+        """The ``k`` moments best matching ``query``, best first.
+
+        ``video`` restricts to files (full paths, or names matched against the end of the path).
+        ``mode``: visual (CLIP only), text (subtitles/OCR: dense + lexical), hybrid (all three,
+        fused); default hybrid when the library has a text track, else visual. ``weights`` sets
+        each channel's weight in the fusion (visual, text, lexical; default 1 each; the visual
+        channel is left out of hybrid search when its encoder has random weights).
+        """
         if not query or not query.strip():
             raise ValueError("the query is empty: say what to look for")
         row = self.settings()
+        mode = mode or ("hybrid" if row.text_encoder else "visual")
+        if mode not in MODES:
+            raise ValueError(f"unknown search mode '{mode}'; use one of {', '.join(MODES)}")
+        if mode != "visual" and not row.text_encoder:
+            raise VagentError(
+                f"library '{self.name}' has no text track (it was indexed with --text none); "
+                f"search it with --mode visual"
+            )
         enc = self._encoder_for(row, encoder)
         vectors = self._reader_vectors(row)
-        allowed = None
+        allowed, videos = None, None
         if video is not None:
             ids = self._match_videos([video] if isinstance(video, str) else list(video))
             seg_ids, frame_ids = self.catalog.ids_for_videos(ids)
             allowed = (np.array(seg_ids, np.int64), np.array(frame_ids, np.int64))
+            videos = set(ids)
         qv = enc.encode_texts([query])
         if qv.shape[1] != row.dim:
             raise EncoderMismatch(f"{enc.id} gave {qv.shape[1]}-d vectors; library is {row.dim}-d")
-        hits = search_vectors(self.catalog, vectors, qv[0], k, allowed)
+        if mode == "visual":
+            hits = search_vectors(self.catalog, vectors, qv[0], k, allowed)
+        else:
+            w = {**DEFAULT_WEIGHTS, **(weights or {})}
+            if not row.semantic:
+                w["visual"] = 0.0
+            tq = self._text_encoder_for(row).encode([query])[0]
+            ranked = hybrid_ranking(
+                self.catalog,
+                vectors,
+                self._state(row, vectors),
+                query,
+                qv[0],
+                tq,
+                k,
+                mode,
+                w,
+                allowed,
+                videos,
+                row.semantic,
+            )
+            hits = to_hits(self.catalog, ranked)
         if not row.semantic:
-            warn_random(row)
+            warn_random(row, hybrid=mode == "hybrid")
             for h in hits:
                 h.extra["semantic"] = False
         return hits
+
+    def _state(self, row: LibraryRow, vectors: VectorSet) -> TextState:
+        """Text spans, lexical index and segment table of the loaded generation (cached)."""
+        if self._text_state is None or self._text_state[0] != vectors.generation:
+            self._text_state = (vectors.generation, TextState.load(self.catalog, row.id))
+        return self._text_state[1]
 
     def _match_videos(self, names: list[str]) -> list[int]:
         videos = self.catalog.videos(self.settings().id)
@@ -269,46 +394,11 @@ class Library:
         return self.catalog.videos(self.settings().id)
 
     def info(self) -> dict[str, Any]:
+        """Settings, contents and sizes (what ``vagent info`` prints)."""
+        from vagent.info import library_info
+
         row = self.settings()
-        vectors = self._reader_vectors(row)
-        counts = self.catalog.counts(row.id)
-        videos = self.videos()
-        catalog_bytes = (
-            self.location.catalog_path.stat().st_size
-            if self.location.catalog_path.exists()
-            else None
-        )
-        index_extra = {}
-        if hasattr(vectors.frames, "staging"):
-            index_extra["trained"] = not vectors.frames.staging
-        return {
-            "name": row.name,
-            "root": str(self.root),
-            "catalog": _safe_url(self.location.db_url),
-            "encoder": row.encoder,
-            "embedding_space": row.embedding_space,
-            "dim": row.dim,
-            "semantic": row.semantic,
-            "index": {"backend": row.index_backend, "spec": row.index_spec, **index_extra},
-            "segmenter": row.segmenter,
-            "segment_seconds": row.segment_seconds,
-            "sample_fps": row.sample_fps,
-            "generation": row.generation,
-            **counts,
-            "video_seconds": round(sum(v.duration for v in videos), 3),
-            "bytes": {"catalog": catalog_bytes, "vectors": vectors.bytes_on_disk()},
-            "videos": [
-                {
-                    "path": v.path,
-                    "duration": round(v.duration, 3),
-                    "resolution": f"{v.width}x{v.height}",
-                    "codec": v.codec,
-                    "frames": v.sampled_frames,
-                    "missing": not Path(v.path).exists(),
-                }
-                for v in videos
-            ],
-        }
+        return library_info(self, row, self._reader_vectors(row))
 
     def remove(self, paths: Sequence[str | os.PathLike[str]]) -> list[str]:
         """Drop videos (by path or file name) with their rows and vectors; returns their paths."""
@@ -327,52 +417,3 @@ class Library:
         if self._catalog is not None:
             self._catalog.dispose()
             self._catalog = None
-
-
-def _index_id(index: str | None) -> str:
-    backend, _, spec = (index or DEFAULT_INDEX).partition("/")
-    return f"{backend}/{spec or 'Flat'}"
-
-
-def check_encoder(row: LibraryRow, enc: VisualEncoder) -> None:
-    if enc.embedding_space != row.embedding_space or enc.dim != row.dim:
-        raise EncoderMismatch(
-            f"library '{row.name}' was built with {row.encoder} ({row.dim}-d vectors, space "
-            f"{row.embedding_space}); {enc.id} gives {enc.dim}-d vectors in space "
-            f"{enc.embedding_space}. Use --encoder {row.encoder}, or index into a new library."
-        )
-
-
-def check_settings(
-    row: LibraryRow,
-    fps: float | None,
-    segment_seconds: float | None,
-    segmenter: str | None,
-    index: str | None,
-) -> None:
-    asked = {
-        "fps": (fps, row.sample_fps),
-        "segment-seconds": (segment_seconds, row.segment_seconds),
-        "segmenter": (segmenter, row.segmenter),
-        "index": (index, f"{row.index_backend}/{row.index_spec}"),
-    }
-    for name, (want, have) in asked.items():
-        if want is not None and want != have:
-            raise VagentError(
-                f"library '{row.name}' uses --{name} {have}; asked for {want}. "
-                f"Omit it to use the library's setting, or index into a new library."
-            )
-
-
-def warn_random(row: LibraryRow) -> None:
-    print(
-        f"warning: library '{row.name}' was built with random-weight encoder {row.encoder}: "
-        f"its results are not semantic (throughput and plumbing tests only)",
-        file=sys.stderr,
-    )
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

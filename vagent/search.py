@@ -1,16 +1,106 @@
-"""Search: query text -> top segments (segment index) and top frames (frame index), merged, then
-every candidate segment is rescored by its best frame. Hits carry that frame's time."""
+"""Visual search: query vector -> top segments (segment index) and top frames (frame index),
+merged, then every candidate segment is rescored by its best frame. Also the pieces hybrid
+search reuses: best frames of given segments, and turning ranked segments into hits."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from vagent.catalog import Catalog
 from vagent.types import Hit
 from vagent.vectors import VectorSet
+
+
+@dataclass
+class Ranked:
+    """A segment on its way to becoming a hit."""
+
+    segment_id: int
+    score: float
+    frame_time: float | None = None
+    segment_score: float = float("nan")
+    channels: list[str] = field(default_factory=list)
+    texts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def best_frames(
+    catalog: Catalog, vectors: VectorSet, q: np.ndarray, segment_ids: list[int]
+) -> dict[int, tuple[float, float]]:
+    """segment id -> (best frame similarity to ``q`` (dim,), that frame's time)."""
+    if not segment_ids:
+        return {}
+    frames = catalog.frames_of_segments(sorted(set(segment_ids)))
+    fvecs = vectors.frames.reconstruct(np.array([f.id for f in frames], np.int64))
+    sims = fvecs @ q
+    best: dict[int, tuple[float, float]] = {}
+    for f, s in zip(frames, sims):
+        cur = best.get(f.segment_id)
+        if cur is None or s > cur[0]:
+            best[f.segment_id] = (float(s), f.time)
+    return best
+
+
+def visual_ranking(
+    catalog: Catalog,
+    vectors: VectorSet,
+    q: np.ndarray,
+    width: int,
+    allowed: tuple[np.ndarray, np.ndarray] | None = None,
+) -> list[Ranked]:
+    """Segments near ``q`` (dim,) by their mean vector or by one of their frames, ranked by
+    their best frame. ``allowed`` = (segment ids, frame ids) to restrict to."""
+    q2 = q.reshape(1, -1).astype(np.float32)
+    seg_scores, seg_ids = vectors.segments.search(q2, width, allowed[0] if allowed else None)
+    _, frm_ids = vectors.frames.search(q2, width, allowed[1] if allowed else None)
+    seg_score = {int(i): float(s) for s, i in zip(seg_scores[0], seg_ids[0]) if i >= 0}
+    candidates = set(seg_score)
+    frame_hits = [int(i) for i in frm_ids[0] if i >= 0]
+    if frame_hits:
+        candidates |= {f.segment_id for f in catalog.frames_by_id(frame_hits)}
+    best = best_frames(catalog, vectors, q, sorted(candidates))
+    missing = [sid for sid in candidates if sid not in seg_score]
+    if missing:
+        svecs = vectors.segments.reconstruct(np.array(missing, np.int64))
+        seg_score.update({sid: float(v @ q) for sid, v in zip(missing, svecs)})
+    ranked = [
+        Ranked(sid, s, t, seg_score.get(sid, float("nan")), ["visual"])
+        for sid, (s, t) in best.items()
+    ]
+    return sorted(ranked, key=lambda r: (-r.score, r.segment_id))
+
+
+def to_hits(catalog: Catalog, ranked: list[Ranked]) -> list[Hit]:
+    """Attach videos and times to ranked segments (in the given order)."""
+    if not ranked:
+        return []
+    segs = catalog.segments_by_id([r.segment_id for r in ranked])
+    videos = catalog.videos_by_id(list({segs[r.segment_id].video_id for r in ranked}))
+    exists = {vid: Path(v.path).exists() for vid, v in videos.items()}
+    hits = []
+    for r in ranked:
+        seg = segs[r.segment_id]
+        video = videos[seg.video_id]
+        t = seg.start if r.frame_time is None else r.frame_time
+        hits.append(
+            Hit(
+                video=video.path,
+                start=round(seg.start, 3),
+                end=round(seg.end, 3),
+                score=round(r.score, 6),
+                segment_id=r.segment_id,
+                frame_time=round(t, 3),
+                segment_score=None if np.isnan(r.segment_score) else round(r.segment_score, 6),
+                video_id=video.id,
+                missing=not exists[video.id],
+                channels=r.channels,
+                texts=r.texts,
+            )
+        )
+    return hits
 
 
 def search_vectors(
@@ -20,54 +110,5 @@ def search_vectors(
     k: int,
     allowed: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[Hit]:
-    """``query`` (dim,) normalised; ``allowed`` = (segment ids, frame ids) to restrict to."""
-    q = query.reshape(1, -1).astype(np.float32)
-    width = max(4 * k, 32)
-    seg_scores, seg_ids = vectors.segments.search(q, width, allowed[0] if allowed else None)
-    _frm_scores, frm_ids = vectors.frames.search(q, width, allowed[1] if allowed else None)
-    seg_score = {int(i): float(s) for s, i in zip(seg_scores[0], seg_ids[0]) if i >= 0}
-    frame_hits = [int(i) for i in frm_ids[0] if i >= 0]
-
-    candidate_segments = set(seg_score)
-    if frame_hits:
-        for f in catalog.frames_by_id(frame_hits):
-            candidate_segments.add(f.segment_id)
-    if not candidate_segments:
-        return []
-    frames = catalog.frames_of_segments(sorted(candidate_segments))
-    fvecs = vectors.frames.reconstruct(np.array([f.id for f in frames], np.int64))
-    sims = fvecs @ q[0]
-    best: dict[int, tuple[float, float]] = {}
-    for f, s in zip(frames, sims):
-        cur = best.get(f.segment_id)
-        if cur is None or s > cur[0]:
-            best[f.segment_id] = (float(s), f.time)
-    missing_seg = [sid for sid in candidate_segments if sid not in seg_score]
-    if missing_seg:
-        svecs = vectors.segments.reconstruct(np.array(missing_seg, np.int64))
-        seg_score.update({sid: float(v @ q[0]) for sid, v in zip(missing_seg, svecs)})
-
-    ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:k]
-    segs = catalog.segments_by_id([sid for sid, _ in ranked])
-    videos = catalog.videos_by_id(list({segs[sid].video_id for sid, _ in ranked}))
-    exists: dict[int, bool] = defaultdict(bool)
-    for vid, v in videos.items():
-        exists[vid] = Path(v.path).exists()
-    hits = []
-    for sid, (score, t) in ranked:
-        seg = segs[sid]
-        video = videos[seg.video_id]
-        hits.append(
-            Hit(
-                video=video.path,
-                start=round(seg.start, 3),
-                end=round(seg.end, 3),
-                score=round(score, 6),
-                segment_id=sid,
-                frame_time=round(t, 3),
-                segment_score=round(seg_score.get(sid, float("nan")), 6),
-                video_id=video.id,
-                missing=not exists[video.id],
-            )
-        )
-    return hits
+    """Visual-only search: the ``k`` best segments for ``query`` (dim,) normalised."""
+    return to_hits(catalog, visual_ranking(catalog, vectors, query, max(4 * k, 32), allowed)[:k])

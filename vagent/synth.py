@@ -37,8 +37,13 @@ def make_video(
     texture: bool = False,
     audio: bool = False,
     seed: int = 0,
+    overlays: Sequence[tuple[float, float, str]] = (),
 ) -> Path:
-    """Write an H.264 MP4 (or ``codec``) showing each colour for ``seconds_per_color``."""
+    """Write an H.264 MP4 (or ``codec``) showing each colour for ``seconds_per_color``.
+
+    ``overlays``: (start, end, text) drawn on screen, in black on a white band, between those
+    times (seconds): on-screen text for OCR tests.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     w, h = size
@@ -65,6 +70,9 @@ def make_video(
                         base.astype(np.int16) + noise[dy : dy + h, dx : dx + w] - 30, 0, 255
                     )
                     img = img.astype(np.uint8)
+                shown = [text for a, b, text in overlays if a <= i / fps < b]
+                if shown:
+                    img = draw_text(img, shown)
                 frame = av.VideoFrame.from_ndarray(img, format="rgb24")
                 frame.pts = i
                 for pkt in vs.encode(frame):
@@ -98,3 +106,23 @@ def make_audio_only(path: str | Path, seconds: float = 3.0) -> Path:
         stream: Any = out.add_stream("aac", rate=16000)
         _write_tone(out, stream, seconds)
     return path
+
+
+def draw_text(image: np.ndarray, lines: Sequence[str]) -> np.ndarray:
+    """Draw ``lines`` in black on white bands across the lower middle of ``image`` (a copy)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    h, w = image.shape[:2]
+    size = max(10, h // 14)
+    font = ImageFont.load_default(size=size)
+    pil = Image.fromarray(image)
+    draw = ImageDraw.Draw(pil)
+    y = h // 2
+    for line in lines:
+        box = draw.textbbox((0, 0), line, font=font)
+        tw = box[2] - box[0]
+        x = max(4, (w - tw) // 2)
+        draw.rectangle((x - 6, y - 4, x + tw + 6, y + size + 8), fill=(255, 255, 255))
+        draw.text((x, y), line, fill=(0, 0, 0), font=font)
+        y += size + 14
+    return np.asarray(pil)

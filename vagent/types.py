@@ -46,12 +46,27 @@ class SegmentSpan:
     frames: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class TextSpan:
+    """Words tied to a time range of a video: ``source`` is subtitle, ocr or caption."""
+
+    start: float
+    end: float
+    source: str
+    text: str
+
+
 @dataclass
 class Hit:
     """One search result: a moment of a video.
 
-    ``score`` is the cosine similarity of the best frame in the segment to the query;
-    ``frame_time`` is that frame's time in seconds; ``segment_score`` the segment mean's.
+    In visual mode ``score`` is the cosine similarity of the segment's best frame to the query
+    and ``frame_time`` that frame's time; in text and hybrid modes ``score`` is the fused
+    reciprocal-rank score and ``frame_time`` the best frame (semantic visual encoders) or the
+    start of the best matching text. ``segment_score`` is the segment mean's cosine similarity
+    (None where it was not computed).
+    ``channels`` says which searches found the segment (visual, text, lexical); ``texts`` holds
+    the matching text spans inside it (source, start, end, text).
     """
 
     video: str
@@ -60,9 +75,11 @@ class Hit:
     score: float
     segment_id: int
     frame_time: float
-    segment_score: float
+    segment_score: float | None
     video_id: int
     missing: bool = False
+    channels: list[str] = field(default_factory=lambda: ["visual"])
+    texts: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,6 +97,7 @@ class IndexReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     video_seconds: float = 0.0
     wall_seconds: float = 0.0
+    text_spans: int = 0
 
     @property
     def ok(self) -> bool:

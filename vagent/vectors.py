@@ -16,8 +16,7 @@ from pathlib import Path
 
 from vagent.components import VectorIndex
 
-KINDS = ("segments", "frames")
-_NAME = re.compile(r"^(segments|frames)-(\d+)\.faiss(\.tmp)?$")
+_NAME = re.compile(r"^(segments|frames|texts)-(\d+)\.faiss(\.tmp)?$")
 
 
 def path_for(root: Path, kind: str, generation: int) -> Path:
@@ -58,36 +57,47 @@ def sweep(root: Path, committed: int) -> list[Path]:
 
 
 class VectorSet:
-    """The segment and frame indexes of one library, as of one generation."""
+    """The vector indexes of one library (segments, frames, and texts when the library has a
+    text track), as of one generation. ``makers`` builds an empty index per kind."""
 
-    def __init__(self, root: Path, make_index: Callable[[], VectorIndex]) -> None:
+    def __init__(self, root: Path, makers: dict[str, Callable[[], VectorIndex]]) -> None:
         self.root = root
-        self._make = make_index
-        self.segments = make_index()
-        self.frames = make_index()
+        self._makers = makers
+        self.indexes = {kind: make() for kind, make in makers.items()}
         self.generation = 0
+
+    @property
+    def segments(self) -> VectorIndex:
+        return self.indexes["segments"]
+
+    @property
+    def frames(self) -> VectorIndex:
+        return self.indexes["frames"]
+
+    @property
+    def texts(self) -> VectorIndex | None:
+        return self.indexes.get("texts")
 
     def load(self, generation: int) -> None:
         """Load generation ``generation`` (0: empty). Raises FileNotFoundError if it is gone."""
-        segments, frames = self._make(), self._make()
+        fresh = {kind: make() for kind, make in self._makers.items()}
         if generation > 0:
-            for kind, index in (("segments", segments), ("frames", frames)):
+            for kind, index in fresh.items():
                 p = path_for(self.root, kind, generation)
                 if not p.exists():
                     raise FileNotFoundError(str(p))
                 index.load(str(p))
-        self.segments, self.frames, self.generation = segments, frames, generation
+        self.indexes, self.generation = fresh, generation
 
     def write(self, generation: int) -> None:
-        """Write both indexes as generation ``generation`` (not yet visible to readers)."""
+        """Write every index as generation ``generation`` (not yet visible to readers)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        for kind, index in (("segments", self.segments), ("frames", self.frames)):
+        for kind, index in self.indexes.items():
             write_atomic(index.save, path_for(self.root, kind, generation))
 
-    def bytes_on_disk(self) -> int:
-        total = 0
-        for kind in KINDS:
+    def bytes_on_disk(self) -> dict[str, int]:
+        sizes = {}
+        for kind in self.indexes:
             p = path_for(self.root, kind, self.generation)
-            if p.exists():
-                total += p.stat().st_size
-        return total
+            sizes[kind] = p.stat().st_size if p.exists() else 0
+        return sizes

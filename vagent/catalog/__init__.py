@@ -5,8 +5,17 @@ from vagent.catalog.schema import (
     FrameRow,
     LibraryRow,
     SegmentRow,
+    TextSpanRow,
     VideoRow,
 )
 from vagent.catalog.store import Catalog
 
-__all__ = ["SCHEMA_VERSION", "Catalog", "FrameRow", "LibraryRow", "SegmentRow", "VideoRow"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Catalog",
+    "FrameRow",
+    "LibraryRow",
+    "SegmentRow",
+    "TextSpanRow",
+    "VideoRow",
+]

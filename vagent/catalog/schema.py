@@ -61,6 +61,13 @@ class LibraryRow(Base):
     segment_seconds: Mapped[float] = mapped_column(Float)
     sample_fps: Mapped[float] = mapped_column(Float)
     generation: Mapped[int] = mapped_column(Integer, default=0)
+    # The text track: which sources are indexed ("subtitles,ocr"; "" for none), the OCR reader,
+    # and the text encoder with its pinned space and width (None when there is no text track).
+    text_sources: Mapped[str] = mapped_column(String(128), default="")
+    ocr: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    text_encoder: Mapped[str | None] = mapped_column(Text, nullable=True)
+    text_space: Mapped[str | None] = mapped_column(Text, nullable=True)
+    text_dim: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
@@ -115,3 +122,17 @@ class FrameRow(Base):
     video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
     segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
     time: Mapped[float] = mapped_column(Float)
+
+
+class TextSpanRow(Base):
+    """Words tied to a time range (subtitle, ocr, caption); its id is its vector's id in the
+    text index."""
+
+    __tablename__ = "text_spans"
+    __table_args__ = (Index("ix_text_spans_video", "video_id", "start"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)

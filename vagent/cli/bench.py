@@ -88,3 +88,48 @@ def ingest(
         click.echo(f"speed-up vs naive             {r['speedup_vs_naive']:>8.2f}x")
     elif "naive" in r:
         click.echo(f"naive: {r['naive']}")
+
+
+def _floats(text: str) -> list[float]:
+    return [float(x) for x in text.split(",") if x.strip()]
+
+
+@bench.command("needle")
+@click.option("--hours", default="0.5,1,2", show_default=True, help="Haystack lengths.")
+@click.option(
+    "--depths",
+    default="0.1,0.3,0.5,0.7,0.9",
+    show_default=True,
+    help="Where the needles sit, as fractions of the haystack.",
+)
+@click.option("-k", default=5, show_default=True, help="Hits inspected per question.")
+@click.option("--plot", help="Write a recall@k heat map (PNG) here.")
+@json_option
+@guarded
+def needle(hours: str, depths: str, k: int, plot: str | None, as_json: bool) -> None:
+    """Hide sentences on screen and in subtitles of long videos, then search for them."""
+    from vagent.bench import needle as b
+
+    r = b.run(_floats(hours), _floats(depths), k)
+    if plot:
+        b.heatmap(r["rows"], plot)
+    if as_json:
+        emit_json(r)
+        return
+    click.echo(f"{'question':<13} {'needle':<10} {'haystack':>8} {'recall@1':>9} {'recall@5':>9}")
+    for kind, by_modality in r["summary"].items():
+        for modality, by_hours in by_modality.items():
+            for h, m in by_hours.items():
+                click.echo(
+                    f"{kind:<13} {modality:<10} {h:>8} {m['recall@1']:>9.2f} {m['recall@5']:>9.2f}"
+                )
+    for h, s in r["index_video_s_per_s"].items():
+        click.echo(f"indexing {h} haystack (subtitles + OCR at 1 fps): {s:.1f} video-s per wall-s")
+    missed = [row for row in r["rows"] if row["rank"] is None]
+    for row in missed[:10]:
+        click.echo(
+            f"missed: {row['hours']:g}h @ {row['depth']:.0%} {row['modality']}: "
+            f"'{row['question']}' -> '{row['sentence']}'"
+        )
+    if plot:
+        click.echo(f"heat map: {plot}")

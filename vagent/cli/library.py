@@ -20,6 +20,13 @@ from vagent.library import DEFAULT_ENCODER, Library
 @click.option("--encoder", help=f"Visual encoder id (new library: {DEFAULT_ENCODER}).")
 @click.option("--index-factory", help="FAISS factory string: Flat (default), IVF1024,Flat, HNSW32.")
 @click.option("--decoder", default="pyav", show_default=True, help="Decoder id.")
+@click.option(
+    "--text",
+    help="Text track of a new library: subtitles,ocr (default) or none. Subtitles come from "
+    "streams in the file and .srt/.vtt files beside it.",
+)
+@click.option("--text-encoder", help="Text embedder id (new library: st/all-MiniLM-L6-v2).")
+@click.option("--ocr", help="OCR reader id (new library: rapidocr).")
 @click.option("--allow-partial", is_flag=True, help="Index the readable part of truncated files.")
 @click.option("--batch-size", default=32, show_default=True, help="Frames per encoder batch.")
 @json_option
@@ -34,6 +41,9 @@ def index(
     encoder: str | None,
     index_factory: str | None,
     decoder: str,
+    text: str | None,
+    text_encoder: str | None,
+    ocr: str | None,
     allow_partial: bool,
     batch_size: int,
     as_json: bool,
@@ -52,6 +62,9 @@ def index(
         segmenter=segmenter,
         index=f"faiss/{index_factory}" if index_factory else None,
         decoder=decoder,
+        text=text,
+        text_encoder=text_encoder,
+        ocr=ocr,
         allow_partial=allow_partial,
         batch_size=batch_size,
         progress=not as_json and sys.stderr.isatty(),
@@ -81,6 +94,15 @@ def index(
 @click.option("-k", default=10, show_default=True, help="Number of hits.")
 @click.option("--video", multiple=True, help="Only these videos (path or file name); repeatable.")
 @click.option("--encoder", help="Encoder id (must match the library's embedding space).")
+@click.option(
+    "--mode",
+    type=click.Choice(["visual", "text", "hybrid"]),
+    help="visual (frames), text (subtitles and on-screen text), hybrid (both, fused); default "
+    "hybrid when the library has a text track.",
+)
+@click.option(
+    "--weights", help="Fusion weights, e.g. visual=0.5,text=1,lexical=1 (default 1 each)."
+)
 @json_option
 @guarded
 def search(
@@ -90,11 +112,20 @@ def search(
     k: int,
     video: tuple[str, ...],
     encoder: str | None,
+    mode: str | None,
+    weights: str | None,
     as_json: bool,
 ) -> None:
     """Find the moments that match QUERY: video, start-end, best frame, score."""
     lib = Library.open(library, db=db)
-    hits = lib.search(query, k=k, video=list(video) or None, encoder=encoder)
+    hits = lib.search(
+        query,
+        k=k,
+        video=list(video) or None,
+        encoder=encoder,
+        mode=mode,
+        weights=_weights(weights),
+    )
     if as_json:
         emit_json([h.to_dict() for h in hits])
         return
@@ -102,10 +133,26 @@ def search(
         click.echo("no hits")
     for rank, h in enumerate(hits, 1):
         gone = "  [file missing]" if h.missing else ""
+        via = "" if h.channels == ["visual"] else f"  [{'+'.join(h.channels)}]"
         click.echo(
             f"{rank:>3}  {h.score:+.4f}  {Path(h.video).name}  {hms(h.start)}-{hms(h.end)}  "
-            f"(best frame {hms(h.frame_time)}){gone}"
+            f"(at {hms(h.frame_time)}){via}{gone}"
         )
+        for t in h.texts[:2]:
+            click.echo(f"       {t['source']} {hms(t['start'])}: {t['text'][:90]}")
+
+
+def _weights(text: str | None) -> dict[str, float] | None:
+    if not text:
+        return None
+    out = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"bad --weights '{part}': use name=number, e.g. visual=0.5") from None
+    return out
 
 
 @click.command()
@@ -128,6 +175,12 @@ def info(library: str, db: str | None, as_json: bool) -> None:
     click.echo(f"index     {idx['backend']}/{idx['spec']}{trained}")
     seg = f"{d['segmenter']} segments of {d['segment_seconds']:g} s"
     click.echo(f"sampling  {d['sample_fps']:g} fps, {seg}")
+    t = d["text"]
+    if t["sources"]:
+        spans = ", ".join(f"{n} {src}" for src, n in sorted(t["spans"].items())) or "no spans yet"
+        click.echo(f"text      {','.join(t['sources'])} via {t['encoder']} ({t['dim']}-d); {spans}")
+    else:
+        click.echo("text      none (frames only)")
     click.echo(
         f"contents  {d['videos'].__len__()} videos, {hms(d['video_seconds'])} of video, "
         f"{d['segments']} segments, {d['frames']} frames"

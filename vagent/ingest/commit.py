@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from vagent.catalog import Catalog, FrameRow, LibraryRow, SegmentRow, VideoRow
-from vagent.types import SegmentSpan
+from vagent.catalog import Catalog, FrameRow, LibraryRow, SegmentRow, TextSpanRow, VideoRow
+from vagent.types import SegmentSpan, TextSpan
 from vagent.vectors import VectorSet, sweep
 
 
 @dataclass
 class NewVideo:
-    """Everything needed to land one video: its row fields, frames, vectors and segments."""
+    """Everything needed to land one video: its row fields, frame times and vectors, segments,
+    and text spans with their vectors (empty without a text track)."""
 
     row: dict[str, object]
     times: np.ndarray
     vectors: np.ndarray
-    spans: list[SegmentSpan]
+    segments: list[SegmentSpan]
+    texts: list[TextSpan] = field(default_factory=list)
+    text_vectors: np.ndarray | None = None
 
 
 def segment_vectors(vectors: np.ndarray, spans: list[SegmentSpan]) -> np.ndarray:
@@ -30,16 +34,16 @@ def segment_vectors(vectors: np.ndarray, spans: list[SegmentSpan]) -> np.ndarray
     return out
 
 
-def _ids_of(s: Session, video_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    seg = s.scalars(select(SegmentRow.id).where(SegmentRow.video_id.in_(video_ids)))
-    frm = s.scalars(select(FrameRow.id).where(FrameRow.video_id.in_(video_ids)))
-    return np.fromiter(seg, np.int64), np.fromiter(frm, np.int64)
+def _ids(s: Session, row: type[SegmentRow | FrameRow | TextSpanRow], videos: list[int]) -> Any:
+    return np.fromiter(s.scalars(select(row.id).where(row.video_id.in_(videos))), np.int64)
 
 
 def _delete_videos(s: Session, vectors: VectorSet, video_ids: list[int]) -> None:
-    seg_ids, frame_ids = _ids_of(s, video_ids)
-    vectors.segments.remove(seg_ids)
-    vectors.frames.remove(frame_ids)
+    vectors.segments.remove(_ids(s, SegmentRow, video_ids))
+    vectors.frames.remove(_ids(s, FrameRow, video_ids))
+    if vectors.texts is not None:
+        vectors.texts.remove(_ids(s, TextSpanRow, video_ids))
+    s.execute(delete(TextSpanRow).where(TextSpanRow.video_id.in_(video_ids)))
     s.execute(delete(FrameRow).where(FrameRow.video_id.in_(video_ids)))
     s.execute(delete(SegmentRow).where(SegmentRow.video_id.in_(video_ids)))
     s.execute(delete(VideoRow).where(VideoRow.id.in_(video_ids)))
@@ -51,7 +55,7 @@ def _insert_video(s: Session, lib: LibraryRow, vectors: VectorSet, new: NewVideo
     s.flush()
     seg_rows = [
         {"video_id": video.id, "start": sp.start, "end": sp.end, "n_frames": len(sp.frames)}
-        for sp in new.spans
+        for sp in new.segments
     ]
     seg_ids = np.array(
         s.scalars(
@@ -60,7 +64,7 @@ def _insert_video(s: Session, lib: LibraryRow, vectors: VectorSet, new: NewVideo
         dtype=np.int64,
     )
     segment_of = np.empty(len(new.times), np.int64)
-    for sid, sp in zip(seg_ids, new.spans):
+    for sid, sp in zip(seg_ids, new.segments):
         segment_of[list(sp.frames)] = sid
     frame_rows = [
         {"video_id": video.id, "segment_id": int(sid), "time": float(t)}
@@ -72,8 +76,27 @@ def _insert_video(s: Session, lib: LibraryRow, vectors: VectorSet, new: NewVideo
         ).all(),
         dtype=np.int64,
     )
-    vectors.segments.add(seg_ids, segment_vectors(new.vectors, new.spans))
+    vectors.segments.add(seg_ids, segment_vectors(new.vectors, new.segments))
     vectors.frames.add(frame_ids, new.vectors)
+    if new.texts and vectors.texts is not None and new.text_vectors is not None:
+        text_rows = [
+            {
+                "video_id": video.id,
+                "start": t.start,
+                "end": t.end,
+                "source": t.source,
+                "text": t.text,
+            }
+            for t in new.texts
+        ]
+        text_ids = np.array(
+            s.scalars(
+                insert(TextSpanRow).returning(TextSpanRow.id, sort_by_parameter_order=True),
+                text_rows,
+            ).all(),
+            dtype=np.int64,
+        )
+        vectors.texts.add(text_ids, new.text_vectors)
 
 
 def land(

@@ -41,12 +41,15 @@ def encode_video(
     batch_size: int = 32,
     queue_batches: int = 3,
     on_batch: Callable[[FrameBatch], None] | None = None,
+    short_side: int | None = None,
 ) -> EncodedVideo:
     """Sample ``info.path`` at ``fps`` and embed every sampled frame.
 
-    Errors raised by the decoder (in its thread) are re-raised here.
+    Frames are decoded with their short side at ``short_side`` (default: the encoder's input
+    size; larger when another consumer, OCR, needs detail). ``on_batch`` sees every batch after
+    it is encoded. Errors raised by the decoder (in its thread) are re-raised here.
     """
-    size = frame_size(info, encoder.input_size)
+    size = frame_size(info, short_side or encoder.input_size)
     q: queue.Queue[object] = queue.Queue(maxsize=queue_batches)
     stop = threading.Event()
     failure: list[BaseException] = []

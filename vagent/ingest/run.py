@@ -16,12 +16,13 @@ from sqlalchemy import select
 from tqdm import tqdm
 
 from vagent.catalog import Catalog, VideoRow
-from vagent.components import Decoder, Segmenter, VisualEncoder
+from vagent.components import OCR, Decoder, Segmenter, TextEncoder, VisualEncoder
 from vagent.errors import BadVideo
 from vagent.ingest.commit import NewVideo, land
 from vagent.ingest.discover import content_hash, discover, stat_key
 from vagent.ingest.encode import encode_video
-from vagent.types import FrameBatch, IndexReport, VideoInfo
+from vagent.text.track import OcrTrack
+from vagent.types import FrameBatch, IndexReport, TextSpan, VideoInfo
 from vagent.vectors import VectorSet
 
 
@@ -30,6 +31,13 @@ class Parts:
     decoder: Decoder
     encoder: VisualEncoder
     segmenter: Segmenter
+    text_encoder: TextEncoder | None = None
+    ocr: OCR | None = None
+    subtitles: bool = False
+
+
+# OCR needs detail CLIP does not: frames are decoded with this short side when OCR is on.
+OCR_SHORT_SIDE = 480
 
 
 @dataclass
@@ -136,8 +144,23 @@ class IndexRun:
             bar.update(round(float(batch.times[-1]), 1) - bar.n)
             bar.set_postfix_str(f"{frames / max(bar.format_dict['elapsed'], 1e-9):.1f} frames/s")
 
+        track = OcrTrack(p.ocr, 1.0 / o.fps) if p.ocr is not None else None
+
+        def each(batch: FrameBatch) -> None:
+            if track is not None:
+                track.add(batch.times, batch.images)
+            step(batch)
+
         try:
-            enc = encode_video(p.decoder, p.encoder, info, o.fps, o.batch_size, on_batch=step)
+            enc = encode_video(
+                p.decoder,
+                p.encoder,
+                info,
+                o.fps,
+                o.batch_size,
+                on_batch=each,
+                short_side=min(OCR_SHORT_SIDE, info.width, info.height) if track else None,
+            )
         finally:
             bar.close()
         if len(enc.times) == 0:
@@ -149,8 +172,11 @@ class IndexRun:
         if why:
             duration = float(enc.times[-1]) + 1.0 / o.fps
             print(f"warning: {path}: indexed the readable part only ({why})", file=sys.stderr)
-        spans = p.segmenter.segment(enc.times, enc.vectors, duration)
+        segments = p.segmenter.segment(enc.times, enc.vectors, duration)
+        texts = self._texts(path, track)
+        text_vectors = p.text_encoder.encode([t.text for t in texts]) if p.text_encoder else None
         self.report.video_seconds += duration
+        self.report.text_spans += len(texts)
         row = {
             "path": path,
             "content_hash": digest,
@@ -166,4 +192,17 @@ class IndexRun:
             "decode_strategy": p.decoder.id,
             "indexed_at": datetime.now(timezone.utc),
         }
-        return NewVideo(row=row, times=enc.times, vectors=enc.vectors, spans=spans)
+        return NewVideo(row, enc.times, enc.vectors, segments, texts, text_vectors)
+
+    def _texts(self, path: str, track: OcrTrack | None) -> list[TextSpan]:
+        texts: list[TextSpan] = []
+        if self.parts.subtitles:
+            from vagent.text.subtitles import read_subtitles
+
+            subs, problems = read_subtitles(path)
+            for problem in problems:
+                print(f"warning: {problem}", file=sys.stderr)
+            texts.extend(subs)
+        if track is not None:
+            texts.extend(track.finish())
+        return sorted(texts, key=lambda t: (t.start, t.source, t.text))

@@ -1,0 +1,152 @@
+"""``vagent bench needle``: hide sentences in long videos and ask for them (V-NIAH style).
+
+For each haystack length, needles sit at several depths, on screen (drawn into frames, found by
+OCR) and as subtitle cues (a sidecar .srt). Each needle is asked for twice: with a question that
+shares words with it, and with a reworded one that shares none. A needle counts as retrieved at
+k when one of the top k hits is the segment of the right video that holds the needle's time.
+Indexing speed of the text track is reported in video-seconds per wall-second.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from vagent.bench import haystack
+from vagent.bench.needles import NEEDLES, check
+from vagent.library import Library
+
+CACHE = Path(".bench")
+ENCODER = "openclip/vagent-tiny-vit/random"  # the visual channel plays no part in text search
+
+
+def plan(seconds: float, depths: list[float], shift: int) -> list[dict[str, Any]]:
+    """One on-screen and one subtitle needle per depth, different sentences, 20 s apart."""
+    rows = []
+    for j, depth in enumerate(depths):
+        t = round(depth * (seconds - 60.0), 1)
+        for m, (modality, offset) in enumerate((("on-screen", 0.0), ("subtitle", 20.0))):
+            needle = NEEDLES[(2 * j + m + shift) % len(NEEDLES)]
+            rows.append(
+                {"depth": depth, "modality": modality, "time": t + offset, "needle": needle}
+            )
+    return rows
+
+
+def _rank(hits: list[Any], video: str, t: float) -> int | None:
+    for r, h in enumerate(hits, 1):
+        if h.video == video and h.start <= t + 1.0 and t < h.end:
+            return r
+    return None
+
+
+def run(hours: list[float], depths: list[float], k: int = 5) -> dict[str, Any]:
+    check()
+    CACHE.mkdir(exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    speed: dict[str, float] = {}
+    for li, h in enumerate(hours):
+        seconds = round(h * 3600)
+        needles = plan(seconds, depths, shift=li)
+        path = CACHE / f"haystack-{seconds}s-{len(depths)}d-{li}.mp4"
+        if not path.exists():
+            haystack.build(
+                path,
+                seconds,
+                [
+                    (n["time"], n["needle"].sentence)
+                    for n in needles
+                    if n["modality"] == "on-screen"
+                ],
+                [(n["time"], n["needle"].sentence) for n in needles if n["modality"] == "subtitle"],
+            )
+        with tempfile.TemporaryDirectory() as tmp:
+            lib = Library.open(Path(tmp) / "needle")
+            t0 = time.perf_counter()
+            report = lib.index([str(path)], encoder=ENCODER, text="subtitles,ocr", progress=False)
+            wall = time.perf_counter() - t0
+            if report.failed:
+                raise RuntimeError(f"{path}: {report.failed[0][1]}")
+            speed[f"{h:g}h"] = round(seconds / wall, 2)
+            video = str(path.resolve())
+            for n in needles:
+                for kind, q in (
+                    ("shares-words", n["needle"].question),
+                    ("reworded", n["needle"].reworded),
+                ):
+                    hits = lib.search(q, k=k, mode="text")
+                    rows.append(
+                        {
+                            "hours": h,
+                            "depth": n["depth"],
+                            "modality": n["modality"],
+                            "kind": kind,
+                            "rank": _rank(hits, video, n["time"]),
+                            "sentence": n["needle"].sentence,
+                            "question": q,
+                        }
+                    )
+            lib.close()
+    return {"k": k, "rows": rows, "summary": summarise(rows), "index_video_s_per_s": speed}
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    groups: dict[tuple[str, str, str], list[int | None]] = defaultdict(list)
+    for r in rows:
+        groups[(r["kind"], r["modality"], f"{r['hours']:g}h")].append(r["rank"])
+    out: dict[str, Any] = {}
+    for (kind, modality, hours), ranks in sorted(groups.items()):
+        out.setdefault(kind, {}).setdefault(modality, {})[hours] = {
+            "recall@1": round(sum(r == 1 for r in ranks) / len(ranks), 3),
+            "recall@5": round(sum(r is not None and r <= 5 for r in ranks) / len(ranks), 3),
+            "n": len(ranks),
+        }
+    return out
+
+
+def heatmap(rows: list[dict[str, Any]], path: str) -> None:
+    """Recall@5 per (haystack length, depth), one panel per question kind and modality."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    hours = sorted({r["hours"] for r in rows})
+    depths = sorted({r["depth"] for r in rows})
+    panels = [(k, m) for k in ("shares-words", "reworded") for m in ("on-screen", "subtitle")]
+    cell, pad, top = 44, 70, 40
+    pw = pad + cell * len(depths) + 20
+    img = Image.new("RGB", (pw * len(panels), top + cell * len(hours) + 50), "white")
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=12)
+    for p, (kind, modality) in enumerate(panels):
+        x0 = p * pw
+        draw.text((x0 + pad, 8), f"{kind}, {modality}", fill="black", font=font)
+        for i, h in enumerate(hours):
+            draw.text((x0 + 8, top + i * cell + 16), f"{h:g} h", fill="black", font=font)
+            for j, d in enumerate(depths):
+                cellrows = [
+                    r
+                    for r in rows
+                    if (r["hours"], r["depth"], r["kind"], r["modality"]) == (h, d, kind, modality)
+                ]
+                found = [r["rank"] is not None and r["rank"] <= 5 for r in cellrows]
+                v = sum(found) / len(found) if found else 0.0
+                colour = (int(230 * (1 - v)), int(200 * v), 60)
+                box = (
+                    x0 + pad + j * cell,
+                    top + i * cell,
+                    x0 + pad + (j + 1) * cell - 2,
+                    top + (i + 1) * cell - 2,
+                )
+                draw.rectangle(box, fill=colour)
+                draw.text((box[0] + 10, box[1] + 15), f"{v:.1f}", fill="white", font=font)
+        for j, d in enumerate(depths):
+            draw.text(
+                (x0 + pad + j * cell + 8, top + len(hours) * cell + 6),
+                f"{d:.0%}",
+                fill="black",
+                font=font,
+            )
+        draw.text((x0 + pad, top + len(hours) * cell + 26), "needle depth", fill="black", font=font)
+    img.save(path)

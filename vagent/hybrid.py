@@ -1,0 +1,167 @@
+"""Text and hybrid search: dense-text and lexical channels over text spans, mapped onto the
+segments that contain them, fused with the visual channel by reciprocal rank fusion.
+
+Each channel lists only what it matched: visual its top ``width`` by similarity, dense text its
+top spans above a similarity floor, lexical only spans that share a term with the query.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+
+from vagent.catalog import Catalog, SegmentRow, TextSpanRow, VideoRow
+from vagent.fusion import rrf
+from vagent.search import Ranked, best_frames, visual_ranking
+from vagent.text.lexical import Bm25
+from vagent.vectors import VectorSet
+
+MODES = ("visual", "text", "hybrid")
+DEFAULT_WEIGHTS = {"visual": 1.0, "text": 1.0, "lexical": 1.0}
+# A span "matches" the dense-text channel only above this cosine similarity (MiniLM: unrelated
+# sentences score about 0-0.15, related words ~0.23, paraphrases 0.3 and up). Without it the
+# channel would vote for every segment with any text in it.
+DENSE_MIN_SIMILARITY = 0.25
+
+
+@dataclass
+class TextState:
+    """What the text channels need of one library generation, loaded once per generation."""
+
+    span_ids: np.ndarray
+    span_video: np.ndarray
+    spans: list[dict[str, Any]]
+    bm25: Bm25
+    segments: dict[int, tuple[list[float], list[int]]]  # video id -> (starts, segment ids)
+
+    @classmethod
+    def load(cls, catalog: Catalog, library_id: int) -> TextState:
+        with catalog.session() as s:
+            vids = select(VideoRow.id).where(VideoRow.library_id == library_id)
+            rows = list(
+                s.execute(
+                    select(TextSpanRow)
+                    .where(TextSpanRow.video_id.in_(vids))
+                    .order_by(TextSpanRow.id)
+                ).scalars()
+            )
+            segs = s.execute(
+                select(SegmentRow.video_id, SegmentRow.start, SegmentRow.id)
+                .where(SegmentRow.video_id.in_(vids))
+                .order_by(SegmentRow.video_id, SegmentRow.start)
+            ).all()
+        table: dict[int, tuple[list[float], list[int]]] = defaultdict(lambda: ([], []))
+        for vid, start, sid in segs:
+            table[vid][0].append(start)
+            table[vid][1].append(sid)
+        spans = [
+            {
+                "id": r.id,
+                "video_id": r.video_id,
+                "source": r.source,
+                "start": r.start,
+                "end": r.end,
+                "text": r.text,
+            }
+            for r in rows
+        ]
+        return cls(
+            span_ids=np.array([r.id for r in rows], np.int64),
+            span_video=np.array([r.video_id for r in rows], np.int64),
+            spans=spans,
+            bm25=Bm25([r.text for r in rows]),
+            segments=dict(table),
+        )
+
+    def segment_of(self, span: dict[str, Any]) -> int | None:
+        """The segment holding the span's middle (or the nearest one before it)."""
+        starts, ids = self.segments.get(span["video_id"], ([], []))
+        if not ids:
+            return None
+        mid = (span["start"] + span["end"]) / 2
+        return ids[max(0, bisect.bisect_right(starts, mid) - 1)]
+
+
+def _span_view(span: dict[str, Any]) -> dict[str, Any]:
+    return {k: span[k] for k in ("source", "start", "end", "text")}
+
+
+def text_channels(
+    state: TextState,
+    vectors: VectorSet,
+    query: str,
+    text_q: np.ndarray,
+    width: int,
+    videos: set[int] | None,
+) -> tuple[dict[str, list[int]], dict[int, list[dict[str, Any]]]]:
+    """Ranked segment ids per text channel, and the matching spans per segment."""
+    allowed = None
+    if videos is not None:
+        allowed = state.span_ids[np.isin(state.span_video, list(videos))]
+    index_of = {int(sid): i for i, sid in enumerate(state.span_ids)}
+    dense: list[int] = []
+    if vectors.texts is not None and len(state.span_ids):
+        scores, ids = vectors.texts.search(text_q.reshape(1, -1), width, allowed)
+        dense = [
+            index_of[int(i)]
+            for s, i in zip(scores[0], ids[0])
+            if i >= 0 and int(i) in index_of and s >= DENSE_MIN_SIMILARITY
+        ]
+    lexical = [
+        i
+        for i, _ in state.bm25.search(query, len(state.bm25))
+        if videos is None or int(state.span_video[i]) in videos
+    ][:width]
+    channels: dict[str, list[int]] = {}
+    evidence: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for name, span_rank in (("text", dense), ("lexical", lexical)):
+        ranked: list[int] = []
+        for i in span_rank:
+            span = state.spans[i]
+            seg = state.segment_of(span)
+            if seg is None:
+                continue
+            ranked.append(seg)
+            view = _span_view(span)
+            if view not in evidence[seg]:
+                evidence[seg].append(view)
+        channels[name] = ranked
+    return channels, evidence
+
+
+def hybrid_ranking(
+    catalog: Catalog,
+    vectors: VectorSet,
+    state: TextState,
+    query: str,
+    visual_q: np.ndarray,
+    text_q: np.ndarray,
+    k: int,
+    mode: str,
+    weights: dict[str, float],
+    allowed: tuple[np.ndarray, np.ndarray] | None,
+    videos: set[int] | None,
+    visual_semantic: bool,
+) -> list[Ranked]:
+    width = max(4 * k, 32)
+    channels, evidence = text_channels(state, vectors, query, text_q, width, videos)
+    visual: list[Ranked] = []
+    if mode == "hybrid" and weights.get("visual", 0) > 0:
+        visual = visual_ranking(catalog, vectors, visual_q, width, allowed)
+        channels["visual"] = [r.segment_id for r in visual]
+    fused = rrf(channels, weights)[:k]
+    frames = best_frames(catalog, vectors, visual_q, [sid for sid, _, _ in fused])
+    seg_score = {r.segment_id: r.segment_score for r in visual}
+    out = []
+    for sid, score, found in fused:
+        texts = evidence.get(sid, [])
+        # where to look: the best frame when frames carry meaning, else the best text's start
+        best_text = texts[0]["start"] if texts and not visual_semantic else None
+        t = best_text if best_text is not None else frames.get(sid, (0.0, None))[1]
+        out.append(Ranked(sid, score, t, seg_score.get(sid, float("nan")), found, texts))
+    return out

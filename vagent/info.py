@@ -1,0 +1,70 @@
+"""What ``vagent info`` reports about a library: settings, contents, text track, sizes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from vagent.catalog import LibraryRow, TextSpanRow, VideoRow
+from vagent.settings import safe_url
+from vagent.vectors import VectorSet
+
+if TYPE_CHECKING:
+    from vagent.library import Library
+
+
+def library_info(lib: Library, row: LibraryRow, vectors: VectorSet) -> dict[str, Any]:
+    cat = lib.catalog
+    videos = cat.videos(row.id)
+    path = lib.location.catalog_path
+    index: dict[str, Any] = {"backend": row.index_backend, "spec": row.index_spec}
+    staging = getattr(vectors.frames, "staging", None)
+    if staging is not None:
+        index["trained"] = not staging
+    with cat.session() as s:
+        vids = select(VideoRow.id).where(VideoRow.library_id == row.id)
+        by_source = s.execute(
+            select(TextSpanRow.source, func.count(TextSpanRow.id))
+            .where(TextSpanRow.video_id.in_(vids))
+            .group_by(TextSpanRow.source)
+        ).all()
+    return {
+        "name": row.name,
+        "root": str(lib.root),
+        "catalog": safe_url(lib.location.db_url),
+        "encoder": row.encoder,
+        "embedding_space": row.embedding_space,
+        "dim": row.dim,
+        "semantic": row.semantic,
+        "index": index,
+        "segmenter": row.segmenter,
+        "segment_seconds": row.segment_seconds,
+        "sample_fps": row.sample_fps,
+        "generation": row.generation,
+        "text": {
+            "sources": row.text_sources.split(",") if row.text_sources else [],
+            "encoder": row.text_encoder,
+            "dim": row.text_dim,
+            "ocr": row.ocr,
+            "spans": {str(src): int(n) for src, n in by_source},
+        },
+        **cat.counts(row.id),
+        "video_seconds": round(sum(v.duration for v in videos), 3),
+        "bytes": {
+            "catalog": path.stat().st_size if path.exists() else None,
+            "vectors": sum(vectors.bytes_on_disk().values()),
+        },
+        "videos": [
+            {
+                "path": v.path,
+                "duration": round(v.duration, 3),
+                "resolution": f"{v.width}x{v.height}",
+                "codec": v.codec,
+                "frames": v.sampled_frames,
+                "missing": not Path(v.path).exists(),
+            }
+            for v in videos
+        ],
+    }

@@ -1,0 +1,97 @@
+"""A library's pinned settings: defaults for new libraries, and the checks that refuse mixing."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+
+from sqlalchemy.engine import make_url
+
+from vagent.catalog import LibraryRow
+from vagent.components import TextEncoder, VisualEncoder
+from vagent.errors import EncoderMismatch, VagentError
+
+DEFAULT_ENCODER = "openclip/ViT-B-32/laion2b_s34b_b79k"
+DEFAULT_TEXT_ENCODER = "st/all-MiniLM-L6-v2"
+DEFAULT_OCR = "rapidocr"
+DEFAULT_TEXT = "subtitles,ocr"
+TEXT_SOURCES = ("subtitles", "ocr", "captions")
+DEFAULT_INDEX = "faiss/Flat"
+DEFAULT_SEGMENTER = "fixed"
+DEFAULT_FPS = 1.0
+DEFAULT_SEGMENT_SECONDS = 10.0
+
+
+def index_id(index: str | None) -> str:
+    backend, _, spec = (index or DEFAULT_INDEX).partition("/")
+    return f"{backend}/{spec or 'Flat'}"
+
+
+def text_sources(text: str | None) -> str:
+    """Normalise ``--text`` ("subtitles,ocr", "none", "") to a sorted comma list."""
+    if text is None:
+        text = DEFAULT_TEXT
+    parts = {p.strip() for p in text.split(",") if p.strip() and p.strip() != "none"}
+    unknown = parts - set(TEXT_SOURCES)
+    if unknown:
+        raise VagentError(
+            f"unknown text source(s) {', '.join(sorted(unknown))}; use any of "
+            f"{', '.join(TEXT_SOURCES)}, or none"
+        )
+    if "captions" in parts:
+        raise VagentError(
+            "captions are not available yet (no captioner plugin is installed); use "
+            "--text subtitles,ocr"
+        )
+    return ",".join(sorted(parts))
+
+
+def check_encoder(row: LibraryRow, enc: VisualEncoder) -> None:
+    if enc.embedding_space != row.embedding_space or enc.dim != row.dim:
+        raise EncoderMismatch(
+            f"library '{row.name}' was built with {row.encoder} ({row.dim}-d vectors, space "
+            f"{row.embedding_space}); {enc.id} gives {enc.dim}-d vectors in space "
+            f"{enc.embedding_space}. Use --encoder {row.encoder}, or index into a new library."
+        )
+
+
+def check_text_encoder(row: LibraryRow, enc: TextEncoder) -> None:
+    if enc.embedding_space != row.text_space or enc.dim != row.text_dim:
+        raise EncoderMismatch(
+            f"library '{row.name}' embeds text with {row.text_encoder} ({row.text_dim}-d, space "
+            f"{row.text_space}); {enc.id} gives {enc.dim}-d vectors in space "
+            f"{enc.embedding_space}. Use the library's text encoder, or a new library."
+        )
+
+
+def check_settings(row: LibraryRow, asked: Mapping[str, object]) -> None:
+    """Refuse settings that differ from the library's (None means "the library's")."""
+    have = {
+        "fps": row.sample_fps,
+        "segment-seconds": row.segment_seconds,
+        "segmenter": row.segmenter,
+        "index": f"{row.index_backend}/{row.index_spec}",
+        "text": row.text_sources,
+        "text-encoder": row.text_encoder,
+        "ocr": row.ocr,
+    }
+    for name, want in asked.items():
+        if want is not None and want != have[name]:
+            raise VagentError(
+                f"library '{row.name}' uses --{name} {have[name] or 'none'}; asked for "
+                f"{want or 'none'}. Omit it to use the library's setting, or index into a new "
+                f"library."
+            )
+
+
+def warn_random(row: LibraryRow, hybrid: bool = False) -> None:
+    extra = "; hybrid search leaves the visual channel out" if hybrid else ""
+    print(
+        f"warning: library '{row.name}' was built with random-weight encoder {row.encoder}: "
+        f"its visual results are not semantic (throughput and plumbing tests only){extra}",
+        file=sys.stderr,
+    )
+
+
+def safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
