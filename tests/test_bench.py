@@ -13,25 +13,9 @@ import pytest
 from tests.conftest import TINY_CLIP
 
 
-@pytest.mark.slow
-def test_bench_ingest_reports_ratios(tmp_path: Path) -> None:
+def _bench(tmp_path: Path, *args: str) -> dict:  # type: ignore[type-arg]
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vagent",
-            "bench",
-            "ingest",
-            "--seconds",
-            "20",
-            "--long-seconds",
-            "40",
-            "--size",
-            "320x240",
-            "--encoder",
-            TINY_CLIP,
-            "--json",
-        ],
+        [sys.executable, "-m", "vagent", "bench", *args, "--json"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -39,7 +23,23 @@ def test_bench_ingest_reports_ratios(tmp_path: Path) -> None:
         env={**os.environ, "VAGENT_HOME": str(tmp_path / "home")},
     )
     assert proc.returncode == 0, proc.stderr
-    r = json.loads(proc.stdout)
+    return dict(json.loads(proc.stdout))
+
+
+@pytest.mark.slow
+def test_bench_ingest_reports_ratios(tmp_path: Path) -> None:
+    r = _bench(
+        tmp_path,
+        "ingest",
+        "--seconds",
+        "20",
+        "--long-seconds",
+        "40",
+        "--size",
+        "320x240",
+        "--encoder",
+        TINY_CLIP,
+    )
     d, e = r["decode_only"]["gop"]["video_s_per_s"], r["encode_only"]["video_s_per_s"]
     assert r["bound_video_s_per_s"] == pytest.approx(1 / (1 / d + 1 / e), rel=0.02)
     assert r["ratio_to_bound"] == pytest.approx(
@@ -53,29 +53,16 @@ def test_bench_ingest_reports_ratios(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_bench_needle_finds_needles_in_a_short_haystack(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vagent",
-            "bench",
-            "needle",
-            "--hours",
-            "0.03",
-            "--depths",
-            "0.5",
-            "--json",
-            "--plot",
-            str(tmp_path / "heat.png"),
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "VAGENT_HOME": str(tmp_path / "home")},
+    r = _bench(
+        tmp_path,
+        "needle",
+        "--hours",
+        "0.03",
+        "--depths",
+        "0.5",
+        "--plot",
+        str(tmp_path / "heat.png"),
     )
-    assert proc.returncode == 0, proc.stderr
-    r = json.loads(proc.stdout)
     assert {(row["modality"], row["kind"]) for row in r["rows"]} == {
         (m, k) for m in ("on-screen", "subtitle") for k in ("shares-words", "reworded")
     }

@@ -18,7 +18,15 @@ from vagent.paths import home
 from vagent.synth import make_video
 
 FALLBACK = "openclip/ViT-B-32/random"
-QUERY = "a red scene"
+QUERY = "how big is each step"
+SUBTITLES = """1
+00:00:03,000 --> 00:00:06,000
+Welcome back, today we cover optimisation
+
+2
+00:00:21,000 --> 00:00:24,000
+The learning rate sets the size of each step
+"""
 
 
 def sample_files() -> list[Path]:
@@ -45,8 +53,13 @@ def main() -> int:
                 f"(random weights: results are not semantic)"
             )
             encoder = FALLBACK
-    made = make_video(home() / "demo-videos" / "colours.mp4", ["blue", "red", "green"], 10.0)
-    files = [made, *sample_files()]
+    folder = home() / "demo-videos"
+    talk = folder / "talk.mp4"
+    if not talk.exists():
+        slide = [(12.0, 18.0, "Gradient descent: step against the gradient")]
+        make_video(talk, ["blue", "white", "green"], 10.0, size=(640, 360), overlays=slide)
+        (folder / "talk.srt").write_text(SUBTITLES)
+    files = [talk, *sample_files()]
     print(f"demo: indexing {len(files)} videos into {lib.root}")
     report = lib.index([str(f) for f in files], encoder=encoder, progress=sys.stderr.isatty())
     print(
@@ -58,8 +71,10 @@ def main() -> int:
     for rank, h in enumerate(lib.search(QUERY, k=5), 1):
         print(
             f"{rank:>3}  {h.score:+.4f}  {Path(h.video).name}  {h.start:6.1f}-{h.end:6.1f} s  "
-            f"(best frame {h.frame_time:.1f} s)"
+            f"(at {h.frame_time:.1f} s, found by {'+'.join(h.channels)})"
         )
+        for t in h.texts[:1]:
+            print(f"       {t['source']}: {t['text']}")
     return 1 if report.failed else 0
 
 

@@ -46,22 +46,32 @@ def text_sources(text: str | None) -> str:
     return ",".join(sorted(parts))
 
 
-def check_encoder(row: LibraryRow, enc: VisualEncoder) -> None:
-    if enc.embedding_space != row.embedding_space or enc.dim != row.dim:
+def _check_space(
+    row: LibraryRow,
+    what: str,
+    built: tuple[str | None, int | None, str | None],
+    enc: VisualEncoder | TextEncoder,
+    flag: str,
+) -> None:
+    name, dim, space = built
+    if enc.embedding_space != space or enc.dim != dim:
         raise EncoderMismatch(
-            f"library '{row.name}' was built with {row.encoder} ({row.dim}-d vectors, space "
-            f"{row.embedding_space}); {enc.id} gives {enc.dim}-d vectors in space "
-            f"{enc.embedding_space}. Use --encoder {row.encoder}, or index into a new library."
+            f"library '{row.name}' {what} {name} ({dim}-d vectors, space {space}); {enc.id} gives "
+            f"{enc.dim}-d vectors in space {enc.embedding_space}. Use {flag} {name}, or index "
+            f"into a new library."
         )
+
+
+def check_encoder(row: LibraryRow, enc: VisualEncoder) -> None:
+    """Refuse a visual encoder whose vectors are not comparable with the library's."""
+    built = (row.encoder, row.dim, row.embedding_space)
+    _check_space(row, "was built with", built, enc, "--encoder")
 
 
 def check_text_encoder(row: LibraryRow, enc: TextEncoder) -> None:
-    if enc.embedding_space != row.text_space or enc.dim != row.text_dim:
-        raise EncoderMismatch(
-            f"library '{row.name}' embeds text with {row.text_encoder} ({row.text_dim}-d, space "
-            f"{row.text_space}); {enc.id} gives {enc.dim}-d vectors in space "
-            f"{enc.embedding_space}. Use the library's text encoder, or a new library."
-        )
+    """Refuse a text encoder whose vectors are not comparable with the library's spans."""
+    built = (row.text_encoder, row.text_dim, row.text_space)
+    _check_space(row, "embeds text with", built, enc, "--text-encoder")
 
 
 def check_settings(row: LibraryRow, asked: Mapping[str, object]) -> None:
