@@ -134,21 +134,20 @@ class OpenClipEncoder(VisualEncoder):
     # ---- encoding --------------------------------------------------------------------------
 
     def _prepare(self, images: np.ndarray) -> Any:
+        """Centre square, resized to the input size, normalised. Cropping before resizing is
+        the same as open_clip's resize-short-side-then-crop, without resizing what is cut."""
         import torch
         import torch.nn.functional as F
 
         x = torch.from_numpy(np.ascontiguousarray(images)).to(self._torch_device)
-        x = x.permute(0, 3, 1, 2)
+        x = x.permute(0, 3, 1, 2).to(self._mean.dtype)
         h, w = x.shape[-2:]
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        x = x[:, :, top : top + side, left : left + side]
         s = self.input_size
-        x = x.to(self._mean.dtype)
-        if min(h, w) != s:  # frames from elsewhere than our decoder: resize here
-            scale = s / min(h, w)
-            size = (max(s, round(h * scale)), max(s, round(w * scale)))
-            x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
-            h, w = x.shape[-2:]
-        top, left = (h - s) // 2, (w - s) // 2
-        x = x[:, :, top : top + s, left : left + s]
+        if side != s:  # frames from elsewhere than our decoder, or extreme aspect ratios
+            x = F.interpolate(x, size=(s, s), mode="bilinear", antialias=True, align_corners=False)
         return (x - self._mean) / self._std
 
     def encode_images(self, images: np.ndarray) -> np.ndarray:

@@ -5,7 +5,8 @@ stages allow together: ``min(decode, encode)`` when they run on different proces
 encoding), ``1 / (1/decode + 1/encode)`` when they share this CPU. ``ratio_to_bound`` is
 end-to-end / bound. Peak memory is measured in a child process per video length, so a longer
 video shows whether memory grows with length. The naive baseline decodes every frame with
-OpenCV, keeps one per second and encodes one frame at a time.
+OpenCV, keeps one per second and encodes one frame at a time. The library is indexed frames-only
+(``--text none``): the text track has its own benchmark, ``vagent bench needle``.
 """
 
 from __future__ import annotations

@@ -25,12 +25,16 @@ class EncodedVideo:
     vectors: np.ndarray
 
 
+MAX_ASPECT = 4.0
+
+
 def frame_size(info: VideoInfo, short_side: int) -> tuple[int, int]:
-    """(width, height) with the short side at ``short_side`` and the aspect ratio kept."""
-    scale = short_side / min(info.width, info.height)
-    w = max(short_side, round(info.width * scale))
-    h = max(short_side, round(info.height * scale))
-    return w, h
+    """(width, height) with the short side at ``short_side`` and the aspect ratio kept, except
+    that the long side stays within ``MAX_ASPECT`` times ``short_side`` (a 40:1 strip would
+    otherwise decode to frames tens of thousands of pixels wide)."""
+    long_side = max(info.width, info.height)
+    scale = min(short_side / min(info.width, info.height), MAX_ASPECT * short_side / long_side)
+    return max(2, round(info.width * scale)), max(2, round(info.height * scale))
 
 
 def encode_video(
