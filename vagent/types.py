@@ -98,6 +98,8 @@ class IndexReport:
     video_seconds: float = 0.0
     wall_seconds: float = 0.0
     text_spans: int = 0
+    ocr_frames_read: int = 0
+    ocr_frames_reused: int = 0
 
     @property
     def ok(self) -> bool:

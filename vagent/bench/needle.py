@@ -48,6 +48,7 @@ def run(hours: list[float], depths: list[float], k: int = 5) -> dict[str, Any]:
     CACHE.mkdir(exist_ok=True)
     rows: list[dict[str, Any]] = []
     speed: dict[str, float] = {}
+    ocr: dict[str, dict[str, int]] = {}
     for li, h in enumerate(hours):
         seconds = round(h * 3600)
         needles = plan(seconds, depths, shift=li)
@@ -71,6 +72,7 @@ def run(hours: list[float], depths: list[float], k: int = 5) -> dict[str, Any]:
             if report.failed:
                 raise RuntimeError(f"{path}: {report.failed[0][1]}")
             speed[f"{h:g}h"] = round(seconds / wall, 2)
+            ocr[f"{h:g}h"] = {"read": report.ocr_frames_read, "reused": report.ocr_frames_reused}
             video = str(path.resolve())
             for n in needles:
                 for kind, q in (
@@ -90,7 +92,13 @@ def run(hours: list[float], depths: list[float], k: int = 5) -> dict[str, Any]:
                         }
                     )
             lib.close()
-    return {"k": k, "rows": rows, "summary": summarise(rows), "index_video_s_per_s": speed}
+    return {
+        "k": k,
+        "rows": rows,
+        "summary": summarise(rows),
+        "index_video_s_per_s": speed,
+        "ocr_frames": ocr,
+    }
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -124,7 +124,11 @@ def needle(hours: str, depths: str, k: int, plot: str | None, as_json: bool) -> 
                     f"{kind:<13} {modality:<10} {h:>8} {m['recall@1']:>9.2f} {m['recall@5']:>9.2f}"
                 )
     for h, s in r["index_video_s_per_s"].items():
-        click.echo(f"indexing {h} haystack (subtitles + OCR at 1 fps): {s:.1f} video-s per wall-s")
+        o = r["ocr_frames"][h]
+        click.echo(
+            f"indexing {h} haystack (subtitles + OCR at 1 fps): {s:.1f} video-s per wall-s; "
+            f"OCR read {o['read']} frames, reused {o['reused']} unchanged"
+        )
     missed = [row for row in r["rows"] if row["rank"] is None]
     for row in missed[:10]:
         click.echo(

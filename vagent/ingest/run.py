@@ -205,4 +205,6 @@ class IndexRun:
             texts.extend(subs)
         if track is not None:
             texts.extend(track.finish())
+            self.report.ocr_frames_read += track.frames_read
+            self.report.ocr_frames_reused += track.frames_reused
         return sorted(texts, key=lambda t: (t.start, t.source, t.text))
