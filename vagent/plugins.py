@@ -8,7 +8,6 @@ The core imports no plugin. Built-ins and third-party plugins alike arrive throu
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -177,6 +176,3 @@ def reset() -> None:
     global _cached
     _cached = None
 
-
-def warn(msg: str) -> None:
-    print(f"warning: {msg}", file=sys.stderr)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vagent.components import Decoder, VisualEncoder
+from vagent.memory import release_freed_memory
 from vagent.types import FrameBatch, VideoInfo
 
 _DONE = object()
@@ -88,6 +89,8 @@ def encode_video(
             vectors.append(encoder.encode_images(item.images))
             if on_batch is not None:
                 on_batch(item)
+            del item
+            release_freed_memory()
     finally:
         stop.set()
         while thread.is_alive():  # unblock a producer waiting on a full queue
