@@ -49,6 +49,7 @@ def postgres_url() -> Iterator[str]:
         shutil.chown(root, owner)
         shutil.chown(sock, owner)
         root.chmod(0o755)
+
     def run(*cmd: str, check: bool = True) -> None:
         subprocess.run(_as_owner(list(cmd), owner), check=check, capture_output=True, cwd=root)
 

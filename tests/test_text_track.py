@@ -147,8 +147,13 @@ def test_rrf_counts_only_what_each_channel_matched() -> None:
 
 
 def test_extreme_aspect_ratio_is_indexed_within_bounds(tmp_path: Path) -> None:
-    strip = make_video(tmp_path / "ticker.mp4", ["white"], 4.0, size=(1600, 40),
-                       overlays=[(0.0, 4.0, "BREAKING NEWS 2026")])
+    strip = make_video(
+        tmp_path / "ticker.mp4",
+        ["white"],
+        4.0,
+        size=(1600, 40),
+        overlays=[(0.0, 4.0, "BREAKING NEWS 2026")],
+    )
     lib = Library.open("ticker")
     report = lib.index([str(strip)], encoder=TINY_CLIP, progress=False)
     assert report.indexed and not report.failed

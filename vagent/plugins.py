@@ -175,4 +175,3 @@ def remove_plugin(name: str) -> None:
 def reset() -> None:
     global _cached
     _cached = None
-
