@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +24,14 @@ from vagent.hybrid import DEFAULT_WEIGHTS, MODES, TextState, hybrid_ranking
 from vagent.ingest.commit import land
 from vagent.ingest.run import IndexRun, Options, Parts
 from vagent.locking import write_lock
+from vagent.parts import NewParts, build_new_parts
 from vagent.paths import LibraryLocation, resolve
 from vagent.search import search_vectors, to_hits
 from vagent.settings import (
     DEFAULT_ENCODER,
     DEFAULT_FPS,
-    DEFAULT_OCR,
     DEFAULT_SEGMENT_SECONDS,
     DEFAULT_SEGMENTER,
-    DEFAULT_TEXT_ENCODER,
     check_encoder,
     check_settings,
     check_text_encoder,
@@ -45,16 +43,6 @@ from vagent.types import Hit, IndexReport
 from vagent.vectors import VectorSet, sweep
 
 __all__ = ["DEFAULT_ENCODER", "Library"]
-
-
-@dataclass
-class NewParts:
-    """A new library's loaded encoders and text settings."""
-
-    encoder: VisualEncoder
-    text_encoder: TextEncoder | None
-    ocr: str | None
-    sources: str
 
 
 class Library:
@@ -210,9 +198,9 @@ class Library:
             vectors.load(row.generation)
             sweep(self.root, row.generation)
             sources = set(row.text_sources.split(",")) if row.text_sources else set()
-            ocr_reader: OCR | None = (
-                reg.create("ocr", row.ocr) if "ocr" in sources and row.ocr else None
-            )
+            ocr_reader: OCR | None = None
+            if "ocr" in sources and row.ocr:
+                ocr_reader = fresh.reader if fresh and fresh.reader else reg.create("ocr", row.ocr)
             parts = Parts(
                 decoder=reg.create("decoder", decoder),
                 encoder=enc,
@@ -230,20 +218,9 @@ class Library:
     def _new_parts(
         self, encoder: str | None, text: str | None, text_encoder: str | None, ocr: str | None
     ) -> NewParts:
-        """Build and load a new library's encoders (so a failure creates nothing)."""
-        reg = plugins.registry()
-        enc: VisualEncoder = reg.create("visual_encoder", encoder or DEFAULT_ENCODER)
-        enc.load()
-        sources = text_sources(text)
-        tenc: TextEncoder | None = None
-        if sources:
-            tenc = reg.create("text_encoder", text_encoder or DEFAULT_TEXT_ENCODER)
-            tenc.load()
-        ocr_id = (ocr or DEFAULT_OCR) if "ocr" in sources.split(",") else None
-        if ocr_id:
-            reg.create("ocr", ocr_id).load()
-        self._encoder, self._text_encoder = enc, tenc
-        return NewParts(enc, tenc, ocr_id, sources)
+        parts = build_new_parts(encoder, text, text_encoder, ocr)
+        self._encoder, self._text_encoder = parts.encoder, parts.text_encoder
+        return parts
 
     def _create(
         self,
