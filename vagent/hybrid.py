@@ -38,6 +38,7 @@ class TextState:
     spans: list[dict[str, Any]]
     bm25: Bm25
     segments: dict[int, tuple[list[float], list[int]]]  # video id -> (starts, segment ids)
+    index_of: dict[int, int]  # span id -> position in ``spans``
 
     @classmethod
     def load(cls, catalog: Catalog, library_id: int) -> TextState:
@@ -76,6 +77,7 @@ class TextState:
             spans=spans,
             bm25=Bm25([r.text for r in rows]),
             segments=dict(table),
+            index_of={r.id: i for i, r in enumerate(rows)},
         )
 
     def segment_of(self, span: dict[str, Any]) -> int | None:
@@ -103,7 +105,7 @@ def text_channels(
     allowed = None
     if videos is not None:
         allowed = state.span_ids[np.isin(state.span_video, list(videos))]
-    index_of = {int(sid): i for i, sid in enumerate(state.span_ids)}
+    index_of = state.index_of
     dense: list[int] = []
     if vectors.texts is not None and len(state.span_ids):
         scores, ids = vectors.texts.search(text_q.reshape(1, -1), width, allowed)
@@ -155,7 +157,10 @@ def hybrid_ranking(
         visual = visual_ranking(catalog, vectors, visual_q, width, allowed)
         channels["visual"] = [r.segment_id for r in visual]
     fused = rrf(channels, weights)[:k]
-    frames = best_frames(catalog, vectors, visual_q, [sid for sid, _, _ in fused])
+    # the visual ranking already rescored its segments; rescore only the ones it did not find
+    frames = {r.segment_id: (r.score, r.frame_time) for r in visual}
+    others = [sid for sid, _, _ in fused if sid not in frames]
+    frames.update(best_frames(catalog, vectors, visual_q, others))
     seg_score = {r.segment_id: r.segment_score for r in visual}
     out = []
     for sid, score, found in fused:
