@@ -4,7 +4,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from vagent.agent import Agent, AgentConfig, AskResult
 from vagent.library import Library
 from vagent.types import Hit, IndexReport
 
-__all__ = ["Hit", "IndexReport", "Library", "__version__"]
+__all__ = ["Agent", "AgentConfig", "AskResult", "Hit", "IndexReport", "Library", "__version__"]

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from vagent.types import FrameBatch, SegmentSpan, VideoInfo
+from vagent.types import Draft, FrameBatch, Question, SegmentSpan, VideoInfo
 
 
 class Decoder(ABC):
@@ -32,6 +32,32 @@ class Decoder(ABC):
         Each frame is the first decoded frame at or after its sample time. Memory must stay
         bounded by a few batches however long the video is.
         """
+
+    def frames_at(
+        self, path: str, times: Sequence[float], size: tuple[int, int] | None = None
+    ) -> FrameBatch:
+        """Frames at the given ``times`` (seconds, any order): the first frame at or after each.
+
+        The default samples the whole file at a rate fine enough to hit every time; decoders
+        that can seek should override it. Raises ``vagent.errors.BadVideo``.
+        """
+        if not times:
+            return FrameBatch(np.zeros(0), np.zeros((0, 0, 0, 3), np.uint8))
+        want = np.asarray(sorted(set(float(t) for t in times)))
+        gaps = np.diff(want)
+        step = float(gaps[gaps > 0].min()) if (gaps > 0).any() else 1.0
+        fps = min(max(1.0 / step, 1.0), 30.0)
+        got_t: list[float] = []
+        got_i: list[np.ndarray] = []
+        for batch in self.sample(path, fps, size):
+            for t, img in zip(batch.times, batch.images):
+                got_t.append(float(t))
+                got_i.append(img)
+        if not got_t:
+            raise ValueError(f"{path}: no frames decoded")
+        tt = np.asarray(got_t)
+        pick = [int(np.abs(tt - t).argmin()) for t in times]
+        return FrameBatch(np.asarray([tt[i] for i in pick]), np.stack([got_i[i] for i in pick]))
 
 
 class Segmenter(ABC):
@@ -142,3 +168,59 @@ class OCR(ABC):
 
     def load(self) -> None:  # noqa: B027 - optional hook, default does nothing
         """Load models now (they otherwise load on first read)."""
+
+
+class Captioner(ABC):
+    """Describes segments in words (the text track's ``caption`` source).
+
+    ``semantic``: False for random-weight models, whose captions carry no meaning.
+    """
+
+    id: str
+    semantic: bool = True
+
+    @abstractmethod
+    def caption(self, clips: Sequence[np.ndarray]) -> list[str]:
+        """One caption per clip; each clip is a segment's frames, (n, h, w, 3) uint8 RGB."""
+
+    def load(self) -> None:  # noqa: B027 - optional hook, default does nothing
+        """Load weights now (they otherwise load on first caption). Raises ModelUnavailable."""
+
+
+class Answerer(ABC):
+    """The video-LLM tool the agent calls: answers questions from the evidence it is given.
+
+    ``wants_frames``: the agent decodes frames for the evidence only when True (text answerers
+    read segment times and text spans). ``max_frames``: the most frames one question may carry.
+    ``embedding_space``: set by answerers that score with a visual encoder; the library must
+    have been built in that space. ``semantic``: False for random-weight models.
+    """
+
+    id: str
+    semantic: bool = True
+    wants_frames: bool = False
+    max_frames: int = 16
+    embedding_space: str | None = None
+
+    @abstractmethod
+    def answer(self, questions: Sequence[Question]) -> list[Draft]:
+        """One ``Draft`` per ``Question``, in order."""
+
+    def complete(self, prompt: str, max_new_tokens: int = 64) -> str | None:
+        """Free text from the answerer's language model (planners use it); None: it has none."""
+        return None
+
+    def load(self) -> None:  # noqa: B027 - optional hook, default does nothing
+        """Load weights now (they otherwise load on first answer). Raises ModelUnavailable."""
+
+
+class Planner(ABC):
+    """Splits a question into the sub-queries the agent searches for."""
+
+    id: str
+
+    @abstractmethod
+    def plan(
+        self, question: str, options: Sequence[str] | None, history: Sequence[dict[str, str]]
+    ) -> list[str]:
+        """Sub-queries (at least one) for ``question``; ``history``: earlier turns, oldest first."""

@@ -38,3 +38,7 @@ class LibraryNotFound(VagentError):
 
 class LibraryBusy(VagentError):
     """Another process holds the library's write lock."""
+
+
+class AnswererFailed(VagentError):
+    """The answerer raised or ran past its time limit; the message names it and what to try."""

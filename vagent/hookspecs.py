@@ -49,7 +49,10 @@ def vagent_register_text_encoders(register: Register) -> None:
 
 @hookspec
 def vagent_register_captioners(register: Register) -> None:
-    """Register captioners that describe a segment's frames in words (the text track)."""
+    """Register captioners: ``factory(spec, device=None) -> vagent.components.Captioner``.
+
+    Captions become text spans (source ``caption``) of the segment they describe.
+    """
 
 
 @hookspec
@@ -73,17 +76,33 @@ def vagent_register_rerankers(register: Register) -> None:
 
 @hookspec
 def vagent_register_planners(register: Register) -> None:
-    """Register planners that split a question into sub-queries (the agent)."""
+    """Register planners: ``factory(spec, answerer=None) -> vagent.components.Planner``.
+
+    ``answerer`` is the agent's answerer, whose ``complete`` an LLM planner may use (it returns
+    None when the answerer has no language model).
+    """
 
 
 @hookspec
 def vagent_register_answerers(register: Register) -> None:
-    """Register answerers: the video-LLM tools the agent calls (the agent)."""
+    """Register answerers: ``factory(spec, device=None, encoder=None) -> Answerer``.
+
+    ``encoder`` is the library's visual encoder (answerers that score frames with it use it);
+    ``device`` is None for automatic (the GPU when there is one).
+    """
 
 
 @hookspec
 def vagent_register_kv_stores(register: Register) -> None:
-    """Register stores for precomputed video-LLM KV caches (KV-cache reuse)."""
+    """Register KV stores: ``factory(spec, root, budget_bytes=...) -> vagent.kv.store.KVStore``.
+
+    A store keeps each segment's precomputed language-model KV cache (one packed tensor
+    ``[layers, 2, kv_heads, tokens, head_dim]``) under the segment's key and the ``Fingerprint``
+    (model, revision, dtype, prompt template, prefill mode) it was made with; ``root`` is the
+    library's folder (stores keep their files under ``root/kv/``), ``budget_bytes`` the host
+    memory it may keep loaded caches in. ``get`` reports a missing, corrupt or mismatched cache
+    per segment (``vagent.kv.errors``) so the caller answers from frames for that segment only.
+    """
 
 
 @hookspec

@@ -121,6 +121,10 @@ class Library:
         self._encoder = enc
         return enc
 
+    def encoder(self) -> VisualEncoder:
+        """The visual encoder this library was built with (loaded lazily, checked against it)."""
+        return self._encoder_for(self.settings(), None)
+
     def _text_encoder_for(self, row: LibraryRow) -> TextEncoder:
         if self._text_encoder is None:
             assert row.text_encoder

@@ -110,3 +110,76 @@ class IndexReport:
         d["failed"] = [{"path": p, "reason": r} for p, r in self.failed]
         d["moved"] = [{"from": a, "to": b} for a, b in self.moved]
         return d
+
+
+@dataclass
+class Evidence:
+    """One moment the agent shows an answerer: a time range of an indexed video.
+
+    ``texts``: the subtitle/OCR/caption spans inside it (source, start, end, text).
+    ``frame_times``: the frames chosen for it (seconds); ``frames`` the decoded pixels at those
+    times, (n, h, w, 3) uint8 RGB, or None when not gathered (the answerer reads text only) or
+    the source file is gone (``missing``). ``kv``: a stored KV cache handle, when one is used.
+    """
+
+    video: str
+    video_id: int
+    segment_id: int
+    start: float
+    end: float
+    score: float
+    channels: list[str] = field(default_factory=list)
+    texts: list[dict[str, Any]] = field(default_factory=list)
+    frame_times: list[float] = field(default_factory=list)
+    frames: np.ndarray | None = None
+    missing: bool = False
+    kv: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: everything but the pixels and the cache handle."""
+        return {
+            "video": self.video,
+            "video_id": self.video_id,
+            "segment_id": self.segment_id,
+            "start": self.start,
+            "end": self.end,
+            "score": self.score,
+            "channels": list(self.channels),
+            "texts": list(self.texts),
+            "frame_times": list(self.frame_times),
+            "missing": self.missing,
+        }
+
+
+@dataclass
+class Question:
+    """What an answerer is asked: the question, its options (multiple choice) and the evidence.
+
+    ``options`` are the option texts without their letters (A, B, ... follow their order);
+    None for an open question. ``evidence`` is in temporal order. ``history`` holds earlier turns
+    of the same conversation as {"question", "answer"} dicts, oldest first.
+    """
+
+    text: str
+    options: list[str] | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+    history: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Draft:
+    """An answerer's reply to one ``Question``.
+
+    ``text``: the answer; for multiple choice it starts with the option letter. ``choice``: the
+    chosen option's index (None for open questions). ``confidence``: 0..1, or None where the
+    answerer cannot say. ``option_scores``: a probability per option, where the answerer has
+    them. ``used``: indices into ``Question.evidence`` the answer rests on (empty: all of it).
+    ``meta``: model id, token counts, and ``semantic: False`` for random-weight models.
+    """
+
+    text: str
+    choice: int | None = None
+    confidence: float | None = None
+    option_scores: list[float] | None = None
+    used: list[int] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)

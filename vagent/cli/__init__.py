@@ -11,7 +11,9 @@ from typing import Any
 import click
 
 from vagent import __version__, plugins
+from vagent.cli.ask import ask, eval_cmd
 from vagent.cli.bench import bench
+from vagent.cli.convert_cmd import convert_cmd
 from vagent.cli.library import index, info, remove, search
 from vagent.cli.plugins_cmd import plugins_cmd
 from vagent.errors import VagentError
@@ -24,8 +26,9 @@ def cli() -> None:
     """Index long videos and search them (`vagent index`, then `vagent search`)."""
 
 
-for command in (index, search, info, remove, plugins_cmd, bench):
+for command in (index, search, info, remove, ask, eval_cmd, plugins_cmd, bench):
     cli.add_command(command)
+cli.add_command(convert_cmd)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -1,0 +1,226 @@
+"""``Agent``: ask a library questions, from a script or a notebook; threads keep conversations.
+
+    agent = Agent.open("lectures")
+    result = agent.ask("What does the speaker write after the coffee break?", thread_id="t1")
+    result.answer, result.citations, result.trace
+
+The graph comes from the ``vagent.workflows`` entry points (``qa`` by default, built by
+``workflows/qa.py``), so the core imports neither LangGraph nor any plugin.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any, NamedTuple
+
+from vagent import plugins
+from vagent.agent.choose import default_answerer, default_planner
+from vagent.agent.config import AgentConfig
+from vagent.agent.context import AgentContext
+from vagent.agent.options import letter, parse_options
+from vagent.components import Answerer
+from vagent.errors import EncoderMismatch, UnknownComponent, VagentError
+from vagent.library import Library
+
+THREADS_DB = "threads.sqlite"
+
+
+class Citation(NamedTuple):
+    """A moment an answer rests on: the video's path, start and end seconds, and why."""
+
+    video: str
+    start: float
+    end: float
+    why: str
+
+
+@dataclass
+class AskResult:
+    """An answer. ``choice``: the option letter for multiple choice (else None). ``trace``:
+    the plan, every node's timing and findings, the answerer and why it was picked.
+    ``missing_sources``: cited videos whose files are gone (answered from the index)."""
+
+    answer: str
+    citations: list[Citation]
+    trace: dict[str, Any]
+    thread_id: str
+    choice: str | None = None
+    confidence: float | None = None
+    missing_sources: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "answer": self.answer,
+            "choice": self.choice,
+            "confidence": self.confidence,
+            "citations": [
+                {**c._asdict(), "name": os.path.basename(c.video)} for c in self.citations
+            ],
+            "missing_sources": self.missing_sources,
+            "thread_id": self.thread_id,
+            "trace": self.trace,
+        }
+
+
+def load_workflow(name: str) -> Any:
+    """The graph builder ``name`` from the ``vagent.workflows`` entry points."""
+    found = [ep for ep in metadata.entry_points(group="vagent.workflows") if ep.name == name]
+    if not found:
+        have = sorted(ep.name for ep in metadata.entry_points(group="vagent.workflows"))
+        raise UnknownComponent(
+            f"no workflow '{name}' (installed: {', '.join(have) or 'none'}); reinstall vagent"
+        )
+    return found[0].load()
+
+
+class Agent:
+    """A question-answering agent over one library (see the module docstring)."""
+
+    def __init__(
+        self,
+        library: Library,
+        answerer: Answerer,
+        planner_id: str,
+        config: AgentConfig,
+        choice: dict[str, str],
+        checkpoint: bool | str,
+        workflow: str,
+    ) -> None:
+        reg = plugins.registry()
+        self.library = library
+        self.ctx = AgentContext(
+            library=library,
+            answerer=answerer,
+            planner=reg.create("planner", planner_id, answerer=answerer),
+            decoder=reg.create("decoder", "pyav"),
+            config=config,
+            choice=choice,
+        )
+        self._conn: sqlite3.Connection | None = None
+        saver = None
+        if checkpoint:
+            from langgraph.checkpoint.sqlite import SqliteSaver
+
+            path = checkpoint if isinstance(checkpoint, str) else str(library.root / THREADS_DB)
+            self._conn = sqlite3.connect(path, check_same_thread=False)
+            saver = SqliteSaver(self._conn)
+        self.graph = load_workflow(workflow)(self.ctx, checkpointer=saver)
+
+    @classmethod
+    def open(
+        cls,
+        library: str | os.PathLike[str] | Library,
+        *,
+        answerer: str | None = None,
+        planner: str | None = None,
+        device: str | None = None,
+        config: AgentConfig | None = None,
+        db: str | None = None,
+        checkpoint: bool | str = True,
+        workflow: str = "qa",
+    ) -> Agent:
+        """An agent over ``library`` (a name, a folder, or a ``Library``).
+
+        ``answerer``/``planner``: component ids (default: ``hf-vlm`` with a GPU and weights,
+        else ``hf-text``; the ``llm`` planner, which uses the answerer's model when it has
+        one). ``checkpoint``: keep threads in the library's ``threads.sqlite`` (True), in
+        another SQLite file (a path), or not at all (False).
+        """
+        lib = library if isinstance(library, Library) else Library.open(library, db=db)
+        row = lib.settings()  # raises LibraryNotFound with what to do
+        reg = plugins.registry()
+        if answerer is None:
+            answerer, why = default_answerer(reg)
+        else:
+            why = "asked for"
+        ans: Answerer = reg.create("answerer", answerer, device=device, encoder=lib.encoder())
+        if ans.embedding_space is not None and ans.embedding_space != row.embedding_space:
+            raise EncoderMismatch(
+                f"answerer '{ans.id}' scores in embedding space {ans.embedding_space}, but "
+                f"library '{lib.name}' was built with {row.encoder} ({row.embedding_space}); "
+                f"use the library's own encoder or another answerer"
+            )
+        choice = {"answerer": ans.id, "answerer_reason": why}
+        planner = planner or default_planner(reg)
+        choice["planner"] = planner
+        return cls(lib, ans, planner, config or AgentConfig(), choice, checkpoint, workflow)
+
+    def ask(
+        self,
+        question: str,
+        options: Sequence[str] | None = None,
+        *,
+        thread_id: str | None = None,
+        videos: Sequence[str] | None = None,
+    ) -> AskResult:
+        """Answer ``question`` (with ``options`` for multiple choice: "A) red" or just "red").
+
+        Questions with the same ``thread_id`` share a conversation: follow-ups see earlier
+        turns. ``videos`` restricts the search to those files (paths or names). Raises
+        VagentError subclasses with one-line messages.
+        """
+        if not question or not question.strip():
+            raise VagentError("the question is empty: ask something about the videos")
+        opts = parse_options(options)
+        tid = thread_id or uuid.uuid4().hex
+        run_config = {"configurable": {"thread_id": tid}, "recursion_limit": 64}
+        t0 = time.perf_counter()
+        try:
+            inputs = {
+                "question": question.strip(),
+                "options": opts,
+                "videos": list(videos) if videos else None,
+            }
+            out = self.graph.invoke(inputs, run_config)
+        finally:
+            self.ctx.frames.clear()
+        total_ms = (time.perf_counter() - t0) * 1000.0
+        nodes = out.get("trace") or []
+        model_ms = sum(n.get("model_ms", 0.0) for n in nodes)
+        draft = out.get("draft") or {}
+        trace = {
+            **self.ctx.choice,
+            "semantic": draft.get("meta", {}).get("semantic", self.ctx.answerer.semantic),
+            "queries": next((n["queries"] for n in nodes if n["node"] == "plan"), []),
+            "rounds": out.get("round", 0),
+            "nodes": nodes,
+            "evidence": out.get("evidence") or [],
+            "draft": draft,
+            "total_ms": round(total_ms, 3),
+            "model_ms": round(model_ms, 3),
+            "overhead_ms": round(total_ms - model_ms, 3),
+            "config": self.ctx.config.to_dict(),
+        }
+        citations = [Citation(c["video"], c["start"], c["end"], c["why"]) for c in out["citations"]]
+        choice = draft.get("choice")
+        return AskResult(
+            answer=out["answer"],
+            citations=citations,
+            trace=trace,
+            thread_id=tid,
+            choice=letter(choice) if opts and choice is not None else None,
+            confidence=draft.get("confidence"),
+            missing_sources=list(out.get("missing_sources") or []),
+        )
+
+    def history(self, thread_id: str) -> list[dict[str, Any]]:
+        """The turns of a thread so far (question, options, answer, citations), oldest first."""
+        snap = self.graph.get_state({"configurable": {"thread_id": thread_id}})
+        return list((snap.values or {}).get("turns") or [])
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> Agent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,58 @@
+"""What the nodes of one agent share that is not state: the library, the models, the pixels."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from vagent.agent.config import AgentConfig
+from vagent.components import Answerer, Decoder, Planner
+
+if TYPE_CHECKING:
+    from vagent.library import Library
+
+Node = Callable[[dict[str, Any], "AgentContext"], tuple[dict[str, Any], dict[str, Any]]]
+
+
+@dataclass
+class AgentContext:
+    """One agent's runtime objects. ``frames`` maps (video id, time) to decoded RGB pixels;
+    ``model_ms`` accumulates time spent inside model calls during the current node."""
+
+    library: Library
+    answerer: Answerer
+    planner: Planner
+    decoder: Decoder
+    config: AgentConfig = field(default_factory=AgentConfig)
+    frames: dict[tuple[int, float], np.ndarray] = field(default_factory=dict)
+    model_ms: float = 0.0
+    choice: dict[str, str] = field(default_factory=dict)
+
+    @contextmanager
+    def model_call(self) -> Iterator[None]:
+        """Time a model call so the trace can tell the agent's own overhead from the models'."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.model_ms += (time.perf_counter() - t0) * 1000.0
+
+
+def traced(name: str, node: Node, ctx: AgentContext) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Wrap ``node(state, ctx) -> (update, info)``: append its timing and info to the trace."""
+
+    def run(state: dict[str, Any]) -> dict[str, Any]:
+        ctx.model_ms = 0.0
+        t0 = time.perf_counter()
+        update, info = node(state, ctx)
+        ms = (time.perf_counter() - t0) * 1000.0
+        base = update.get("trace", state.get("trace") or [])
+        entry = {"node": name, "ms": round(ms, 3), "model_ms": round(ctx.model_ms, 3), **info}
+        return {**update, "trace": [*base, entry]}
+
+    return run

@@ -1,0 +1,165 @@
+"""``vagent ask`` and ``vagent eval``: answers with citations, and accuracy over a question set."""
+
+from __future__ import annotations
+
+import json as jsonlib
+import sys
+from typing import Any
+
+import click
+
+from vagent.cli.common import emit_json, guarded, json_option, library_options
+from vagent.errors import VagentError
+
+
+def _agent_options(f: Any) -> Any:
+    f = click.option("--planner", help="Planner id (default: llm, which falls back to rules).")(f)
+    f = click.option(
+        "--answerer",
+        help="Answerer id: hf-text, hf-vlm/<model>, clip-choice... (default: hf-vlm with a GPU "
+        "and its weights, else hf-text with the packaged SmolLM2).",
+    )(f)
+    return f
+
+
+def _clock(t: float) -> str:
+    t = int(t)
+    return (
+        f"{t // 3600}:{t % 3600 // 60:02d}:{t % 60:02d}" if t >= 3600 else f"{t // 60}:{t % 60:02d}"
+    )
+
+
+@click.command()
+@click.argument("words", nargs=-1, required=True)
+@click.option(
+    "--options",
+    "has_options",
+    is_flag=True,
+    help='Multiple choice: the arguments after the question are its options ("A) red" ...).',
+)
+@library_options
+@_agent_options
+@click.option("--thread", help="Conversation id: questions in one thread see earlier turns.")
+@click.option("--video", multiple=True, help="Only these videos (path or file name); repeatable.")
+@click.option("--timeout", type=float, help="Seconds one answerer call may take (default 300).")
+@click.option("-v", "--verbose", is_flag=True, help="Also print the plan and each node's timing.")
+@json_option
+@guarded
+def ask(
+    words: tuple[str, ...],
+    has_options: bool,
+    library: str,
+    db: str | None,
+    answerer: str | None,
+    planner: str | None,
+    thread: str | None,
+    video: tuple[str, ...],
+    timeout: float | None,
+    verbose: bool,
+    as_json: bool,
+) -> None:
+    """Ask a question about a library; the answer cites where in which video it comes from.
+
+    \b
+    vagent ask "What does the speaker write after the break?" --library lectures
+    vagent ask "Which colour is the car?" --options "A) red" "B) blue" --library cars
+    """
+    from vagent.agent import Agent, AgentConfig
+
+    question, options = words[0], list(words[1:])
+    if options and not has_options:
+        raise VagentError(
+            "more than one argument: quote the question, or pass --options to give choices"
+        )
+    config = AgentConfig()
+    if timeout is not None:
+        config.timeout_s = timeout
+    with Agent.open(library, answerer=answerer, planner=planner, db=db, config=config) as agent:
+        res = agent.ask(
+            question, options if has_options else None, thread_id=thread, videos=video or None
+        )
+    if as_json:
+        emit_json(res.to_dict())
+        return
+    click.echo(res.answer)
+    for c in res.citations:
+        name = c.video.rsplit("/", 1)[-1]
+        click.echo(f"  [{name} {_clock(c.start)}-{_clock(c.end)}] {c.why}")
+    for m in res.missing_sources:
+        click.echo(f"  note: {m} is missing; answered from what the index holds", err=True)
+    t = res.trace
+    if not t.get("semantic", True):
+        click.echo("  note: random-weight answerer: the answer carries no meaning", err=True)
+    if verbose:
+        click.echo(f"answerer: {t['answerer']} ({t['answerer_reason']}); planner: {t['planner']}")
+        click.echo(f"queries: {t['queries']}")
+        for n in t["nodes"]:
+            click.echo(f"  {n['node']:<8} {n['ms']:9.1f} ms  (model {n['model_ms']:.1f} ms)")
+        click.echo(
+            f"total {t['total_ms']:.0f} ms; model {t['model_ms']:.0f} ms; agent overhead "
+            f"{t['overhead_ms']:.0f} ms; rounds {t['rounds']}"
+        )
+    click.echo(f"thread: {res.thread_id}", err=True)
+
+
+@click.command(name="eval")
+@click.argument("questions", type=click.Path(dir_okay=False))
+@library_options
+@_agent_options
+@click.option("--limit", type=int, help="Only the first N questions.")
+@click.option("--encoder", help="Visual encoder for a new library (default as `vagent index`).")
+@click.option("--text", help="Text track for a new library (default subtitles,ocr).")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write per-question results (JSONL).")
+@json_option
+@guarded
+def eval_cmd(
+    questions: str,
+    library: str,
+    db: str | None,
+    answerer: str | None,
+    planner: str | None,
+    limit: int | None,
+    encoder: str | None,
+    text: str | None,
+    out: str | None,
+    as_json: bool,
+) -> None:
+    """Score the agent on a JSONL of {video, question, options?, answer, category?}.
+
+    Videos the library lacks are indexed first. Bad lines are reported with their line number
+    and the rest are evaluated. `vagent convert` makes the JSONL from public benchmarks.
+    """
+    from vagent.agent.evaluate import evaluate
+
+    opts: dict[str, Any] = {k: v for k, v in {"encoder": encoder, "text": text}.items() if v}
+    report = evaluate(
+        questions,
+        library,
+        answerer=answerer,
+        planner=planner,
+        db=db,
+        index_options=opts,
+        limit=limit,
+        progress=not as_json,
+    )
+    for p in report.problems:
+        click.echo(f"problem: {p}", err=True)
+    if out:
+        with open(out, "w", encoding="utf-8") as fh:
+            for r in report.results:
+                fh.write(jsonlib.dumps(r) + "\n")
+    if as_json:
+        emit_json(report.to_dict(with_results=False))
+    else:
+        acc = "n/a" if report.accuracy is None else f"{report.accuracy:.3f}"
+        click.echo(f"accuracy {acc} ({report.correct}/{report.n}), answerer {report.answerer}")
+        for title, table in (("category", report.by_category), ("length", report.by_length)):
+            for k, v in table.items():
+                click.echo(f"  {title:<8} {k:<20} {v['accuracy']:.3f}  ({v['correct']}/{v['n']})")
+        click.echo("latency (ms)      p50       p95")
+        for k, v in report.latency_ms.items():
+            click.echo(f"  {k:<12} {v['p50']:9.1f} {v['p95']:9.1f}")
+    if report.n == 0:
+        sys.exit(2)
+    if report.problems:
+        sys.exit(1)

@@ -1,0 +1,33 @@
+"""Evaluation data for ``vagent eval``: question items in JSONL, converters from public benchmarks.
+
+``read_jsonl``/``write_jsonl`` move :class:`EvalItem` lists to and from JSONL; the converters in
+:mod:`vagent.evaldata.convert` turn Video-MME, EgoSchema, MLVU and LongVideoBench annotations
+into them. Whatever cannot be read is a :class:`Problem` (file, line, reason), never an exception.
+"""
+
+from __future__ import annotations
+
+from vagent.evaldata.answers import LETTERS
+from vagent.evaldata.convert import CONVERTERS, convert
+from vagent.evaldata.items import (
+    BUCKETS,
+    EvalItem,
+    Problem,
+    length_bucket,
+    parse_record,
+    read_jsonl,
+    write_jsonl,
+)
+
+__all__ = [
+    "BUCKETS",
+    "CONVERTERS",
+    "LETTERS",
+    "EvalItem",
+    "Problem",
+    "convert",
+    "length_bucket",
+    "parse_record",
+    "read_jsonl",
+    "write_jsonl",
+]

@@ -1,0 +1,271 @@
+"""Convert public long-video QA benchmarks' annotations to :class:`EvalItem` lists.
+
+Each converter takes the benchmark's annotation files as released and the folder holding its
+videos, and returns ``(items, problems)``: an entry it cannot convert is a :class:`Problem`
+naming its file and line, never an exception. Field names follow the public releases:
+
+- Video-MME: the Hugging Face rows (``lmms-lab/Video-MME``, ``videomme/test-*.parquet``, or the
+  same rows as JSON/JSONL): ``videoID``, ``question_id``, ``duration`` (short/medium/long),
+  ``domain``, ``task_type``, ``question``, ``options`` ("A. ..."), ``answer`` (a letter).
+  Videos are ``<videoID>.mp4``. The JSON of the GitHub release nests ``questions`` (with
+  ``choices``) under each video (``video_id``, ``duration_category``, ``url``) and is read too.
+- EgoSchema: ``questions.json`` (``q_uid``, ``question``, ``option 0`` .. ``option 4``) and
+  ``subset_answers.json`` (``{q_uid: index}``); videos are ``<q_uid>.mp4``, three minutes each.
+- MLVU: one JSON file per task (``1_plotQA.json`` ..) of ``video``, ``duration``, ``question``,
+  ``candidates``, ``answer`` (the option's text), ``question_type``; the generation tasks have
+  no ``candidates``. Videos are ``<videos>/<json file stem>/<video>``.
+- LongVideoBench: ``lvb_val.json`` of ``id``, ``video_id``, ``video_path``, ``question``,
+  ``candidates``, ``correct_choice`` (0-based), ``duration``, ``question_category``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from vagent.evaldata.items import (
+    EvalItem,
+    Problem,
+    drop_duplicate_qids,
+    length_bucket,
+    parse_record,
+)
+from vagent.evaldata.sources import Entries, expand, read_entries
+
+__all__ = [
+    "CONVERTERS",
+    "convert",
+    "convert_egoschema",
+    "convert_longvideobench",
+    "convert_mlvu",
+    "convert_videomme",
+    "length_bucket",
+]
+
+Result = tuple[list[EvalItem], list[Problem]]
+Converter = Callable[[list[Path], Path], Result]
+
+EGOSCHEMA_SECONDS = 180.0  # "three-minute-long video clips" (EgoSchema README)
+
+
+def _get(entry: Any, key: str) -> Any:
+    if not isinstance(entry, Mapping):
+        raise ValueError(f"entry is {type(entry).__name__}, not a JSON object")
+    value = entry.get(key)
+    if value is None or value == "":
+        raise ValueError(f"missing {key!r}")
+    return value
+
+
+def _video(videos: Path, name: str, *subdirs: str) -> str:
+    """``videos/<subdir>/name``: the first that exists, else the first candidate."""
+    stem = Path(name)
+    names = [stem]
+    if stem.suffix == ".mp4":  # releases mix .mp4/.MP4/.mkv (lmms-eval checks all three)
+        names += [stem.with_suffix(".MP4"), stem.with_suffix(".mkv")]
+    candidates = [videos / d / n for d in (*subdirs, "") for n in names]
+    for c in candidates:
+        try:
+            if c.is_file():
+                return str(c)
+        except OSError:  # a name the file system refuses (too long): not there
+            continue
+    return str(candidates[0])
+
+
+def _collect(
+    path: Path,
+    entries: Entries,
+    make: Callable[[int, Any], dict[str, Any]],
+    keep: Callable[[Any], bool] = lambda entry: True,
+) -> Result:
+    """Items from the entries ``keep`` accepts; ``make(n, entry)`` gets the 1-based entry number.
+
+    A problem names the entry's line and number (minified JSON puts every entry on line 1).
+    """
+    items: list[EvalItem] = []
+    problems: list[Problem] = []
+    for n, (line, entry) in enumerate(entries, 1):
+        if not keep(entry):
+            continue
+        try:
+            items.append(parse_record(make(n, entry), line))
+        except ValueError as exc:
+            problems.append(Problem(line, f"entry {n}: {exc}", str(path)))
+    return items, problems
+
+
+def _run(paths: list[Path], one: Callable[[Path, Entries], Result]) -> Result:
+    items: list[EvalItem] = []
+    problems: list[Problem] = []
+    for path in expand(paths):
+        entries, unread = read_entries(path)
+        got, bad = one(path, entries)
+        items += got
+        problems += unread + bad
+    items, dups = drop_duplicate_qids(items)
+    return items, problems + dups
+
+
+def _youtube_id(url: Any) -> str | None:
+    if not isinstance(url, str):
+        return None
+    parsed = urlparse(url)
+    if parsed.hostname and parsed.hostname.endswith("youtu.be"):
+        return parsed.path.strip("/") or None
+    found = parse_qs(parsed.query).get("v")
+    return found[0] if found else None
+
+
+def _flatten_videomme(entries: Entries) -> Entries:
+    """GitHub-release entries nest ``questions`` under a video: one row per question."""
+    flat: Entries = []
+    for line, entry in entries:
+        if isinstance(entry, Mapping) and isinstance(entry.get("questions"), list):
+            outer = {k: v for k, v in entry.items() if k != "questions"}
+            flat += [
+                (line, {**outer, **q} if isinstance(q, Mapping) else q) for q in entry["questions"]
+            ]
+        else:
+            flat.append((line, entry))
+    return flat
+
+
+def convert_videomme(annotations: list[Path], videos: Path) -> Result:
+    videos = videos.expanduser().absolute()
+
+    def row(n: int, entry: Any) -> dict[str, Any]:
+        question = _get(entry, "question")
+        vid = entry.get("videoID") or _youtube_id(entry.get("url")) or _get(entry, "video_id")
+        options = entry.get("options", entry.get("choices"))
+        return {
+            "video": _video(videos, f"{vid}.mp4"),
+            "question": question,
+            "options": options if options is not None else _get(entry, "options"),
+            "answer": _get(entry, "answer"),
+            "category": entry.get("task_type"),
+            "qid": entry.get("question_id"),
+            "length": entry.get("duration", entry.get("duration_category")),
+        }
+
+    return _run(annotations, lambda path, entries: _collect(path, _flatten_videomme(entries), row))
+
+
+def _lacks(
+    key: str, known: Callable[[Any], bool] = lambda v: v is not None
+) -> Callable[[Any], bool]:
+    return lambda e: isinstance(e, Mapping) and not known(e.get(key))
+
+
+def _unanswered(
+    path: Path, entries: Entries, lacking: Callable[[Any], bool], why: str
+) -> list[Problem]:
+    """One problem for all the entries without a public answer (not thousands)."""
+    lines = [line for line, e in entries if lacking(e)]
+    if not lines:
+        return []
+    return [Problem(lines[0], f"{len(lines)} of {len(entries)} entries {why}; skipped", str(path))]
+
+
+def convert_longvideobench(annotations: list[Path], videos: Path) -> Result:
+    videos = videos.expanduser().absolute()
+    lacking = _lacks("correct_choice")
+
+    def row(n: int, entry: Any) -> dict[str, Any]:
+        question = _get(entry, "question")
+        name = entry.get("video_path") or f"{_get(entry, 'video_id')}.mp4"
+        return {
+            "video": _video(videos, str(name)),
+            "question": question,
+            "options": _get(entry, "candidates"),
+            "answer": entry["correct_choice"],
+            "category": entry.get("question_category"),
+            "duration": entry.get("duration"),
+            "qid": entry.get("id"),
+        }
+
+    def one(path: Path, entries: Entries) -> Result:
+        items, problems = _collect(path, entries, row, keep=lambda e: not lacking(e))
+        why = "have no correct_choice (the test split's answers are not public)"
+        return items, problems + _unanswered(path, entries, lacking, why)
+
+    return _run(annotations, one)
+
+
+def convert_mlvu(annotations: list[Path], videos: Path) -> Result:
+    videos = videos.expanduser().absolute()
+
+    def one(path: Path, entries: Entries) -> Result:
+        task = path.stem  # the videos of 1_plotQA.json are in <videos>/1_plotQA/
+
+        def row(n: int, entry: Any) -> dict[str, Any]:
+            return {
+                "video": _video(videos, str(_get(entry, "video")), task),
+                "question": _get(entry, "question"),
+                "options": entry.get("candidates"),
+                "answer": _get(entry, "answer"),
+                "category": entry.get("question_type"),
+                "duration": entry.get("duration"),
+                "qid": f"{task}/{n - 1}",
+            }
+
+        return _collect(path, entries, row)
+
+    return _run(annotations, one)
+
+
+def convert_egoschema(annotations: list[Path], videos: Path) -> Result:
+    videos = videos.expanduser().absolute()
+    question_files: list[tuple[Path, Entries]] = []
+    answers: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for path in expand(annotations):
+        entries, unread = read_entries(path)
+        problems += unread
+        first = entries[0][1] if len(entries) == 1 else None
+        if isinstance(first, Mapping) and "q_uid" not in first:
+            answers.update(first)  # subset_answers.json: {q_uid: option index}
+        elif entries:
+            question_files.append((path, entries))
+    lacking = _lacks("q_uid", lambda uid: str(uid) in answers)
+
+    def row(n: int, entry: Any) -> dict[str, Any]:
+        uid = str(_get(entry, "q_uid"))
+        return {
+            "video": _video(videos, f"{uid}.mp4"),
+            "question": _get(entry, "question"),
+            "options": [_get(entry, f"option {i}") for i in range(5)],
+            "answer": answers[uid],
+            "duration": EGOSCHEMA_SECONDS,
+            "qid": uid,
+        }
+
+    items: list[EvalItem] = []
+    why = "have no answer in the given answer files (subset_answers.json holds the public 500)"
+    for path, entries in question_files:
+        got, bad = _collect(path, entries, row, keep=lambda e: not lacking(e))
+        items += got
+        problems += bad + _unanswered(path, entries, lacking, why)
+    items, dups = drop_duplicate_qids(items)
+    return items, problems + dups
+
+
+CONVERTERS: dict[str, Converter] = {
+    "videomme": convert_videomme,
+    "egoschema": convert_egoschema,
+    "mlvu": convert_mlvu,
+    "longvideobench": convert_longvideobench,
+}
+
+
+def convert(fmt: str, annotations: list[Path], videos: Path) -> Result:
+    """Convert with the named converter (a key of :data:`CONVERTERS`)."""
+    try:
+        converter = CONVERTERS[fmt]
+    except KeyError:
+        raise ValueError(
+            f"unknown format {fmt!r}; choose one of {', '.join(sorted(CONVERTERS))}"
+        ) from None
+    return converter([Path(p) for p in annotations], Path(videos))

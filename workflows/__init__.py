@@ -1,0 +1,1 @@
+"""LangGraph workflows built from vagent's core nodes (package ``vagent_workflows``)."""
