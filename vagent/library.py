@@ -39,6 +39,7 @@ from vagent.settings import (
     text_sources,
     warn_random,
 )
+from vagent.threads import single_threaded
 from vagent.types import Hit, IndexReport
 from vagent.vectors import VectorSet, sweep
 
@@ -318,7 +319,8 @@ class Library:
             seg_ids, frame_ids = self.catalog.ids_for_videos(ids)
             allowed = (np.array(seg_ids, np.int64), np.array(frame_ids, np.int64))
             videos = set(ids)
-        qv = enc.encode_texts([query])
+        with single_threaded():
+            qv = enc.encode_texts([query])
         if qv.shape[1] != row.dim:
             raise EncoderMismatch(f"{enc.id} gave {qv.shape[1]}-d vectors; library is {row.dim}-d")
         if mode == "visual":
@@ -327,7 +329,8 @@ class Library:
             w = {**DEFAULT_WEIGHTS, **(weights or {})}
             if not row.semantic:
                 w["visual"] = 0.0
-            tq = self._text_encoder_for(row).encode([query])[0]
+            with single_threaded():
+                tq = self._text_encoder_for(row).encode([query])[0]
             ranked = hybrid_ranking(
                 self.catalog,
                 vectors,

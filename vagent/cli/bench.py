@@ -137,3 +137,20 @@ def needle(hours: str, depths: str, k: int, plot: str | None, as_json: bool) -> 
         )
     if plot:
         click.echo(f"heat map: {plot}")
+
+
+@bench.command("ask")
+@click.option("--hours", default=10.0, show_default=True, help="Library size in video hours.")
+@click.option("--answerer", help="Answerer id (default as `vagent ask`: hf-text on a CPU).")
+@click.option("--planner", help="Planner id (default llm).")
+@json_option
+@guarded
+def ask_bench(hours: float, answerer: str | None, planner: str | None, as_json: bool) -> None:
+    """Per-node latency of `vagent ask` on a large library, and the agent's own overhead."""
+    from vagent.bench import ask as b
+
+    r = b.run(hours, answerer, planner)
+    if as_json:
+        emit_json(r)
+    else:
+        click.echo(b.table(r))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,10 +104,11 @@ def land(
     catalog: Catalog,
     library_id: int,
     vectors: VectorSet,
-    add: NewVideo | None = None,
+    add: NewVideo | Sequence[NewVideo] | None = None,
     drop: list[int] | None = None,
 ) -> int:
-    """Add one video and/or drop videos by id, atomically. Returns the new generation.
+    """Add one video (or several) and/or drop videos by id, atomically. Returns the new
+    generation.
 
     The caller holds the library's write lock and ``vectors`` is at the committed generation.
     On any failure the catalog is rolled back and ``vectors`` reloaded from the committed files.
@@ -119,8 +121,8 @@ def land(
                 raise RuntimeError("vector files and catalog disagree; reopen the library")
             if drop:
                 _delete_videos(s, vectors, drop)
-            if add is not None:
-                _insert_video(s, lib, vectors, add)
+            for new in [add] if isinstance(add, NewVideo) else add or []:
+                _insert_video(s, lib, vectors, new)
             gen = lib.generation + 1
             vectors.write(gen)
             lib.generation = gen
