@@ -136,3 +136,32 @@ class TextSpanRow(Base):
     end: Mapped[float] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
+
+
+class KvRow(Base):
+    """A segment's stored language-model KV cache (KV-cache reuse): which file holds it, made
+    under which ``fingerprint`` (model, revision, dtype, prompt template, prefill mode), its
+    shape, positions ``pos_start`` .. ``pos_end - 1``, size on disk and sha256.
+
+    Added after schema v1 without a version bump: an additive table that an older vagent ignores
+    and that opening a catalog for writing creates when it is missing.
+    """
+
+    __tablename__ = "kv_caches"
+    __table_args__ = (
+        UniqueConstraint("segment_id", "fingerprint", name="uq_kv_segment_fp"),
+        Index("ix_kv_fingerprint", "fingerprint"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    model_id: Mapped[str] = mapped_column(Text)
+    dtype: Mapped[str] = mapped_column(String(16))
+    layers: Mapped[int] = mapped_column(Integer)
+    tokens: Mapped[int] = mapped_column(Integer)
+    pos_start: Mapped[int] = mapped_column(BigInteger)
+    pos_end: Mapped[int] = mapped_column(BigInteger)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    file: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)

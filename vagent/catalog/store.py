@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, inspect, select
+from sqlalchemy import Table, create_engine, delete, event, func, inspect, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,12 +15,17 @@ from vagent.catalog.schema import (
     SCHEMA_VERSION,
     Base,
     FrameRow,
+    KvRow,
     LibraryRow,
     Meta,
     SegmentRow,
     VideoRow,
 )
 from vagent.errors import SchemaMismatch
+
+# Tables added after schema v1 without a version bump (older vagents ignore them): opening a
+# catalog for writing creates any that are missing; readers treat a missing one as empty.
+ADDITIVE_TABLES: tuple[Table, ...] = (KvRow.__table__,)  # type: ignore[assignment]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -74,7 +79,18 @@ class Catalog:
                 f"catalog {self.url} has schema v{version} (written by {by}), {relation} than "
                 f"this vagent {__version__} (schema v{SCHEMA_VERSION}): {hint}"
             )
+        if create:
+            self._add_missing_tables()
         return True
+
+    def _add_missing_tables(self) -> None:
+        names = set(inspect(self.engine).get_table_names())
+        missing = [t for t in ADDITIVE_TABLES if t.name not in names]
+        if missing:
+            Base.metadata.create_all(self.engine, tables=missing)
+
+    def has_table(self, name: str) -> bool:
+        return inspect(self.engine).has_table(name)
 
     def _stamp(self) -> tuple[int | None, str | None]:
         with self._sessions() as s:
@@ -132,6 +148,27 @@ class Catalog:
     def videos_by_id(self, ids: list[int]) -> dict[int, VideoRow]:
         with self._sessions() as s:
             return {v.id: v for v in s.scalars(select(VideoRow).where(VideoRow.id.in_(ids)))}
+
+    def kv_rows(self, segment_ids: list[int], fingerprint: str) -> dict[int, KvRow]:
+        """The stored KV caches of ``segment_ids`` made under ``fingerprint``, by segment id."""
+        if not self.has_table(KvRow.__tablename__):
+            return {}
+        with self._sessions() as s:
+            q = select(KvRow).where(
+                KvRow.segment_id.in_(segment_ids), KvRow.fingerprint == fingerprint
+            )
+            return {r.segment_id: r for r in s.scalars(q)}
+
+    def save_kv_rows(self, rows: list[KvRow]) -> None:
+        """Record stored KV caches, replacing rows of the same segment and fingerprint."""
+        with self.session() as s:
+            for r in rows:
+                s.execute(
+                    delete(KvRow).where(
+                        KvRow.segment_id == r.segment_id, KvRow.fingerprint == r.fingerprint
+                    )
+                )
+                s.add(r)
 
     def dispose(self) -> None:
         self.engine.dispose()
