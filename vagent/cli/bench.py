@@ -154,3 +154,38 @@ def ask_bench(hours: float, answerer: str | None, planner: str | None, as_json: 
         emit_json(r)
     else:
         click.echo(b.table(r))
+
+
+@bench.command("kv")
+@click.option(
+    "--model",
+    default="smollm2-135m",
+    show_default=True,
+    help="Random-weight model shape: smollm2-135m or llama-tiny (throughput only).",
+)
+@click.option("--ks", default="1,4,16", show_default=True, help="Segments retrieved per answer.")
+@click.option("--tokens", default=128, show_default=True, help="Tokens per segment.")
+@click.option("--dtype", default="bfloat16", show_default=True, help="Stored cache dtype.")
+@click.option("--threads", type=int, default=1, show_default=True, help="torch CPU threads.")
+@click.option("--repeats", default=2, show_default=True)
+@json_option
+@guarded
+def kv_bench(
+    model: str, ks: str, tokens: int, dtype: str, threads: int, repeats: int, as_json: bool
+) -> None:
+    """Time to first token from stored KV caches versus re-encoding, and bytes per segment."""
+    from vagent.bench import kv as b
+
+    r = b.run(
+        True,
+        model=model,
+        ks=[int(k) for k in ks.split(",")],
+        tokens=tokens,
+        store_dtype=dtype,
+        threads=threads,
+        repeats=repeats,
+    )
+    if as_json:
+        emit_json(r)
+    else:
+        click.echo(b.format_table(r))
