@@ -1,0 +1,113 @@
+"""Evidence as prompt text: one line per moment, kept under a token budget.
+
+A line reads ``[1] lecture.mp4 0:10-0:20 (subtitle 0:12-0:16) "the step size is 0.1"``: the
+evidence number (1-based), the video's file name, the segment's times, then each text span
+inside it with its source and times. Segments without text show just the time range.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from pathlib import PurePath
+from typing import Any
+
+from vagent.types import Evidence, Question
+
+MAX_LINE_CHARS = 600
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_STOP = """a an the and or but if of to in on at by for with from into onto over under about as is
+    are was were be been being am do does did done have has had this that these those it its
+    they them their there here what which who whom whose when where why how not no yes so than
+    then too very can could would should will shall may might must i you he she we me my your
+    his her our us one all any some each more most other such only own same just also"""
+STOPWORDS = frozenset(_STOP.split())
+
+
+def clock(seconds: float) -> str:
+    """``m:ss`` (``h:mm:ss`` from an hour on)."""
+    s = max(0, round(float(seconds)))
+    h, rest = divmod(s, 3600)
+    m, sec = divmod(rest, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+def video_name(video: str) -> str:
+    return PurePath(video).name or video
+
+
+def span_text(span: dict[str, Any]) -> str:
+    start, end = float(span.get("start", 0.0)), float(span.get("end", 0.0))
+    when = clock(start) if clock(start) == clock(end) else f"{clock(start)}-{clock(end)}"
+    text = " ".join(str(span.get("text", "")).split())
+    return f'({span.get("source", "text")} {when}) "{text}"'
+
+
+def spans_text(e: Evidence) -> str:
+    return " ".join(span_text(s) for s in e.texts if str(s.get("text", "")).strip())
+
+
+def evidence_line(i: int, e: Evidence) -> str:
+    """The line for evidence index ``i`` (shown 1-based)."""
+    head = f"[{i + 1}] {video_name(e.video)} {clock(e.start)}-{clock(e.end)}"
+    spans = spans_text(e)
+    line = f"{head} {spans}" if spans else head
+    if len(line) > MAX_LINE_CHARS:
+        line = line[: MAX_LINE_CHARS - 3].rstrip() + '..."'
+    return line
+
+
+def fit(
+    costs: Sequence[int], scores: Sequence[float], budget: int, keep: Sequence[int] = ()
+) -> list[int]:
+    """Indices to keep, in order, whose ``costs`` sum within ``budget``: the best-scored first,
+    so the lowest-scored evidence is what gets dropped. ``keep`` limits the candidates."""
+    candidates = list(keep) if keep else list(range(len(costs)))
+    kept: list[int] = []
+    total = 0
+    for i in sorted(candidates, key=lambda j: (-float(scores[j]), j)):
+        if total + costs[i] <= budget:
+            kept.append(i)
+            total += costs[i]
+    return sorted(kept)
+
+
+def options_text(options: Sequence[str]) -> str:
+    return "\n".join(f"{LETTERS[i]}) {o}" for i, o in enumerate(options))
+
+
+def question_text(q: Question, letters: bool = True) -> str:
+    """The question; with its lettered options when they are to be picked by letter (scoring
+    the options' own texts shows none: small models copy text well but pick letters at chance)."""
+    if q.options is None:
+        return f"Question: {q.text}\nAnswer briefly, in one sentence."
+    if not letters:
+        return f"Question: {q.text}"
+    return (
+        f"Question: {q.text}\nOptions:\n{options_text(q.options)}\n"
+        f"Answer with the letter of the correct option."
+    )
+
+
+def content_words(text: str) -> set[str]:
+    words = re.findall(r"[^\W_]+", text.lower())
+    return {w for w in words if w not in STOPWORDS and (len(w) > 2 or w.isdigit())}
+
+
+def used_evidence(answer: str, evidence: Sequence[Evidence]) -> list[int]:
+    """Indices of the evidence whose text shares a content word with ``answer``."""
+    want = content_words(answer)
+    if not want:
+        return []
+    return [
+        i
+        for i, e in enumerate(evidence)
+        if want & content_words(" ".join(str(s.get("text", "")) for s in e.texts))
+    ]
+
+
+def budget_lines(
+    lines: Sequence[str], scores: Sequence[float], count: Callable[[str], int], budget: int
+) -> list[int]:
+    """Which of ``lines`` fit in ``budget`` tokens (``count`` counts one line)."""
+    return fit([count(line) + 1 for line in lines], scores, budget)
