@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
+import pytest
+from sqlalchemy import select
 
+from tests.conftest import TINY_CLIP
+from vagent import Library
+from vagent.catalog.schema import TextSpanRow
 from vagent.components import Captioner
+from vagent.errors import VagentError
+from vagent.synth import make_video
 from vagent.text.captions import CaptionTrack
 
 
@@ -58,3 +67,45 @@ def test_a_failing_window_is_reported_and_the_rest_captioned() -> None:
     assert [s.start for s in spans] == [0, 10, 30]
     assert track.failed == 1
     assert len(warnings) == 1 and "20-30 s" in warnings[0] and "cannot see level 20" in warnings[0]
+
+
+@pytest.mark.slow
+def test_index_with_captions_from_the_tiny_random_vlm(tmp_path: Path) -> None:
+    """The real hf-vlm captioner (tiny random SmolVLM, asked for by name) through `index`."""
+    make_video(tmp_path / "v" / "clip.mp4", ["red", "blue"], 10.0, size=(160, 120))
+    lib = Library.open(tmp_path / "lib")
+    report = lib.index(
+        [tmp_path / "v"],
+        encoder=TINY_CLIP,
+        text="captions",
+        captioner="hf-vlm/tiny-random-smolvlm",
+        progress=False,
+    )
+    assert report.ok and report.text_spans == 2
+    info = lib.info()
+    assert info["text"]["captioner"] == "hf-vlm/tiny-random-smolvlm"
+    assert info["text"]["spans"] == {"caption": 2}
+    with lib.catalog.session() as s:
+        first = s.scalars(select(TextSpanRow).order_by(TextSpanRow.start)).first()
+    assert first is not None and first.source == "caption" and (first.start, first.end) == (0, 10)
+    hits = lib.search(first.text, mode="text", k=2)
+    assert hits[0].start == 0.0 and hits[0].texts[0]["source"] == "caption"
+    with pytest.raises(VagentError, match="uses --captioner hf-vlm/tiny-random-smolvlm"):
+        lib.index([tmp_path / "v"], captioner="hf-vlm/other")
+
+
+def test_old_catalog_without_captioner_column_is_upgraded_in_place(
+    tmp_path: Path, colour_plugin: None
+) -> None:
+    make_video(tmp_path / "v" / "a.mp4", ["red"], 4.0, size=(64, 48))
+    lib = Library.open(tmp_path / "lib")
+    lib.index([tmp_path / "v"], encoder="colour", text="none", progress=False)
+    lib.close()
+    db = tmp_path / "lib" / "catalog.db"
+    con = sqlite3.connect(db)
+    con.execute("ALTER TABLE libraries DROP COLUMN captioner")  # as schema v1 first shipped
+    con.commit()
+    con.close()
+    again = Library.open(tmp_path / "lib")
+    assert again.settings().captioner is None
+    assert len(again.search("red", k=1)) == 1

@@ -18,13 +18,13 @@ from sqlalchemy import select
 
 from vagent import plugins
 from vagent.catalog import Catalog, LibraryRow, VideoRow
-from vagent.components import OCR, TextEncoder, VisualEncoder
+from vagent.components import TextEncoder, VisualEncoder
 from vagent.errors import EncoderMismatch, LibraryNotFound, VagentError
 from vagent.hybrid import DEFAULT_WEIGHTS, MODES, TextState, hybrid_ranking
 from vagent.ingest.commit import land
-from vagent.ingest.run import IndexRun, Options, Parts
+from vagent.ingest.run import IndexRun, Options
 from vagent.locking import write_lock
-from vagent.parts import NewParts, build_new_parts
+from vagent.parts import NewParts, build_new_parts, index_parts
 from vagent.paths import LibraryLocation, resolve
 from vagent.search import search_vectors, to_hits
 from vagent.settings import (
@@ -161,6 +161,7 @@ class Library:
         text: str | None = None,
         text_encoder: str | None = None,
         ocr: str | None = None,
+        captioner: str | None = None,
         allow_partial: bool = False,
         batch_size: int = 32,
         progress: bool = True,
@@ -168,13 +169,14 @@ class Library:
         """Index files and folders. Unchanged files are skipped, moved ones re-pointed, changed
         ones replaced; each bad file is reported (``report.failed``) and the rest go on.
 
-        ``text``: the text track of a new library, comma-separated from subtitles, ocr
-        (default "subtitles,ocr"; "none" for frames only)."""
+        ``text``: the text track of a new library, comma-separated from subtitles, ocr,
+        captions (default "subtitles,ocr"; "none" for frames only); ``captioner`` describes
+        each segment when captions are on (default hf-vlm)."""
         reg = plugins.registry()
         fresh: NewParts | None = None
         if not self.exists():
             # Fail before creating anything: weights we cannot load, a bad index or segmenter.
-            fresh = self._new_parts(encoder, text, text_encoder, ocr)
+            fresh = self._new_parts(encoder, text, text_encoder, ocr, captioner)
             reg.create("index", index_id(index), dim=fresh.encoder.dim)
             reg.create("segmenter", segmenter or DEFAULT_SEGMENTER, seconds=segment_seconds or 1)
         with write_lock(self.root):
@@ -182,7 +184,7 @@ class Library:
             assert cat is not None
             row = cat.library(self.name)
             if row is None:
-                fresh = fresh or self._new_parts(encoder, text, text_encoder, ocr)
+                fresh = fresh or self._new_parts(encoder, text, text_encoder, ocr, captioner)
                 row = self._create(cat, fresh, fps, segment_seconds, segmenter, index)
             else:
                 asked = {
@@ -192,6 +194,7 @@ class Library:
                     "index": index,
                     "text-encoder": text_encoder,
                     "ocr": ocr,
+                    "captioner": captioner,
                     "text": None if text is None else text_sources(text),
                 }
                 check_settings(row, asked)
@@ -202,28 +205,28 @@ class Library:
             vectors = self._make_vectors(row)
             vectors.load(row.generation)
             sweep(self.root, row.generation)
-            sources = set(row.text_sources.split(",")) if row.text_sources else set()
-            ocr_reader: OCR | None = None
-            if "ocr" in sources and row.ocr:
-                ocr_reader = fresh.reader if fresh and fresh.reader else reg.create("ocr", row.ocr)
-            parts = Parts(
+            parts = index_parts(
+                row,
+                fresh,
                 decoder=reg.create("decoder", decoder),
                 encoder=enc,
-                segmenter=reg.create("segmenter", row.segmenter, seconds=row.segment_seconds),
                 text_encoder=self._text_encoder_for(row) if row.text_encoder else None,
-                ocr=ocr_reader,
-                subtitles="subtitles" in sources,
             )
-            opts = Options(row.sample_fps, batch_size, allow_partial, progress)
+            opts = Options(row.sample_fps, batch_size, allow_partial, progress, row.segment_seconds)
             strs = [os.fspath(p) for p in paths]
             report = IndexRun(cat, row.id, vectors, parts, opts).run(strs)
             self._vectors = vectors
             return report
 
     def _new_parts(
-        self, encoder: str | None, text: str | None, text_encoder: str | None, ocr: str | None
+        self,
+        encoder: str | None,
+        text: str | None,
+        text_encoder: str | None,
+        ocr: str | None,
+        captioner: str | None,
     ) -> NewParts:
-        parts = build_new_parts(encoder, text, text_encoder, ocr)
+        parts = build_new_parts(encoder, text, text_encoder, ocr, captioner)
         self._encoder, self._text_encoder = parts.encoder, parts.text_encoder
         return parts
 
@@ -254,6 +257,7 @@ class Library:
             generation=0,
             text_sources=parts.sources,
             ocr=parts.ocr,
+            captioner=parts.captioner,
             text_encoder=tenc.id if tenc else None,
             text_space=tenc.embedding_space if tenc else None,
             text_dim=tenc.dim if tenc else None,

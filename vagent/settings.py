@@ -14,6 +14,8 @@ from vagent.errors import EncoderMismatch, VagentError
 DEFAULT_ENCODER = "openclip/ViT-B-32/laion2b_s34b_b79k"
 DEFAULT_TEXT_ENCODER = "st/all-MiniLM-L6-v2"
 DEFAULT_OCR = "rapidocr"
+# Captions are off by default (a VLM per segment is slow on a CPU); --text ...,captions uses:
+DEFAULT_CAPTIONER = "hf-vlm"
 DEFAULT_TEXT = "subtitles,ocr"
 TEXT_SOURCES = ("subtitles", "ocr", "captions")
 DEFAULT_INDEX = "faiss/Flat"
@@ -37,11 +39,6 @@ def text_sources(text: str | None) -> str:
         raise VagentError(
             f"unknown text source(s) {', '.join(sorted(unknown))}; use any of "
             f"{', '.join(TEXT_SOURCES)}, or none"
-        )
-    if "captions" in parts:
-        raise VagentError(
-            "captions are not available yet (no captioner plugin is installed); use "
-            "--text subtitles,ocr"
         )
     return ",".join(sorted(parts))
 
@@ -84,6 +81,7 @@ def check_settings(row: LibraryRow, asked: Mapping[str, object]) -> None:
         "text": row.text_sources,
         "text-encoder": row.text_encoder,
         "ocr": row.ocr,
+        "captioner": row.captioner,
     }
     for name, want in asked.items():
         if want is not None and want != have[name]:

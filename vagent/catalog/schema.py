@@ -68,6 +68,9 @@ class LibraryRow(Base):
     text_encoder: Mapped[str | None] = mapped_column(Text, nullable=True)
     text_space: Mapped[str | None] = mapped_column(Text, nullable=True)
     text_dim: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The captioner whose captions are text spans (source "caption"); None without captions.
+    # Added after schema v1 shipped: catalogs without the column get it on open (additive).
+    captioner: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 

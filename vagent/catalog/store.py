@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Table, create_engine, delete, event, func, inspect, select
+from sqlalchemy import Table, create_engine, delete, event, func, inspect, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vagent import __version__
@@ -23,8 +24,10 @@ from vagent.catalog.schema import (
 )
 from vagent.errors import SchemaMismatch
 
-# Tables added after schema v1 without a version bump (older vagents ignore them): opening a
-# catalog for writing creates any that are missing; readers treat a missing one as empty.
+# Columns and tables added after schema v1 without a version bump (older vagents ignore them).
+# Missing columns are added on open; opening a catalog for writing creates missing tables, and
+# readers treat a missing one as empty.
+ADDITIVE_COLUMNS: dict[str, dict[str, str]] = {"libraries": {"captioner": "VARCHAR(255)"}}
 ADDITIVE_TABLES: tuple[Table, ...] = (KvRow.__table__,)  # type: ignore[assignment]
 
 
@@ -79,9 +82,26 @@ class Catalog:
                 f"catalog {self.url} has schema v{version} (written by {by}), {relation} than "
                 f"this vagent {__version__} (schema v{SCHEMA_VERSION}): {hint}"
             )
+        self._add_missing_columns()
         if create:
             self._add_missing_tables()
         return True
+
+    def _add_missing_columns(self) -> None:
+        """Columns added to schema v1 after it shipped (nullable, so old rows read as None).
+        Readers add them too: an old catalog must stay readable by this vagent."""
+        for table, columns in ADDITIVE_COLUMNS.items():
+            have = {c["name"] for c in inspect(self.engine).get_columns(table)}
+            for name, ddl in columns.items():
+                if name in have:
+                    continue
+                try:
+                    with self.engine.begin() as conn:
+                        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}"))
+                except (OperationalError, ProgrammingError):
+                    # another process added it first
+                    if name not in {c["name"] for c in inspect(self.engine).get_columns(table)}:
+                        raise
 
     def _add_missing_tables(self) -> None:
         names = set(inspect(self.engine).get_table_names())

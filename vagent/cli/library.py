@@ -22,11 +22,15 @@ from vagent.library import DEFAULT_ENCODER, Library
 @click.option("--decoder", default="pyav", show_default=True, help="Decoder id.")
 @click.option(
     "--text",
-    help="Text track of a new library: subtitles,ocr (default) or none. Subtitles come from "
-    "streams in the file and .srt/.vtt files beside it.",
+    help="Text track of a new library: subtitles,ocr (default), any of subtitles,ocr,captions, "
+    "or none. Subtitles come from streams in the file and .srt/.vtt files beside it.",
 )
 @click.option("--text-encoder", help="Text embedder id (new library: st/all-MiniLM-L6-v2).")
 @click.option("--ocr", help="OCR reader id (new library: rapidocr).")
+@click.option(
+    "--captioner",
+    help="Captioner id for --text ...,captions (new library: hf-vlm; e.g. hf-vlm/MODEL_OR_DIR).",
+)
 @click.option("--allow-partial", is_flag=True, help="Index the readable part of truncated files.")
 @click.option("--batch-size", default=32, show_default=True, help="Frames per encoder batch.")
 @json_option
@@ -44,6 +48,7 @@ def index(
     text: str | None,
     text_encoder: str | None,
     ocr: str | None,
+    captioner: str | None,
     allow_partial: bool,
     batch_size: int,
     as_json: bool,
@@ -65,6 +70,7 @@ def index(
         text=text,
         text_encoder=text_encoder,
         ocr=ocr,
+        captioner=captioner,
         allow_partial=allow_partial,
         batch_size=batch_size,
         progress=not as_json and sys.stderr.isatty(),

@@ -16,11 +16,12 @@ from sqlalchemy import select
 from tqdm import tqdm
 
 from vagent.catalog import Catalog, VideoRow
-from vagent.components import OCR, Decoder, Segmenter, TextEncoder, VisualEncoder
+from vagent.components import OCR, Captioner, Decoder, Segmenter, TextEncoder, VisualEncoder
 from vagent.errors import BadVideo
 from vagent.ingest.commit import NewVideo, land
 from vagent.ingest.discover import content_hash, discover, stat_key
 from vagent.ingest.encode import encode_video
+from vagent.text.captions import CaptionTrack
 from vagent.text.track import OcrTrack
 from vagent.types import FrameBatch, IndexReport, TextSpan, VideoInfo
 from vagent.vectors import VectorSet
@@ -34,6 +35,7 @@ class Parts:
     text_encoder: TextEncoder | None = None
     ocr: OCR | None = None
     subtitles: bool = False
+    captioner: Captioner | None = None
 
 
 # OCR needs detail CLIP does not: frames are decoded with this short side when OCR is on.
@@ -46,6 +48,7 @@ class Options:
     batch_size: int = 32
     allow_partial: bool = False
     progress: bool = True
+    caption_seconds: float = 10.0
 
 
 def truncation(info: VideoInfo, last_time: float, fps: float) -> str | None:
@@ -145,10 +148,19 @@ class IndexRun:
             bar.set_postfix_str(f"{frames / max(bar.format_dict['elapsed'], 1e-9):.1f} frames/s")
 
         track = OcrTrack(p.ocr, 1.0 / o.fps) if p.ocr is not None else None
+        captions = None
+        if p.captioner is not None:
+            captions = CaptionTrack(
+                p.captioner,
+                o.caption_seconds,
+                lambda m: print(f"warning: {path}: {m}", file=sys.stderr),
+            )
 
         def each(batch: FrameBatch) -> None:
             if track is not None:
                 track.add(batch.times, batch.images)
+            if captions is not None:
+                captions.add(batch.times, batch.images)
             step(batch)
 
         try:
@@ -174,6 +186,8 @@ class IndexRun:
             print(f"warning: {path}: indexed the readable part only ({why})", file=sys.stderr)
         segments = p.segmenter.segment(enc.times, enc.vectors, duration)
         texts = self._texts(path, track)
+        if captions is not None:
+            texts = sorted([*texts, *captions.finish()], key=lambda t: (t.start, t.source, t.text))
         text_vectors = p.text_encoder.encode([t.text for t in texts]) if p.text_encoder else None
         self.report.video_seconds += duration
         self.report.text_spans += len(texts)
