@@ -68,4 +68,9 @@ def test_bench_needle_finds_needles_in_a_short_haystack(tmp_path: Path) -> None:
     }
     assert r["summary"]["shares-words"]["subtitle"]["0.03h"]["recall@5"] == 1.0
     assert r["index_video_s_per_s"]["0.03h"] > 0
+    # every question was also asked end to end with the packaged SmolLM2 (hf-text)
+    assert all(row["answerer"] == "hf-text" and row["answer"] for row in r["rows"])
+    cell = r["summary"]["shares-words"]["subtitle"]["0.03h"]
+    assert 0.0 <= cell["answer_accuracy"] <= 1.0
+    assert any(row["cited"] for row in r["rows"])  # citations point at the needle's moment
     assert (tmp_path / "heat.png").read_bytes()[:4] == b"\x89PNG"

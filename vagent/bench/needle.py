@@ -43,7 +43,11 @@ def _rank(hits: list[Any], video: str, t: float) -> int | None:
     return None
 
 
-def run(hours: list[float], depths: list[float], k: int = 5) -> dict[str, Any]:
+def run(
+    hours: list[float], depths: list[float], k: int = 5, answerer: str | None = "hf-text"
+) -> dict[str, Any]:
+    """Recall@1/5 of every needle question; with ``answerer`` (None: retrieval only) each is
+    also asked end to end through the agent, and the answer checked for the needle's words."""
     check()
     CACHE.mkdir(exist_ok=True)
     rows: list[dict[str, Any]] = []
@@ -89,8 +93,12 @@ def run(hours: list[float], depths: list[float], k: int = 5) -> dict[str, Any]:
                             "rank": _rank(hits, video, n["time"]),
                             "sentence": n["needle"].sentence,
                             "question": q,
+                            "time": n["time"],
+                            "expected": n["needle"].answer,
                         }
                     )
+            if answerer:
+                ask_all(lib, answerer, [r for r in rows if r["hours"] == h])
             lib.close()
     return {
         "k": k,
@@ -101,17 +109,40 @@ def run(hours: list[float], depths: list[float], k: int = 5) -> dict[str, Any]:
     }
 
 
+def ask_all(lib: Library, answerer: str, rows: list[dict[str, Any]]) -> None:
+    """Ask each row's question through the agent; record the answer and whether it holds the
+    needle's answer words and cites the needle's moment."""
+    from vagent.agent import Agent
+    from vagent.text.lexical import tokens
+
+    with Agent.open(lib, answerer=answerer, checkpoint=False) as agent:
+        for r in rows:
+            res = agent.ask(r["question"])
+            r["answer"] = res.answer
+            r["answer_correct"] = set(tokens(r["expected"])) <= set(tokens(res.answer))
+            r["cited"] = any(
+                c.start <= r["time"] + 1.0 and r["time"] < c.end for c in res.citations
+            )
+            r["answerer"] = res.trace["answerer"]
+
+
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    groups: dict[tuple[str, str, str], list[int | None]] = defaultdict(list)
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
-        groups[(r["kind"], r["modality"], f"{r['hours']:g}h")].append(r["rank"])
+        groups[(r["kind"], r["modality"], f"{r['hours']:g}h")].append(r)
     out: dict[str, Any] = {}
-    for (kind, modality, hours), ranks in sorted(groups.items()):
-        out.setdefault(kind, {}).setdefault(modality, {})[hours] = {
+    for (kind, modality, hours), group in sorted(groups.items()):
+        ranks = [r["rank"] for r in group]
+        cell: dict[str, Any] = {
             "recall@1": round(sum(r == 1 for r in ranks) / len(ranks), 3),
             "recall@5": round(sum(r is not None and r <= 5 for r in ranks) / len(ranks), 3),
             "n": len(ranks),
         }
+        asked = [r for r in group if "answer_correct" in r]
+        if asked:
+            cell["answer_accuracy"] = round(sum(r["answer_correct"] for r in asked) / len(asked), 3)
+            cell["cited"] = round(sum(r["cited"] for r in asked) / len(asked), 3)
+        out.setdefault(kind, {}).setdefault(modality, {})[hours] = cell
     return out
 
 

@@ -104,25 +104,41 @@ def _floats(text: str) -> list[float]:
 )
 @click.option("-k", default=5, show_default=True, help="Hits inspected per question.")
 @click.option("--plot", help="Write a recall@k heat map (PNG) here.")
+@click.option(
+    "--answerer",
+    default="hf-text",
+    show_default=True,
+    help="Also ask every question end to end with this answerer; 'none' for retrieval only.",
+)
 @json_option
 @guarded
-def needle(hours: str, depths: str, k: int, plot: str | None, as_json: bool) -> None:
-    """Hide sentences on screen and in subtitles of long videos, then search for them."""
+def needle(hours: str, depths: str, k: int, plot: str | None, answerer: str, as_json: bool) -> None:
+    """Hide sentences on screen and in subtitles of long videos, then search for them and ask."""
     from vagent.bench import needle as b
 
-    r = b.run(_floats(hours), _floats(depths), k)
+    r = b.run(_floats(hours), _floats(depths), k, None if answerer == "none" else answerer)
     if plot:
         b.heatmap(r["rows"], plot)
     if as_json:
         emit_json(r)
         return
-    click.echo(f"{'question':<13} {'needle':<10} {'haystack':>8} {'recall@1':>9} {'recall@5':>9}")
+    click.echo(
+        f"{'question':<13} {'needle':<10} {'haystack':>8} {'recall@1':>9} {'recall@5':>9} "
+        f"{'answered':>9} {'cited':>6}"
+    )
     for kind, by_modality in r["summary"].items():
         for modality, by_hours in by_modality.items():
             for h, m in by_hours.items():
+                acc = f"{m['answer_accuracy']:>9.2f} {m['cited']:>6.2f}" if "cited" in m else ""
                 click.echo(
-                    f"{kind:<13} {modality:<10} {h:>8} {m['recall@1']:>9.2f} {m['recall@5']:>9.2f}"
+                    f"{kind:<13} {modality:<10} {h:>8} {m['recall@1']:>9.2f} "
+                    f"{m['recall@5']:>9.2f} {acc}"
                 )
+    if answerer != "none":
+        click.echo(
+            f"answered: the {answerer} answer holds the needle's answer words; cited: a citation "
+            f"covers the needle's moment"
+        )
     for h, s in r["index_video_s_per_s"].items():
         o = r["ocr_frames"][h]
         click.echo(
