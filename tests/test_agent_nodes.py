@@ -76,9 +76,10 @@ class _Talker:
 
 def test_llm_planner_adds_model_queries_and_falls_back_to_rules() -> None:
     q = "What is written on the whiteboard?"
-    talker = _Talker("1. whiteboard text\n- marker writing on board\n\n" + q + "\n" + "x " * 20)
+    talker = _Talker("1. whiteboard text\n- marker writing\n\n" + q + "\nTake a walk\n" + "x " * 20)
     out = LLMPlanner(talker).plan(q, None, [{"question": "Who talks?", "answer": "Bo"}])
-    assert out[:3] == [q, "whiteboard text", "marker writing on board"]
+    assert out[:2] == [q, "whiteboard text"]  # unrelated lines ("Take a walk") are dropped
+    assert "marker writing" not in out and "Take a walk" not in out
     assert "Earlier: Who talks? -> Bo" in talker.prompts[0]
     assert LLMPlanner(_Talker(None)).plan(q, None, []) == RulePlanner().plan(q, None, [])
     assert parse_queries('"a"\n2) b c\n', "q") == ["a", "b c"]

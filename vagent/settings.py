@@ -92,7 +92,15 @@ def check_settings(row: LibraryRow, asked: Mapping[str, object]) -> None:
             )
 
 
+_warned: set[tuple[str, str, bool]] = set()
+
+
 def warn_random(row: LibraryRow, hybrid: bool = False) -> None:
+    """Say once per process and library that its visual channel has random weights."""
+    key = (row.name, row.encoder, hybrid)
+    if key in _warned:
+        return
+    _warned.add(key)
     extra = "; hybrid search leaves the visual channel out" if hybrid else ""
     print(
         f"warning: library '{row.name}' was built with random-weight encoder {row.encoder}: "

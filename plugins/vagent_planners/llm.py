@@ -2,9 +2,10 @@
 
 The model sees the question (and the last turn, for follow-ups) and writes up to three short
 search queries, one per line. Lines that are empty, too long, or repeat the question are
-dropped; the rule-based split is added, so a weak model can only add queries, never lose the
-ones the rules find. Answerers without a language model (``complete`` returns None) get the
-rules alone.
+dropped, and so are lines that share no content word with the question or its options (a small
+model's free association). The rule-based split is added, so a weak model can only add
+queries, never lose the ones the rules find. Answerers without a language model (``complete``
+returns None) get the rules alone.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from vagent.components import Planner
+from vagent.text.lexical import tokens
 from vagent_planners.rules import RulePlanner
 
 PROMPT = (
@@ -41,10 +43,14 @@ class LLMPlanner(Planner):
         if history:
             last = history[-1]
             context = f"Earlier: {last['question']} -> {last['answer']}\n"
-        text = self.answerer.complete(PROMPT.format(context=context, question=question), 48)
+        text = self.answerer.complete(PROMPT.format(context=context, question=question), 32)
         if text is None:
             return base
-        return base[:1] + parse_queries(text, question) + base[1:]
+        about = set(tokens(" ".join([question, *(options or [])])))
+        if history:
+            about |= set(tokens(history[-1]["question"]))
+        found = [q for q in parse_queries(text, question) if set(tokens(q)) & about]
+        return base[:1] + found + base[1:]
 
 
 def parse_queries(text: str, question: str) -> list[str]:
