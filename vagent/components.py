@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vagent.types import Draft, FrameBatch, Question, SegmentSpan, VideoInfo
+from vagent.types import Draft, Evidence, FrameBatch, Question, SegmentSpan, VideoInfo
+
+if TYPE_CHECKING:
+    from vagent.kv.fingerprint import Fingerprint
 
 
 class Decoder(ABC):
@@ -194,6 +198,15 @@ class Answerer(ABC):
     read segment times and text spans). ``max_frames``: the most frames one question may carry.
     ``embedding_space``: set by answerers that score with a visual encoder; the library must
     have been built in that space. ``semantic``: False for random-weight models.
+
+    KV-cache reuse is an optional capability (``vagent kv build`` makes the caches): an answerer
+    that returns fingerprints from ``kv_fingerprints`` reads ``Evidence.kv`` (a
+    ``vagent.kv.KvEntry`` stored under ``kv_key(evidence)`` and one of those fingerprints: the
+    keys and values of exactly the tokens it would render for that evidence) in place of
+    re-encoding that evidence, and encodes evidence whose ``kv`` is None (or unusable) as usual.
+    Its answer is the one it gives without caches, up to the caches' approximation: a cached
+    segment was encoded with its own video's context, not with the other evidence shown. The
+    agent's gather node loads the caches; answerers that read none never see ``Evidence.kv``.
     """
 
     id: str
@@ -212,6 +225,18 @@ class Answerer(ABC):
 
     def load(self) -> None:  # noqa: B027 - optional hook, default does nothing
         """Load weights now (they otherwise load on first answer). Raises ModelUnavailable."""
+
+    def kv_fingerprints(self) -> list[Fingerprint]:
+        """KV-cache reuse: the fingerprints of stored segment caches this answerer reads, best
+        first (one per prefill mode it accepts); empty (the default): it reads none. May load
+        the model."""
+        return []
+
+    def kv_key(self, evidence: Evidence) -> str:
+        """KV-cache reuse: the store key of ``evidence``'s cache (letters, digits, ``_``, ``-``).
+        Answerers whose rendering of a segment can change (its words, its video's name) put a
+        digest of that rendering in the key, so a stale cache is never found."""
+        return str(evidence.segment_id)
 
 
 class Planner(ABC):

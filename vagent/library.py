@@ -126,6 +126,13 @@ class Library:
         """The visual encoder this library was built with (loaded lazily, checked against it)."""
         return self._encoder_for(self.settings(), None)
 
+    def load_models(self) -> None:
+        """Load the query encoders now, so the first search does not pay for it."""
+        row = self.settings()
+        self._encoder_for(row, None).load()
+        if row.text_encoder:
+            self._text_encoder_for(row)
+
     def _text_encoder_for(self, row: LibraryRow) -> TextEncoder:
         if self._text_encoder is None:
             assert row.text_encoder

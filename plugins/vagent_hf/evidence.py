@@ -3,6 +3,8 @@
 A line reads ``[1] lecture.mp4 0:10-0:20 (subtitle 0:12-0:16) "the step size is 0.1"``: the
 evidence number (1-based), the video's file name, the segment's times, then each text span
 inside it with its source and times. Segments without text show just the time range.
+``segment_line`` is the same line without the number (``hf-text``, whose segments' lines are
+encoded once and cached, must render a segment the same wherever it stands).
 """
 
 from __future__ import annotations
@@ -47,14 +49,25 @@ def spans_text(e: Evidence) -> str:
     return " ".join(span_text(s) for s in e.texts if str(s.get("text", "")).strip())
 
 
+def _capped(line: str) -> str:
+    return line[: MAX_LINE_CHARS - 3].rstrip() + '..."' if len(line) > MAX_LINE_CHARS else line
+
+
+def _moment(e: Evidence) -> str:
+    head = f"{video_name(e.video)} {clock(e.start)}-{clock(e.end)}"
+    spans = spans_text(e)
+    return f"{head} {spans}" if spans else head
+
+
 def evidence_line(i: int, e: Evidence) -> str:
     """The line for evidence index ``i`` (shown 1-based)."""
-    head = f"[{i + 1}] {video_name(e.video)} {clock(e.start)}-{clock(e.end)}"
-    spans = spans_text(e)
-    line = f"{head} {spans}" if spans else head
-    if len(line) > MAX_LINE_CHARS:
-        line = line[: MAX_LINE_CHARS - 3].rstrip() + '..."'
-    return line
+    return _capped(f"[{i + 1}] {_moment(e)}")
+
+
+def segment_line(e: Evidence) -> str:
+    """The line for ``e`` alone: what ``evidence_line`` shows without the evidence number, so
+    it reads the same wherever the segment stands in a prompt (``hf-text`` caches it)."""
+    return _capped(_moment(e))
 
 
 def fit(

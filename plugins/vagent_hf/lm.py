@@ -121,8 +121,15 @@ def score_letters(backend: Backend, inputs: dict[str, Any], n: int) -> np.ndarra
     import torch
 
     with torch.inference_mode():
-        logits = backend.model(**inputs).logits[0, -1].float()
-    logp = torch.log_softmax(logits, dim=-1).cpu().numpy().astype(np.float64)
+        logits = backend.model(**inputs).logits[0, -1]
+    return letter_probs(backend, logits, n)
+
+
+def letter_probs(backend: Backend, logits: Any, n: int) -> np.ndarray:
+    """Probabilities of the ``n`` option letters given next-token ``logits`` (vocab,)."""
+    import torch
+
+    logp = torch.log_softmax(logits.float(), dim=-1).cpu().numpy().astype(np.float64)
     per_letter = np.array([max(logp[i] for i in ids) for ids in backend.letter_ids(n)])
     p = np.exp(per_letter - per_letter.max())
     return np.asarray(p / p.sum())

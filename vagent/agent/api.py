@@ -139,6 +139,7 @@ class Agent:
             answerer, why = default_answerer(reg)
         else:
             why = "asked for"
+        lib.load_models()
         ans: Answerer = reg.create("answerer", answerer, device=device, encoder=lib.encoder())
         if ans.embedding_space is not None and ans.embedding_space != row.embedding_space:
             raise EncoderMismatch(
@@ -180,6 +181,7 @@ class Agent:
             out = self.graph.invoke(inputs, run_config)
         finally:
             self.ctx.frames.clear()
+            self.ctx.kv.clear()
         total_ms = (time.perf_counter() - t0) * 1000.0
         nodes = out.get("trace") or []
         model_ms = sum(n.get("model_ms", 0.0) for n in nodes)

@@ -22,7 +22,9 @@ Node = Callable[[dict[str, Any], "AgentContext"], tuple[dict[str, Any], dict[str
 @dataclass
 class AgentContext:
     """One agent's runtime objects. ``frames`` maps (video id, time) to decoded RGB pixels;
-    ``model_ms`` accumulates time spent inside model calls during the current node."""
+    ``kv`` maps segment id to the stored KV cache (``vagent.kv.KvEntry``) gather loaded for the
+    current evidence, read through ``kv_store`` (opened on first use); ``model_ms`` accumulates
+    time spent inside model calls during the current node."""
 
     library: Library
     answerer: Answerer
@@ -30,6 +32,8 @@ class AgentContext:
     decoder: Decoder
     config: AgentConfig = field(default_factory=AgentConfig)
     frames: dict[tuple[int, float], np.ndarray] = field(default_factory=dict)
+    kv: dict[int, Any] = field(default_factory=dict)
+    kv_store: Any = None
     model_ms: float = 0.0
     choice: dict[str, str] = field(default_factory=dict)
 

@@ -14,6 +14,7 @@ from vagent import __version__, plugins
 from vagent.cli.ask import ask, eval_cmd
 from vagent.cli.bench import bench
 from vagent.cli.convert_cmd import convert_cmd
+from vagent.cli.kv import kv
 from vagent.cli.library import index, info, remove, search
 from vagent.cli.plugins_cmd import plugins_cmd
 from vagent.errors import VagentError
@@ -29,6 +30,7 @@ def cli() -> None:
 for command in (index, search, info, remove, ask, eval_cmd, plugins_cmd, bench):
     cli.add_command(command)
 cli.add_command(convert_cmd)
+cli.add_command(kv)
 
 
 def main(argv: list[str] | None = None) -> Any:

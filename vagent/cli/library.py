@@ -31,6 +31,12 @@ from vagent.library import DEFAULT_ENCODER, Library
     "--captioner",
     help="Captioner id for --text ...,captions (new library: hf-vlm; e.g. hf-vlm/MODEL_OR_DIR).",
 )
+@click.option(
+    "--kv",
+    "kv_answerer",
+    metavar="ANSWERER",
+    help="Also precompute KV caches for this answerer (e.g. hf-text); see `vagent kv build`.",
+)
 @click.option("--allow-partial", is_flag=True, help="Index the readable part of truncated files.")
 @click.option("--batch-size", default=32, show_default=True, help="Frames per encoder batch.")
 @json_option
@@ -49,6 +55,7 @@ def index(
     text_encoder: str | None,
     ocr: str | None,
     captioner: str | None,
+    kv_answerer: str | None,
     allow_partial: bool,
     batch_size: int,
     as_json: bool,
@@ -75,8 +82,14 @@ def index(
         batch_size=batch_size,
         progress=not as_json and sys.stderr.isatty(),
     )
+    kv_report = None
+    if kv_answerer and lib.exists():
+        from vagent.kv.build import build_caches
+
+        kv_report = build_caches(lib, kv_answerer, progress=not as_json and sys.stderr.isatty())
     if as_json:
-        emit_json({"library": lib.name, **report.to_dict()})
+        extra = {"kv": kv_report} if kv_report is not None else {}
+        emit_json({"library": lib.name, **report.to_dict(), **extra})
     else:
         line = (
             f"{lib.name}: indexed {len(report.indexed)}, replaced {len(report.replaced)}, "
@@ -90,6 +103,12 @@ def index(
                 f"({speed:.1f}x real time)"
             )
         click.echo(line)
+        if kv_report is not None:
+            r = kv_report
+            click.echo(
+                f"{lib.name}: kv caches for {kv_answerer}: built {r['built']}, "
+                f"{r['already_cached']} already cached, of {r['segments']} segments"
+            )
     if report.failed:
         sys.exit(1)
 

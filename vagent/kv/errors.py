@@ -22,7 +22,7 @@ class KvCorrupt(KvError):
     def __init__(self, key: str, path: str, reason: str) -> None:
         super().__init__(
             f"KV cache of segment {key} at {path} is unusable ({reason}); answering from frames "
-            "for it; re-encode it with `vagent index --kv`"
+            "for it; rebuild it with `vagent kv build`"
         )
         self.key = key
         self.path = path

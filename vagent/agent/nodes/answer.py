@@ -45,6 +45,7 @@ def build_question(
                 frame_times=list(e["frame_times"]),
                 frames=frames,
                 missing=e["missing"],
+                kv=ctx.kv.get(e["segment_id"]) if e.get("kv") else None,
             )
         )
     history = [{"question": t["question"], "answer": t["answer"]} for t in state.get("turns") or []]
@@ -103,6 +104,8 @@ def answer(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], di
     q = build_question(state, ctx)
     d = call_answerer(ctx, q)
     info = {"answerer": ctx.answerer.id, "confidence": d.confidence, "choice": d.choice}
+    if "kv_segments" in d.meta:  # answerers that read stored KV caches say how many they used
+        info.update(source=d.meta.get("source"), kv_segments=d.meta["kv_segments"])
     return {"draft": draft_dict(d)}, info
 
 
