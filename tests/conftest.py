@@ -14,6 +14,19 @@ from vagent.synth import make_video
 
 COLOUR = "colour"  # encoder id of the test plugin
 TINY_CLIP = "openclip/vagent-tiny-vit/random"  # real open_clip code, random weights, asked by name
+# Subtitles of the agent tests' cooking video: one fact per cue, each in its own segment.
+COOKING_SRT = """1
+00:00:02,000 --> 00:00:05,000
+Welcome to the kitchen, today we bake bread
+
+2
+00:00:22,000 --> 00:00:26,000
+After the break we add three spoons of salt
+
+3
+00:00:41,000 --> 00:00:44,000
+The oven must reach two hundred degrees
+"""
 
 
 @pytest.fixture(autouse=True)

@@ -9,23 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import COOKING_SRT as SRT
 from tests.plugins import colour, scripted
 from vagent import Agent, AgentConfig, Library, plugins
 from vagent.errors import AnswererFailed, EncoderMismatch, LibraryNotFound, VagentError
 from vagent.synth import make_video
-
-SRT = """1
-00:00:02,000 --> 00:00:05,000
-Welcome to the kitchen, today we bake bread
-
-2
-00:00:22,000 --> 00:00:26,000
-After the break we add three spoons of salt
-
-3
-00:00:41,000 --> 00:00:44,000
-The oven must reach two hundred degrees
-"""
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 from safetensors.torch import load
 
+from tests.conftest import COOKING_SRT as SRT
 from tests.plugins import colour
 from vagent import Agent, AgentConfig, Library, plugins
 from vagent.agent import lookup
@@ -29,18 +30,6 @@ from vagent.kv.maintain import file_key, kv_info, library_rows, parse_size, prun
 from vagent.synth import make_video
 from vagent.types import Evidence, Question
 
-SRT = """1
-00:00:02,000 --> 00:00:05,000
-Welcome to the kitchen, today we bake bread
-
-2
-00:00:22,000 --> 00:00:26,000
-After the break we add three spoons of salt
-
-3
-00:00:41,000 --> 00:00:44,000
-The oven must reach two hundred degrees
-"""
 OVEN = ("What temperature must the oven reach?", ["one hundred", "two hundred degrees", "fifty"])
 SCORE_TOL = 0.01  # option probabilities, cached vs plain (other evidence unseen by a cache)
 EXACT_TOL = 1e-4  # one video's whole stream: the caches are slices of one forward pass

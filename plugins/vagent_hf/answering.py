@@ -12,7 +12,7 @@ import numpy as np
 
 from vagent.components import Answerer
 from vagent.types import Draft, Question
-from vagent_hf.evidence import LETTERS, used_evidence
+from vagent_hf.evidence import check_option_count, choice_draft, used_evidence
 from vagent_hf.lm import Backend, Message, answer_prefix, generate, score_letters, score_texts
 
 SYSTEM = (
@@ -88,8 +88,7 @@ class ChatAnswerer(Answerer):
         self, q: Question, prompt: str, images: list[np.ndarray], shown: list[int]
     ) -> Draft:
         options = list(q.options or [])
-        if not 1 <= len(options) <= len(LETTERS):
-            raise ValueError(f"{self.id}: need 1 to {len(LETTERS)} options, got {len(options)}")
+        check_option_count(self.id, options)
         if self.mc == "cloze":
             probs, n_prompt = score_texts(
                 self.backend, prompt + answer_prefix(prompt), images, options
@@ -98,15 +97,8 @@ class ChatAnswerer(Answerer):
             inputs = self.backend.encode(prompt + answer_prefix(prompt), images)
             probs = score_letters(self.backend, inputs, len(options))
             n_prompt = int(inputs["input_ids"].shape[1])
-        choice = int(np.argmax(probs))
-        return Draft(
-            text=f"{LETTERS[choice]}) {options[choice]}",
-            choice=choice,
-            confidence=float(probs[choice]),
-            option_scores=[float(p) for p in probs],
-            used=used_evidence(options[choice], q.evidence),
-            meta={**self._meta(n_prompt, 0, shown, len(images)), "mc": self.mc},
-        )
+        meta = {**self._meta(n_prompt, 0, shown, len(images)), "mc": self.mc}
+        return choice_draft(options, probs, q.evidence, meta)
 
     def _meta(self, prompt_tokens: int, new_tokens: int, shown: list[int], frames: int) -> dict:
         meta: dict[str, Any] = {

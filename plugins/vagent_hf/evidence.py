@@ -14,7 +14,9 @@ from collections.abc import Callable, Sequence
 from pathlib import PurePath
 from typing import Any
 
-from vagent.types import Evidence, Question
+import numpy as np
+
+from vagent.types import Draft, Evidence, Question
 
 MAX_LINE_CHARS = 600
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -124,3 +126,23 @@ def budget_lines(
 ) -> list[int]:
     """Which of ``lines`` fit in ``budget`` tokens (``count`` counts one line)."""
     return fit([count(line) + 1 for line in lines], scores, budget)
+
+
+def choice_draft(
+    options: Sequence[str], probs: Any, evidence: Sequence[Evidence], meta: dict[str, Any]
+) -> Draft:
+    """The multiple-choice reply for option probabilities ``probs`` (one per option)."""
+    choice = int(np.argmax(probs))
+    return Draft(
+        text=f"{LETTERS[choice]}) {options[choice]}",
+        choice=choice,
+        confidence=float(probs[choice]),
+        option_scores=[float(p) for p in probs],
+        used=used_evidence(options[choice], evidence),
+        meta=meta,
+    )
+
+
+def check_option_count(who: str, options: Sequence[str]) -> None:
+    if not 1 <= len(options) <= len(LETTERS):
+        raise ValueError(f"{who}: need 1 to {len(LETTERS)} options, got {len(options)}")

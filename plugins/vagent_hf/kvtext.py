@@ -23,7 +23,7 @@ from vagent.kv import KvEntry, Spliced, rope_of, shift_packed, splice
 from vagent.kv.packed import cache_layers
 from vagent.kv.prefill import encode, extend, model_device, model_dtype
 from vagent.types import Draft, Question
-from vagent_hf.evidence import LETTERS, used_evidence
+from vagent_hf.evidence import check_option_count, choice_draft, used_evidence
 from vagent_hf.lm import letter_probs
 
 if TYPE_CHECKING:
@@ -159,8 +159,8 @@ def answer_one(ans: HFTextAnswerer, q: Question) -> Draft:
     """One question, from stored caches where the evidence carries usable ones."""
     lay = ans.layout(q)
     options = list(q.options) if q.options is not None else None
-    if options is not None and not 1 <= len(options) <= len(LETTERS):
-        raise ValueError(f"{ans.id}: need 1 to {len(LETTERS)} options, got {len(options)}")
+    if options is not None:
+        check_option_count(ans.id, options)
     entries = usable(ans, q, lay)
     sp, last, reused = context(ans, lay, entries)
     cached = sum(e is not None for e in entries)
@@ -179,12 +179,4 @@ def answer_one(ans: HFTextAnswerer, q: Question) -> Draft:
         probs = cloze(ans, sp, last, options)
     else:
         probs = letter_probs(ans.backend, last, len(options))
-    choice = int(np.argmax(probs))
-    return Draft(
-        text=f"{LETTERS[choice]}) {options[choice]}",
-        choice=choice,
-        confidence=float(probs[choice]),
-        option_scores=[float(p) for p in probs],
-        used=used_evidence(options[choice], q.evidence),
-        meta={**meta, "mc": ans.mc},
-    )
+    return choice_draft(options, probs, q.evidence, {**meta, "mc": ans.mc})

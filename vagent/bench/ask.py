@@ -106,6 +106,7 @@ def run(hours: float = 10.0, answerer: str | None = None, planner: str | None = 
         index_s = time.perf_counter() - t0
         n_videos = replicate(lib, hours, Path(tmp))
         counts = lib.catalog.counts(lib.settings().id)
+        counts["text_spans"] = sum(lib.info()["text"]["spans"].values())
         rows = []
         node_ms: dict[str, list[float]] = defaultdict(list)
         with Agent.open(lib, answerer=answerer, planner=planner, checkpoint=False) as agent:
@@ -115,6 +116,9 @@ def run(hours: float = 10.0, answerer: str | None = None, planner: str | None = 
                 per: dict[str, float] = defaultdict(float)
                 for node in res.trace["nodes"]:
                     per[node["node"]] += node["ms"]
+                    if node["node"] == "retrieve":
+                        for _ in node["queries"]:
+                            node_ms["one search"].append(node["ms"] / len(node["queries"]))
                 for k, v in per.items():
                     node_ms[k].append(v)
                 t = res.trace
@@ -151,6 +155,8 @@ def run(hours: float = 10.0, answerer: str | None = None, planner: str | None = 
         "latency_ms": {k: _pcts(v) for k, v in node_ms.items()},
         "overhead_fraction": sum(node_ms["overhead"]) / total if total else None,
         "retrieve_p50_ms": _pcts(node_ms["retrieve"])["p50"],
+        "search_p50_ms": _pcts(node_ms["one search"])["p50"],
+        "searches_per_question": len(node_ms["one search"]) / max(len(rows), 1),
         "accuracy": sum(r["correct"] for r in rows) / len(rows),
         "cited_needle": sum(r["cited"] for r in rows) / len(rows),
         "rows": rows,
@@ -170,7 +176,8 @@ def table(r: dict[str, Any]) -> str:
         lines.append(f"{k:<10}{v['p50']:>12.1f}{v['p95']:>12.1f}")
     lines += [
         f"agent overhead (all but model calls): {100 * r['overhead_fraction']:.1f}% of the total",
-        f"retrieve p50: {r['retrieve_p50_ms']:.1f} ms",
+        f"retrieve p50: {r['retrieve_p50_ms']:.1f} ms for {r['searches_per_question']:.1f} "
+        f"sub-query searches per question ({r['search_p50_ms']:.1f} ms each)",
         f"answers holding the needle's words: {r['accuracy']:.2f}; citing the needle's moment: "
         f"{r['cited_needle']:.2f}",
     ]

@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 
 from vagent.agent.context import AgentContext
+from vagent.agent.nodes.gather import as_evidence
 from vagent.agent.options import letter
 from vagent.errors import AnswererFailed
 from vagent.text.lexical import tokens
-from vagent.types import Draft, Evidence, Question
+from vagent.types import Draft, Question
 
 
 def build_question(
@@ -27,27 +28,13 @@ def build_question(
 ) -> Question:
     evidence = []
     for e in state.get("evidence") or []:
-        frames = None
+        ev = as_evidence(e)
         if ctx.answerer.wants_frames and not e["missing"]:
             imgs = [ctx.frames[(e["video_id"], t)] for t in e["frame_times"]]
             imgs = [i for i in imgs if i is not None]
-            frames = np.stack(imgs) if imgs and _same_shape(imgs) else None
-        evidence.append(
-            Evidence(
-                video=e["video"],
-                video_id=e["video_id"],
-                segment_id=e["segment_id"],
-                start=e["start"],
-                end=e["end"],
-                score=e["score"],
-                channels=list(e["channels"]),
-                texts=list(e["texts"]),
-                frame_times=list(e["frame_times"]),
-                frames=frames,
-                missing=e["missing"],
-                kv=ctx.kv.get(e["segment_id"]) if e.get("kv") else None,
-            )
-        )
+            ev.frames = np.stack(imgs) if imgs and _same_shape(imgs) else None
+        ev.kv = ctx.kv.get(e["segment_id"]) if e.get("kv") else None
+        evidence.append(ev)
     history = [{"question": t["question"], "answer": t["answer"]} for t in state.get("turns") or []]
     opts = state.get("options") if options is None else options
     return Question(state["question"], opts, evidence, history)
