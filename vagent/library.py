@@ -24,6 +24,7 @@ from vagent.hybrid import DEFAULT_WEIGHTS, MODES, TextState, hybrid_ranking
 from vagent.ingest.commit import land
 from vagent.ingest.run import IndexRun, Options
 from vagent.locking import write_lock
+from vagent.matching import match_videos
 from vagent.parts import NewParts, build_new_parts, index_parts
 from vagent.paths import LibraryLocation, resolve
 from vagent.search import search_vectors, to_hits
@@ -370,18 +371,7 @@ class Library:
         return self._text_state[1]
 
     def _match_videos(self, names: list[str]) -> list[int]:
-        videos = self.catalog.videos(self.settings().id)
-        ids = []
-        for name in names:
-            full = str(Path(name).expanduser().resolve())
-            found = [v.id for v in videos if v.path == full or v.path.endswith(os.sep + name)]
-            if not found:
-                raise VagentError(
-                    f"no video matching '{name}' in library '{self.name}'; "
-                    f"`vagent info --library {self.name}` lists them"
-                )
-            ids.extend(found)
-        return ids
+        return match_videos(self.catalog.videos(self.settings().id), names, self.name)
 
     # ---- inspect / remove ------------------------------------------------------------------
 
