@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from vagent.evaldata.answers import LETTERS
 from vagent.types import Draft, Evidence, Question
 
 MAX_LINE_CHARS = 600
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _STOP = """a an the and or but if of to in on at by for with from into onto over under about as is
     are was were be been being am do does did done have has had this that these those it its
     they them their there here what which who whom whose when where why how not no yes so than

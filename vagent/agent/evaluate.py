@@ -48,11 +48,16 @@ class EvalReport:
         return d
 
 
+def holds_answer(expected: str, answer: str) -> bool:
+    """Every content word of ``expected`` is in ``answer`` (and there is at least one)."""
+    want = set(tokens(expected))
+    return bool(want) and want <= set(tokens(answer))
+
+
 def is_correct(item: EvalItem, choice: str | None, answer: str) -> bool:
     if item.options:
         return choice == item.answer
-    want = set(tokens(item.answer))
-    return bool(want) and want <= set(tokens(answer))
+    return holds_answer(item.answer, answer)
 
 
 def percentiles(values: list[float]) -> dict[str, float]:

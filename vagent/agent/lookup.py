@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 
 from vagent.catalog import Catalog
-from vagent.catalog.schema import SegmentRow, TextSpanRow, VideoRow
+from vagent.catalog.schema import SegmentRow, TextSpanRow
 
 
 def adjacent(catalog: Catalog, segment_ids: list[int]) -> dict[int, list[SegmentRow]]:
@@ -31,13 +31,6 @@ def adjacent(catalog: Catalog, segment_ids: list[int]) -> dict[int, list[Segment
             ).all()
             out[sid] = [*before, *after]
     return out
-
-
-def segment_rows(catalog: Catalog, segment_ids: list[int]) -> dict[int, tuple[SegmentRow, str]]:
-    """segment id -> (row, its video's path)."""
-    segs = catalog.segments_by_id(segment_ids)
-    videos = catalog.videos_by_id(list({s.video_id for s in segs.values()}))
-    return {sid: (seg, videos[seg.video_id].path) for sid, seg in segs.items()}
 
 
 def spans_in(
@@ -71,8 +64,4 @@ def frame_times(catalog: Catalog, segment_ids: list[int]) -> dict[int, list[floa
 
 
 def video_durations(catalog: Catalog, video_ids: list[int]) -> dict[int, float]:
-    with catalog.session() as s:
-        rows = s.execute(
-            select(VideoRow.id, VideoRow.duration).where(VideoRow.id.in_(video_ids))
-        ).all()
-    return {int(i): float(d) for i, d in rows}
+    return {vid: v.duration for vid, v in catalog.videos_by_id(video_ids).items()}

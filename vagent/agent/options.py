@@ -6,8 +6,8 @@ import re
 from collections.abc import Sequence
 
 from vagent.errors import VagentError
+from vagent.evaldata.answers import LETTERS
 
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _PREFIX = re.compile(r"^\s*[\(\[]?([A-Za-z])[\)\]\.:]\s+(?=\S)")
 
 

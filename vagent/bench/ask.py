@@ -26,13 +26,13 @@ import numpy as np
 from sqlalchemy import select
 
 from vagent.agent import Agent
+from vagent.agent.evaluate import holds_answer, percentiles
 from vagent.bench import haystack
 from vagent.bench.needle import CACHE, ENCODER, plan
 from vagent.catalog.schema import FrameRow, SegmentRow, TextSpanRow, VideoRow
 from vagent.ingest.commit import NewVideo, land
 from vagent.library import Library
 from vagent.locking import write_lock
-from vagent.text.lexical import tokens
 from vagent.types import SegmentSpan, TextSpan
 
 BASE_SECONDS = 600
@@ -81,11 +81,6 @@ def replicate(lib: Library, hours: float, folder: Path) -> int:
     return copies + 1
 
 
-def _pcts(values: list[float]) -> dict[str, float]:
-    a = np.asarray(values, float)
-    return {"p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95))}
-
-
 def run(hours: float = 10.0, answerer: str | None = None, planner: str | None = None) -> dict:
     CACHE.mkdir(exist_ok=True)
     needles = plan(BASE_SECONDS, DEPTHS, shift=0)
@@ -125,13 +120,12 @@ def run(hours: float = 10.0, answerer: str | None = None, planner: str | None = 
                 node_ms["total"].append(t["total_ms"])
                 node_ms["model"].append(t["model_ms"])
                 node_ms["overhead"].append(t["overhead_ms"])
-                want = set(tokens(n["needle"].answer))
                 rows.append(
                     {
                         "question": n["needle"].question,
                         "modality": n["modality"],
                         "answer": res.answer,
-                        "correct": want <= set(tokens(res.answer)),
+                        "correct": holds_answer(n["needle"].answer, res.answer),
                         "cited": any(
                             c.start <= n["time"] + 1 and n["time"] < c.end for c in res.citations
                         ),
@@ -152,10 +146,10 @@ def run(hours: float = 10.0, answerer: str | None = None, planner: str | None = 
         "answerer": ans_id,
         "answerer_reason": why,
         "questions": len(rows),
-        "latency_ms": {k: _pcts(v) for k, v in node_ms.items()},
+        "latency_ms": {k: percentiles(v) for k, v in node_ms.items()},
         "overhead_fraction": sum(node_ms["overhead"]) / total if total else None,
-        "retrieve_p50_ms": _pcts(node_ms["retrieve"])["p50"],
-        "search_p50_ms": _pcts(node_ms["one search"])["p50"],
+        "retrieve_p50_ms": percentiles(node_ms["retrieve"])["p50"],
+        "search_p50_ms": percentiles(node_ms["one search"])["p50"],
         "searches_per_question": len(node_ms["one search"]) / max(len(rows), 1),
         "accuracy": sum(r["correct"] for r in rows) / len(rows),
         "cited_needle": sum(r["cited"] for r in rows) / len(rows),

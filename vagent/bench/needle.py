@@ -113,13 +113,13 @@ def ask_all(lib: Library, answerer: str, rows: list[dict[str, Any]]) -> None:
     """Ask each row's question through the agent; record the answer and whether it holds the
     needle's answer words and cites the needle's moment."""
     from vagent.agent import Agent
-    from vagent.text.lexical import tokens
+    from vagent.agent.evaluate import holds_answer
 
     with Agent.open(lib, answerer=answerer, checkpoint=False) as agent:
         for r in rows:
             res = agent.ask(r["question"])
             r["answer"] = res.answer
-            r["answer_correct"] = set(tokens(r["expected"])) <= set(tokens(res.answer))
+            r["answer_correct"] = holds_answer(r["expected"], res.answer)
             r["cited"] = any(
                 c.start <= r["time"] + 1.0 and r["time"] < c.end for c in res.citations
             )

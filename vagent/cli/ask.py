@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from vagent.agent.nodes.finish import clock
 from vagent.cli.common import emit_json, guarded, json_option, library_options
 from vagent.errors import VagentError
 
@@ -20,13 +21,6 @@ def _agent_options(f: Any) -> Any:
         "and its weights, else hf-text with the packaged SmolLM2).",
     )(f)
     return f
-
-
-def _clock(t: float) -> str:
-    t = int(t)
-    return (
-        f"{t // 3600}:{t % 3600 // 60:02d}:{t % 60:02d}" if t >= 3600 else f"{t // 60}:{t % 60:02d}"
-    )
 
 
 @click.command()
@@ -84,7 +78,7 @@ def ask(
     click.echo(res.answer)
     for c in res.citations:
         name = c.video.rsplit("/", 1)[-1]
-        click.echo(f"  [{name} {_clock(c.start)}-{_clock(c.end)}] {c.why}")
+        click.echo(f"  [{name} {clock(c.start)}-{clock(c.end)}] {c.why}")
     for m in res.missing_sources:
         click.echo(f"  note: {m} is missing; answered from what the index holds", err=True)
     t = res.trace
