@@ -42,3 +42,21 @@ class LibraryBusy(VagentError):
 
 class AnswererFailed(VagentError):
     """The answerer raised or ran past its time limit; the message names it and what to try."""
+
+
+class BadNumber(VagentError, ValueError):
+    """A number outside its allowed range (or not a number); the message gives the range."""
+
+
+class DiskFull(VagentError):
+    """The device holding a library ran out of space (or failed a write) mid-command.
+
+    ``report``: what an ``index`` run had landed before it stopped (None if nothing started)."""
+
+    def __init__(self, message: str, report: object | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class BadName(VagentError, ValueError):
+    """A library name or path that cannot name a folder (too long, a NUL byte, not UTF-8)."""

@@ -19,15 +19,16 @@ from sqlalchemy import select
 from vagent import plugins
 from vagent.catalog import Catalog, LibraryRow, VideoRow
 from vagent.components import TextEncoder, VisualEncoder
-from vagent.errors import EncoderMismatch, LibraryNotFound, VagentError
+from vagent.errors import DiskFull, EncoderMismatch, LibraryNotFound, VagentError
 from vagent.hybrid import DEFAULT_WEIGHTS, MODES, TextState, hybrid_ranking
 from vagent.ingest.commit import land
 from vagent.ingest.run import IndexRun, Options
+from vagent.integrity.owner import check_owner, repair_hint
 from vagent.locking import write_lock
 from vagent.matching import match_videos
 from vagent.parts import NewParts, build_new_parts, index_parts
-from vagent.paths import LibraryLocation, resolve
-from vagent.search import search_vectors, to_hits
+from vagent.paths import CATALOG_FILE, LibraryLocation, resolve
+from vagent.search import read_consistent, search_vectors, to_hits
 from vagent.settings import (
     DEFAULT_ENCODER,
     DEFAULT_FPS,
@@ -40,9 +41,11 @@ from vagent.settings import (
     text_sources,
     warn_random,
 )
+from vagent.storage import describe as storage_failure
 from vagent.threads import single_threaded
 from vagent.types import Hit, IndexReport
-from vagent.vectors import VectorSet, sweep
+from vagent.validate import BATCH_SIZE, FPS, SEGMENT_SECONDS, K, check_weights, clean_text
+from vagent.vectors import VectorSet, parse_record, sweep, tag_of
 
 __all__ = ["DEFAULT_ENCODER", "Library"]
 
@@ -152,7 +155,7 @@ class Library:
         }
         if row.text_encoder:
             makers["texts"] = lambda: reg.create("index", spec, dim=row.text_dim)
-        return VectorSet(self.root, makers)
+        return VectorSet(self.root, makers, hint=repair_hint(self.location))
 
     # ---- index -----------------------------------------------------------------------------
 
@@ -179,52 +182,129 @@ class Library:
 
         ``text``: the text track of a new library, comma-separated from subtitles, ocr,
         captions (default "subtitles,ocr"; "none" for frames only); ``captioner`` describes
-        each segment when captions are on (default hf-vlm)."""
+        each segment when captions are on (default hf-vlm). ``fps`` is in (0, 60],
+        ``segment_seconds`` in [0.5, 3600], ``batch_size`` in [1, 1024] (BadNumber otherwise).
+
+        A new library that ends up holding nothing (every file failed) is not kept. A full disk
+        stops the run with :class:`DiskFull`, whose ``report`` says what had landed."""
+        fps = None if fps is None else FPS.check(fps)
+        if segment_seconds is not None:
+            segment_seconds = SEGMENT_SECONDS.check(segment_seconds)
+        batch_size = BATCH_SIZE.check_int(batch_size)
         reg = plugins.registry()
         fresh: NewParts | None = None
-        if not self.exists():
+        is_new = not self.exists()
+        if is_new:
             # Fail before creating anything: weights we cannot load, a bad index or segmenter.
             fresh = self._new_parts(encoder, text, text_encoder, ocr, captioner)
             reg.create("index", index_id(index), dim=fresh.encoder.dim)
             reg.create("segmenter", segmenter or DEFAULT_SEGMENTER, seconds=segment_seconds or 1)
-        with write_lock(self.root):
-            cat = self._open_catalog(create=True)
-            assert cat is not None
-            row = cat.library(self.name)
-            if row is None:
-                fresh = fresh or self._new_parts(encoder, text, text_encoder, ocr, captioner)
-                row = self._create(cat, fresh, fps, segment_seconds, segmenter, index)
-            else:
-                asked = {
-                    "fps": fps,
-                    "segment-seconds": segment_seconds,
-                    "segmenter": segmenter,
-                    "index": index,
-                    "text-encoder": text_encoder,
-                    "ocr": ocr,
-                    "captioner": captioner,
-                    "text": None if text is None else text_sources(text),
-                }
-                check_settings(row, asked)
-            enc = self._encoder_for(row, encoder)
-            enc.load()
-            if not row.semantic:
-                warn_random(row)
-            vectors = self._make_vectors(row)
-            vectors.load(row.generation)
-            sweep(self.root, row.generation)
-            parts = index_parts(
-                row,
-                fresh,
-                decoder=reg.create("decoder", decoder),
-                encoder=enc,
-                text_encoder=self._text_encoder_for(row) if row.text_encoder else None,
-            )
-            opts = Options(row.sample_fps, batch_size, allow_partial, progress, row.segment_seconds)
-            strs = [os.fspath(p) for p in paths]
-            report = IndexRun(cat, row.id, vectors, parts, opts).run(strs)
-            self._vectors = vectors
-            return report
+        made = [p for p in (self.root, *self.root.parents) if not p.exists()]
+        local = self.location.db_url.startswith("sqlite:///")
+        new_catalog = local and not self.location.catalog_path.exists()
+        run: IndexRun | None = None
+        try:
+            with write_lock(self.root):
+                run = self._index_locked(
+                    fresh, encoder, fps, segment_seconds, segmenter, index, decoder, text,
+                    text_encoder, ocr, captioner, allow_partial, batch_size, progress,
+                )  # fmt: skip
+                report = run.run([os.fspath(p) for p in paths])
+        except BaseException as exc:
+            if is_new:
+                self._forget_if_empty(made, new_catalog)
+            what = storage_failure(exc, self.root) if isinstance(exc, Exception) else None
+            if what is None:
+                raise
+            raise DiskFull(f"library '{self.name}': {what}", run.report if run else None) from None
+        if is_new and not report.indexed:
+            self._forget_if_empty(made, new_catalog)
+        return report
+
+    def _index_locked(
+        self,
+        fresh: NewParts | None,
+        encoder: str | None,
+        fps: float | None,
+        segment_seconds: float | None,
+        segmenter: str | None,
+        index: str | None,
+        decoder: str,
+        text: str | None,
+        text_encoder: str | None,
+        ocr: str | None,
+        captioner: str | None,
+        allow_partial: bool,
+        batch_size: int,
+        progress: bool,
+    ) -> IndexRun:
+        """Open or create the library row and set up the run (the caller holds the lock)."""
+        reg = plugins.registry()
+        cat = self._open_catalog(create=True)
+        assert cat is not None
+        row = cat.library(self.name)
+        check_owner(self.root, cat, self.name, row)
+        if row is None:
+            fresh = fresh or self._new_parts(encoder, text, text_encoder, ocr, captioner)
+            row = self._create(cat, fresh, fps, segment_seconds, segmenter, index)
+        else:
+            asked = {
+                "fps": fps,
+                "segment-seconds": segment_seconds,
+                "segmenter": segmenter,
+                "index": index,
+                "text-encoder": text_encoder,
+                "ocr": ocr,
+                "captioner": captioner,
+                "text": None if text is None else text_sources(text),
+            }
+            check_settings(row, asked)
+        enc = self._encoder_for(row, encoder)
+        enc.load()
+        if not row.semantic:
+            warn_random(row)
+        vectors = self._make_vectors(row)
+        vectors.load(row.generation, row.vector_files)
+        sweep(self.root, parse_record(row.vector_files), tag_of(row.uid))
+        parts = index_parts(
+            row,
+            fresh,
+            decoder=reg.create("decoder", decoder),
+            encoder=enc,
+            text_encoder=self._text_encoder_for(row) if row.text_encoder else None,
+        )
+        opts = Options(row.sample_fps, batch_size, allow_partial, progress, row.segment_seconds)
+        self._vectors = vectors
+        return IndexRun(cat, row.id, vectors, parts, opts)
+
+    def _forget_if_empty(self, made: list[Path], new_catalog: bool) -> None:
+        """Drop a library this run created when nothing landed in it: its row, the catalog file
+        when the run made it, and the folders the run made."""
+        cat = self._catalog
+        if cat is not None:
+            try:
+                with cat.session() as s:
+                    q = select(LibraryRow).where(LibraryRow.name == self.name)
+                    row = s.scalars(q).first()
+                    if row is not None and row.generation > 0:
+                        return
+                    if row is not None:
+                        s.delete(row)
+            except Exception:
+                return  # cannot tell (or cannot write): keep what is there
+        self.close()
+        self._vectors = None
+        if new_catalog:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                (self.root / f"{CATALOG_FILE}{suffix}").unlink(missing_ok=True)
+        if not made:
+            return
+        (self.root / ".write.lock").unlink(missing_ok=True)
+        for folder in made:  # deepest first; a folder someone else filled meanwhile stays
+            try:
+                folder.rmdir()
+            except OSError:
+                return
 
     def _new_parts(
         self,
@@ -277,22 +357,14 @@ class Library:
     # ---- search ----------------------------------------------------------------------------
 
     def _reader_vectors(self, row: LibraryRow) -> VectorSet:
-        """The vectors of the committed generation, reloaded when a writer has moved on."""
-        cat = self.catalog
+        """The vectors of ``row``'s generation (``row`` read in the caller's catalog snapshot,
+        see ``read_consistent``), loaded when they are not the ones held."""
         if self._vectors is None:
             self._vectors = self._make_vectors(row)
             self._vectors.generation = -1
-        for _ in range(5):
-            current = cat.library(self.name)
-            assert current is not None
-            if self._vectors.generation == current.generation:
-                return self._vectors
-            try:
-                self._vectors.load(current.generation)
-                return self._vectors
-            except FileNotFoundError:
-                continue  # a writer swept it between our read and our load: read again
-        raise VagentError(f"library '{self.name}': vector files keep changing; try again")
+        if self._vectors.generation != row.generation:
+            self._vectors.load(row.generation, row.vector_files)
+        return self._vectors
 
     def search(
         self,
@@ -311,9 +383,14 @@ class Library:
         fused); default hybrid when the library has a text track, else visual. ``weights`` sets
         each channel's weight in the fusion (visual, text, lexical; default 1 each; the visual
         channel is left out of hybrid search when its encoder has random weights).
+        ``k`` is in [1, 1000] and each weight in [0, 100] (BadNumber otherwise); bytes of
+        ``query`` that are not UTF-8 are replaced (U+FFFD).
         """
         if not query or not query.strip():
             raise ValueError("the query is empty: say what to look for")
+        k = K.check_int(k)
+        check_weights(weights, tuple(DEFAULT_WEIGHTS))
+        query = clean_text(query)
         row = self.settings()
         mode = mode or ("hybrid" if row.text_encoder else "visual")
         if mode not in MODES:
@@ -324,6 +401,24 @@ class Library:
                 f"search it with --mode visual"
             )
         enc = self._encoder_for(row, encoder)
+        return read_consistent(
+            self.catalog,
+            self.name,
+            repair_hint(self.location),
+            lambda current: self._search_in(current, enc, query, k, video, mode, weights),
+        )
+
+    def _search_in(
+        self,
+        row: LibraryRow,
+        enc: VisualEncoder,
+        query: str,
+        k: int,
+        video: str | Sequence[str] | None,
+        mode: str,
+        weights: dict[str, float] | None,
+    ) -> list[Hit]:
+        """One search inside one catalog snapshot (``row``: the library as of it)."""
         vectors = self._reader_vectors(row)
         allowed, videos = None, None
         if video is not None:
@@ -370,8 +465,9 @@ class Library:
             self._text_state = (vectors.generation, TextState.load(self.catalog, row.id))
         return self._text_state[1]
 
-    def _match_videos(self, names: list[str]) -> list[int]:
-        return match_videos(self.catalog.videos(self.settings().id), names, self.name)
+    def _match_videos(self, names: list[str], unique: bool = False) -> list[int]:
+        videos = self.catalog.videos(self.settings().id)
+        return match_videos(videos, names, self.name, unique=unique)
 
     # ---- inspect / remove ------------------------------------------------------------------
 
@@ -382,18 +478,26 @@ class Library:
         """Settings, contents and sizes (what ``vagent info`` prints)."""
         from vagent.info import library_info
 
-        row = self.settings()
-        return library_info(self, row, self._reader_vectors(row))
+        return read_consistent(
+            self.catalog,
+            self.name,
+            repair_hint(self.location),
+            lambda row: library_info(self, row, self._reader_vectors(row)),
+        )
 
     def remove(self, paths: Sequence[str | os.PathLike[str]]) -> list[str]:
-        """Drop videos (by path or file name) with their rows and vectors; returns their paths."""
+        """Drop videos (by path or file name) with their rows and vectors; returns their paths.
+        A file name that several videos end with is refused (name more of the path)."""
         row = self.settings()
         with write_lock(self.root):
-            ids = self._match_videos([os.fspath(p) for p in paths])
+            ids = self._match_videos([os.fspath(p) for p in paths], unique=True)
             with self.catalog.session() as s:
                 removed = list(s.scalars(select(VideoRow.path).where(VideoRow.id.in_(ids))))
+            current = self.catalog.library(self.name)
+            assert current is not None
+            check_owner(self.root, self.catalog, self.name, current)
             vectors = self._make_vectors(row)
-            vectors.load(self.catalog.library(self.name).generation)  # type: ignore[union-attr]
+            vectors.load(current.generation, current.vector_files)
             land(self.catalog, row.id, vectors, drop=ids)
             self._vectors = vectors
         return removed

@@ -1,5 +1,6 @@
 """Where libraries live: ``--library NAME`` resolves under ``$VAGENT_HOME`` (default ``./indexes``);
-anything that looks like a path (has a separator, starts with ``.`` or ``~``) is used as one."""
+a path (one with a separator, an absolute one, ``.``, ``..`` or ``~``) is used as one. A name that
+starts with a dot (``.hidden``) is still a name."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import URL
+
+from vagent.errors import BadName
+
 CATALOG_FILE = "catalog.db"
+# Longest file name and path most filesystems take (Linux NAME_MAX, PATH_MAX), in bytes.
+NAME_MAX = 255
+PATH_MAX = 4096
 
 
 def home() -> Path:
@@ -30,9 +38,36 @@ class LibraryLocation:
 def resolve(library: str | os.PathLike[str], db: str | None = None) -> LibraryLocation:
     text = os.fspath(library)
     if not text.strip():
-        raise ValueError("library name is empty")
-    looks_like_path = os.sep in text or text.startswith((".", "~")) or Path(text).is_absolute()
+        raise BadName("library name is empty")
+    _check_name(text)
+    seps = {os.sep, os.altsep or os.sep, "/"}
+    looks_like_path = (
+        any(s in text for s in seps) or text in (".", "..", "~") or Path(text).is_absolute()
+    )
     root = Path(text).expanduser() if looks_like_path else home() / text
     root = root.resolve()
-    url = db or f"sqlite:///{root / CATALOG_FILE}"
+    _check_name(str(root))
+    # URL.create escapes what a folder name may hold and a URL may not (? # %)
+    url = db or URL.create("sqlite", database=str(root / CATALOG_FILE)).render_as_string(False)
     return LibraryLocation(name=root.name, root=root, db_url=url)
+
+
+def _check_name(text: str) -> None:
+    """Refuse what no folder can be named: a NUL byte, bytes that are not UTF-8 (the catalog
+    stores names as text), a part longer than NAME_MAX bytes, a path longer than PATH_MAX."""
+    shown = text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\0", "\\0")
+    if "\0" in text:
+        raise BadName(f"library name '{shown}' holds a NUL byte")
+    try:
+        encoded = text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadName(f"library name '{shown}' is not valid UTF-8; rename it") from None
+    for part in Path(text).parts:
+        n = len(part.encode("utf-8"))
+        if n > NAME_MAX:
+            raise BadName(
+                f"library name '{shown[:40]}...' is {n} bytes long; a folder name may have "
+                f"at most {NAME_MAX}"
+            )
+    if len(encoded) > PATH_MAX:
+        raise BadName(f"library path is {len(encoded)} bytes long; at most {PATH_MAX}")

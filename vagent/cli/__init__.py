@@ -13,6 +13,7 @@ import click
 from vagent import __version__, plugins
 from vagent.cli.ask import ask, eval_cmd
 from vagent.cli.bench import bench
+from vagent.cli.common import BadOption
 from vagent.cli.convert_cmd import convert_cmd
 from vagent.cli.kv import kv
 from vagent.cli.library import index, info, remove, search
@@ -37,7 +38,21 @@ def main(argv: list[str] | None = None) -> Any:
     quiet_third_party()
     try:
         plugins.registry().pm.hook.vagent_register_commands(cli=cli)
-        return cli.main(args=argv, prog_name="vagent", standalone_mode=True)
+        code = cli.main(args=argv, prog_name="vagent", standalone_mode=False)
+    except BadOption as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(2)
+    except click.UsageError as exc:
+        hint = f" (`{exc.ctx.command_path} -h` for help)" if exc.ctx else ""
+        click.echo(f"error: {exc.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
     except VagentError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)

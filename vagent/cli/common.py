@@ -10,9 +10,31 @@ from typing import Any, TypeVar
 
 import click
 
-from vagent.errors import VagentError
+from vagent.errors import BadNumber, VagentError
+from vagent.storage import storage_problem
+from vagent.validate import Range
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class BadOption(click.UsageError):
+    """A usage error whose message is the whole line (``main`` prints it as ``error: ...``)."""
+
+
+class Bounded(click.ParamType):
+    """A number option checked against its :class:`~vagent.validate.Range` while parsing, so
+    a bad value stops the command before it opens or writes anything."""
+
+    def __init__(self, allowed: Range) -> None:
+        self.allowed = allowed
+        self.name = "integer" if allowed.integer else "number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            number = self.allowed.check(value)
+        except BadNumber as exc:
+            raise BadOption(str(exc), ctx) from None
+        return int(number) if self.allowed.integer else number
 
 
 def library_options(f: F) -> F:
@@ -53,6 +75,11 @@ def guarded(f: F) -> F:
             return f(*args, **kwargs)
         except (VagentError, ValueError) as exc:
             fail(exc)
+        except Exception as exc:  # a full disk arrives as OSError, RuntimeError or SQL errors
+            what = storage_problem(exc)
+            if what is None:
+                raise
+            fail(VagentError(f"{what}; free some space and run the same command again"))
         except KeyboardInterrupt:
             click.echo(
                 "interrupted: what had landed is kept; run the same command to resume", err=True

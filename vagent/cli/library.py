@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from vagent.cli.common import emit_json, guarded, hms, json_option, library_options
+from vagent.cli.common import Bounded, emit_json, guarded, hms, json_option, library_options
+from vagent.errors import BadNumber, DiskFull
 from vagent.library import DEFAULT_ENCODER, Library
+from vagent.types import IndexReport
+from vagent.validate import BATCH_SIZE, FPS, SEGMENT_SECONDS, K, clean_text
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
 @library_options
-@click.option("--fps", type=float, help="Frames sampled per second (new library: 1).")
-@click.option("--segment-seconds", type=float, help="Segment length in seconds (new: 10).")
+@click.option(
+    "--fps", type=Bounded(FPS), help="Frames sampled per second, in (0, 60] (new library: 1)."
+)
+@click.option(
+    "--segment-seconds",
+    type=Bounded(SEGMENT_SECONDS),
+    help="Segment length in seconds, in [0.5, 3600] (new library: 10).",
+)
 @click.option("--segmenter", help="fixed (default) or scene[/threshold].")
 @click.option("--encoder", help=f"Visual encoder id (new library: {DEFAULT_ENCODER}).")
 @click.option("--index-factory", help="FAISS factory string: Flat (default), IVF1024,Flat, HNSW32.")
@@ -38,7 +48,13 @@ from vagent.library import DEFAULT_ENCODER, Library
     help="Also precompute KV caches for this answerer (e.g. hf-text); see `vagent kv build`.",
 )
 @click.option("--allow-partial", is_flag=True, help="Index the readable part of truncated files.")
-@click.option("--batch-size", default=32, show_default=True, help="Frames per encoder batch.")
+@click.option(
+    "--batch-size",
+    type=Bounded(BATCH_SIZE),
+    default=32,
+    show_default=True,
+    help="Frames per encoder batch, in [1, 1024].",
+)
 @json_option
 @guarded
 def index(
@@ -66,57 +82,81 @@ def index(
     gets one line on stderr; the rest are indexed; the exit code is 1 if any failed.
     """
     lib = Library.open(library, db=db)
-    report = lib.index(
-        list(paths),
-        encoder=encoder,
-        fps=fps,
-        segment_seconds=segment_seconds,
-        segmenter=segmenter,
-        index=f"faiss/{index_factory}" if index_factory else None,
-        decoder=decoder,
-        text=text,
-        text_encoder=text_encoder,
-        ocr=ocr,
-        captioner=captioner,
-        allow_partial=allow_partial,
-        batch_size=batch_size,
-        progress=not as_json and sys.stderr.isatty(),
-    )
+    try:
+        report = lib.index(
+            list(paths),
+            encoder=encoder,
+            fps=fps,
+            segment_seconds=segment_seconds,
+            segmenter=segmenter,
+            index=f"faiss/{index_factory}" if index_factory else None,
+            decoder=decoder,
+            text=text,
+            text_encoder=text_encoder,
+            ocr=ocr,
+            captioner=captioner,
+            allow_partial=allow_partial,
+            batch_size=batch_size,
+            progress=not as_json and sys.stderr.isatty(),
+        )
+    except DiskFull as exc:
+        if not (isinstance(exc.report, IndexReport) and _did_something(exc.report)):
+            raise  # nothing landed: one line, exit 2
+        _print_report(lib.name, exc.report, as_json, None, None)
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
     kv_report = None
     if kv_answerer and lib.exists():
         from vagent.kv.build import build_caches
 
         kv_report = build_caches(lib, kv_answerer, progress=not as_json and sys.stderr.isatty())
+    _print_report(lib.name, report, as_json, kv_answerer, kv_report)
+    if report.failed:
+        sys.exit(1 if _did_something(report) else 2)
+
+
+def _did_something(report: IndexReport) -> bool:
+    """Exit 1 (some files failed, the rest are in) rather than 2 (nothing was done)."""
+    return bool(report.indexed or report.replaced or report.moved or report.skipped)
+
+
+def _print_report(
+    name: str,
+    report: IndexReport,
+    as_json: bool,
+    kv_answerer: str | None,
+    kv_report: dict[str, Any] | None,
+) -> None:
     if as_json:
         extra = {"kv": kv_report} if kv_report is not None else {}
-        emit_json({"library": lib.name, **report.to_dict(), **extra})
-    else:
-        line = (
-            f"{lib.name}: indexed {len(report.indexed)}, replaced {len(report.replaced)}, "
-            f"moved {len(report.moved)}, unchanged {len(report.skipped)}, "
-            f"failed {len(report.failed)}"
+        emit_json({"library": name, **report.to_dict(), **extra})
+        return
+    line = (
+        f"{name}: indexed {len(report.indexed)}, replaced {len(report.replaced)}, "
+        f"moved {len(report.moved)}, unchanged {len(report.skipped)}, "
+        f"failed {len(report.failed)}"
+    )
+    if report.text_redone:  # unchanged videos whose sidecar subtitles changed
+        line += f", text redone {len(report.text_redone)}"
+    if report.video_seconds and report.wall_seconds:
+        speed = report.video_seconds / report.wall_seconds
+        line += (
+            f"; {report.video_seconds:.1f} video-s in {report.wall_seconds:.1f} s "
+            f"({speed:.1f}x real time)"
         )
-        if report.video_seconds:
-            speed = report.video_seconds / report.wall_seconds
-            line += (
-                f"; {report.video_seconds:.1f} video-s in {report.wall_seconds:.1f} s "
-                f"({speed:.1f}x real time)"
-            )
-        click.echo(line)
-        if kv_report is not None:
-            r = kv_report
-            click.echo(
-                f"{lib.name}: kv caches for {kv_answerer}: built {r['built']}, "
-                f"{r['already_cached']} already cached, of {r['segments']} segments"
-            )
-    if report.failed:
-        sys.exit(1)
+    click.echo(line)
+    if kv_report is not None:
+        r = kv_report
+        click.echo(
+            f"{name}: kv caches for {kv_answerer}: built {r['built']}, "
+            f"{r['already_cached']} already cached, of {r['segments']} segments"
+        )
 
 
 @click.command()
 @click.argument("query")
 @library_options
-@click.option("-k", default=10, show_default=True, help="Number of hits.")
+@click.option("-k", type=Bounded(K), default=10, show_default=True, help="Hits, in [1, 1000].")
 @click.option("--video", multiple=True, help="Only these videos (path or file name); repeatable.")
 @click.option("--encoder", help="Encoder id (must match the library's embedding space).")
 @click.option(
@@ -126,7 +166,8 @@ def index(
     "hybrid when the library has a text track.",
 )
 @click.option(
-    "--weights", help="Fusion weights, e.g. visual=0.5,text=1,lexical=1 (default 1 each)."
+    "--weights",
+    help="Fusion weights, each in [0, 100], e.g. visual=0.5,text=1,lexical=1 (default 1 each).",
 )
 @json_option
 @guarded
@@ -143,8 +184,14 @@ def search(
 ) -> None:
     """Find the moments that match QUERY: video, start-end, best frame, score."""
     lib = Library.open(library, db=db)
+    cleaned = clean_text(query)
+    if cleaned != query:
+        click.echo(
+            "warning: the query holds bytes that are not UTF-8; searching with them replaced",
+            err=True,
+        )
     hits = lib.search(
-        query,
+        cleaned,
         k=k,
         video=list(video) or None,
         encoder=encoder,
@@ -176,7 +223,9 @@ def _weights(text: str | None) -> dict[str, float] | None:
         try:
             out[name.strip()] = float(value)
         except ValueError:
-            raise ValueError(f"bad --weights '{part}': use name=number, e.g. visual=0.5") from None
+            raise BadNumber(
+                f"bad --weights '{part}': use name=number, each in [0, 100], e.g. visual=0.5"
+            ) from None
     return out
 
 
