@@ -18,6 +18,13 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
+def shown(value: object, width: int = 40) -> str:
+    """``value`` for an error line: control characters escaped, long text cut."""
+    text = value if isinstance(value, str) else repr(value)
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 @dataclass(frozen=True)
 class Range:
     """``[low, high]`` (``(low, high]`` when ``low_open``), whole numbers only when ``integer``."""
@@ -35,8 +42,7 @@ class Range:
         return f"{kind} in {self.shown or f'{lo}{_fmt(self.low)}, {_fmt(self.high)}]'}"
 
     def _bad(self, got: object) -> BadNumber:
-        shown = got if isinstance(got, str) else repr(got)
-        return BadNumber(f"{self.name} must be {self.describe()}; got '{shown}'")
+        return BadNumber(f"{self.name} must be {self.describe()}; got '{shown(got)}'")
 
     def check(self, value: object) -> float:
         """``value`` (a number, or text from the command line) as a number in range, or
@@ -46,7 +52,10 @@ class Range:
         elif isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise self._bad(value)
         else:
-            number = float(value)
+            try:
+                number = float(value)
+            except OverflowError:
+                raise self._bad(value) from None
             if self.integer and not (math.isfinite(number) and number.is_integer()):
                 raise self._bad(value)
         if not math.isfinite(number):
@@ -59,7 +68,7 @@ class Range:
     def _parse(self, text: str) -> float:
         try:
             return float(int(text.strip(), 10)) if self.integer else float(text)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise self._bad(text) from None
 
     def check_int(self, value: object) -> int:
@@ -82,10 +91,10 @@ def check_weights(weights: dict[str, float] | None, channels: tuple[str, ...]) -
     for name, value in (weights or {}).items():
         if name not in channels:
             raise BadNumber(
-                f"--weights: unknown channel '{name}'; use {', '.join(channels)} "
+                f"--weights: unknown channel '{shown(name)}'; use {', '.join(channels)} "
                 f"(e.g. visual=0.5,text=1)"
             )
-        Range(f"--weights {name}", WEIGHT.low, WEIGHT.high).check(value)
+        Range(f"--weights {name}=", WEIGHT.low, WEIGHT.high).check(value)
 
 
 def clean_text(text: str) -> str:

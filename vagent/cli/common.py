@@ -12,7 +12,7 @@ import click
 
 from vagent.errors import BadNumber, VagentError
 from vagent.storage import storage_problem
-from vagent.validate import Range
+from vagent.validate import MAX_BYTES, Range
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,6 +35,24 @@ class Bounded(click.ParamType):
         except BadNumber as exc:
             raise BadOption(str(exc), ctx) from None
         return int(number) if self.allowed.integer else number
+
+
+class ByteSize(click.ParamType):
+    """A size such as ``50G``, ``512M`` or ``2048`` (binary units), at most 1024T."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from vagent.kv.maintain import parse_size
+
+        if isinstance(value, int):
+            return value
+        try:
+            return int(MAX_BYTES.check(parse_size(str(value))))
+        except BadNumber as exc:
+            raise BadOption(str(exc), ctx) from None
+        except (ValueError, OverflowError) as exc:
+            raise BadOption(f"--max-bytes: {exc} (at most 1024T)", ctx) from None
 
 
 def library_options(f: F) -> F:

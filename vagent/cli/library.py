@@ -8,11 +8,28 @@ from typing import Any
 
 import click
 
-from vagent.cli.common import Bounded, emit_json, guarded, hms, json_option, library_options
+from vagent.cli.common import (
+    BadOption,
+    Bounded,
+    emit_json,
+    guarded,
+    hms,
+    json_option,
+    library_options,
+)
 from vagent.errors import BadNumber, DiskFull
+from vagent.hybrid import DEFAULT_WEIGHTS
 from vagent.library import DEFAULT_ENCODER, Library
 from vagent.types import IndexReport
-from vagent.validate import BATCH_SIZE, FPS, SEGMENT_SECONDS, K, clean_text
+from vagent.validate import (
+    BATCH_SIZE,
+    FPS,
+    SEGMENT_SECONDS,
+    K,
+    check_weights,
+    clean_text,
+    shown,
+)
 
 
 @click.command()
@@ -167,6 +184,7 @@ def _print_report(
 )
 @click.option(
     "--weights",
+    callback=lambda ctx, param, value: _weights(value),
     help="Fusion weights, each in [0, 100], e.g. visual=0.5,text=1,lexical=1 (default 1 each).",
 )
 @json_option
@@ -179,7 +197,7 @@ def search(
     video: tuple[str, ...],
     encoder: str | None,
     mode: str | None,
-    weights: str | None,
+    weights: dict[str, float] | None,
     as_json: bool,
 ) -> None:
     """Find the moments that match QUERY: video, start-end, best frame, score."""
@@ -196,7 +214,7 @@ def search(
         video=list(video) or None,
         encoder=encoder,
         mode=mode,
-        weights=_weights(weights),
+        weights=weights,
     )
     if as_json:
         emit_json([h.to_dict() for h in hits])
@@ -215,6 +233,7 @@ def search(
 
 
 def _weights(text: str | None) -> dict[str, float] | None:
+    """``visual=0.5,text=1`` -> {"visual": 0.5, "text": 1.0}: known channels, each in [0, 100]."""
     if not text:
         return None
     out = {}
@@ -223,9 +242,13 @@ def _weights(text: str | None) -> dict[str, float] | None:
         try:
             out[name.strip()] = float(value)
         except ValueError:
-            raise BadNumber(
-                f"bad --weights '{part}': use name=number, each in [0, 100], e.g. visual=0.5"
+            raise BadOption(
+                f"bad --weights '{shown(part)}': use name=number, each in [0, 100], e.g. visual=0.5"
             ) from None
+    try:
+        check_weights(out, tuple(DEFAULT_WEIGHTS))
+    except BadNumber as exc:
+        raise BadOption(str(exc)) from None
     return out
 
 
