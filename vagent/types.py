@@ -88,13 +88,16 @@ class Hit:
 
 @dataclass
 class IndexReport:
-    """What one ``Library.index`` run did, per file: indexed, skipped, moved, replaced, failed."""
+    """What one ``Library.index`` run did, per file: indexed, skipped, moved, replaced, failed,
+    text_redone."""
 
     indexed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     moved: list[tuple[str, str]] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    # unchanged (or moved) videos whose sidecar subtitles changed: text track redone
+    text_redone: list[str] = field(default_factory=list)
     video_seconds: float = 0.0
     wall_seconds: float = 0.0
     text_spans: int = 0

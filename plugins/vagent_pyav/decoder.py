@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import stat
 import statistics
 from collections.abc import Iterator
 from fractions import Fraction
@@ -32,12 +33,16 @@ PROBE_PACKETS = 600
 
 
 def _open(path: str) -> Any:
-    p = Path(path)
-    if not p.exists():
-        raise BadVideo(path, "no such file")
-    if p.is_dir():
+    try:
+        st = Path(path).stat()
+    except FileNotFoundError:
+        raise BadVideo(path, "no such file") from None
+    if stat.S_ISDIR(st.st_mode):
         raise BadVideo(path, "is a directory")
-    if p.stat().st_size == 0:
+    if not stat.S_ISREG(st.st_mode):
+        # FFmpeg would block on a FIFO (or read a device forever)
+        raise BadVideo(path, "not a regular file (a FIFO, device or socket); not read")
+    if st.st_size == 0:
         raise BadVideo(path, "empty file (0 bytes)")
     try:
         return av.open(path)

@@ -99,6 +99,10 @@ class VideoRow(Base):
     sampled_frames: Mapped[int] = mapped_column(Integer)
     decode_strategy: Mapped[str] = mapped_column(String(64))
     indexed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    # sha256 of the sidecar subtitle files read with it (vagent.text.sidecars.fingerprint); a
+    # change redoes its subtitle spans. None: no subtitle track, or indexed before this column
+    # (added after schema v1 shipped, on open, like libraries.captioner).
+    sidecars: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class SegmentRow(Base):

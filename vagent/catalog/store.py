@@ -27,7 +27,10 @@ from vagent.errors import SchemaMismatch
 # Columns and tables added after schema v1 without a version bump (older vagents ignore them).
 # Missing columns are added on open; opening a catalog for writing creates missing tables, and
 # readers treat a missing one as empty.
-ADDITIVE_COLUMNS: dict[str, dict[str, str]] = {"libraries": {"captioner": "VARCHAR(255)"}}
+ADDITIVE_COLUMNS: dict[str, dict[str, str]] = {
+    "libraries": {"captioner": "VARCHAR(255)"},
+    "videos": {"sidecars": "VARCHAR(64)"},
+}
 ADDITIVE_TABLES: tuple[Table, ...] = (KvRow.__table__,)  # type: ignore[assignment]
 
 

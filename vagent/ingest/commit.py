@@ -28,6 +28,19 @@ class NewVideo:
     text_vectors: np.ndarray | None = None
 
 
+@dataclass
+class NewTexts:
+    """An indexed video's text spans of one ``source`` redone (its sidecar subtitles changed):
+    the old spans of that source and their vectors go, these come; ``row`` fields are set on the
+    video. Frames, segments and other sources are kept."""
+
+    video_id: int
+    source: str
+    texts: list[TextSpan]
+    text_vectors: np.ndarray | None
+    row: dict[str, object] = field(default_factory=dict)
+
+
 def segment_vectors(vectors: np.ndarray, spans: list[SegmentSpan]) -> np.ndarray:
     """Mean of each segment's frame vectors, L2-normalised: (len(spans), dim)."""
     out = np.stack([vectors[list(s.frames)].mean(axis=0) for s in spans]).astype(np.float32)
@@ -79,16 +92,26 @@ def _insert_video(s: Session, lib: LibraryRow, vectors: VectorSet, new: NewVideo
     )
     vectors.segments.add(seg_ids, segment_vectors(new.vectors, new.segments))
     vectors.frames.add(frame_ids, new.vectors)
-    if new.texts and vectors.texts is not None and new.text_vectors is not None:
+    _insert_texts(s, vectors, video.id, new.texts, new.text_vectors)
+
+
+def _insert_texts(
+    s: Session,
+    vectors: VectorSet,
+    video_id: int,
+    texts: list[TextSpan],
+    text_vectors: np.ndarray | None,
+) -> None:
+    if texts and vectors.texts is not None and text_vectors is not None:
         text_rows = [
             {
-                "video_id": video.id,
+                "video_id": video_id,
                 "start": t.start,
                 "end": t.end,
                 "source": t.source,
                 "text": t.text,
             }
-            for t in new.texts
+            for t in texts
         ]
         text_ids = np.array(
             s.scalars(
@@ -97,7 +120,19 @@ def _insert_video(s: Session, lib: LibraryRow, vectors: VectorSet, new: NewVideo
             ).all(),
             dtype=np.int64,
         )
-        vectors.texts.add(text_ids, new.text_vectors)
+        vectors.texts.add(text_ids, text_vectors)
+
+
+def _redo_texts(s: Session, vectors: VectorSet, new: NewTexts) -> None:
+    mine = (TextSpanRow.video_id == new.video_id) & (TextSpanRow.source == new.source)
+    if vectors.texts is not None:
+        vectors.texts.remove(np.fromiter(s.scalars(select(TextSpanRow.id).where(mine)), np.int64))
+    s.execute(delete(TextSpanRow).where(mine))
+    _insert_texts(s, vectors, new.video_id, new.texts, new.text_vectors)
+    video = s.get(VideoRow, new.video_id)
+    assert video is not None
+    for k, v in new.row.items():
+        setattr(video, k, v)
 
 
 def land(
@@ -106,9 +141,10 @@ def land(
     vectors: VectorSet,
     add: NewVideo | Sequence[NewVideo] | None = None,
     drop: list[int] | None = None,
+    retext: NewTexts | None = None,
 ) -> int:
-    """Add one video (or several) and/or drop videos by id, atomically. Returns the new
-    generation.
+    """Add one video (or several) and/or drop videos by id, and/or redo one source of a
+    video's text spans (``retext``), atomically. Returns the new generation.
 
     The caller holds the library's write lock and ``vectors`` is at the committed generation.
     On any failure the catalog is rolled back and ``vectors`` reloaded from the committed files.
@@ -123,6 +159,8 @@ def land(
                 _delete_videos(s, vectors, drop)
             for new in [add] if isinstance(add, NewVideo) else add or []:
                 _insert_video(s, lib, vectors, new)
+            if retext is not None:
+                _redo_texts(s, vectors, retext)
             gen = lib.generation + 1
             vectors.write(gen)
             lib.generation = gen

@@ -2,26 +2,31 @@
 
 Each file is its own unit of work: a bad file is reported in one line and the run goes on; a file
 lands whole or not at all, so a run killed at any point resumes by simply running it again.
+An unchanged video whose sidecar subtitles were added, edited or removed has its subtitle spans
+redone (frames, segments and other text kept), reported as ``text_redone``.
 """
 
 from __future__ import annotations
 
+import errno
 import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import select
 from tqdm import tqdm
 
 from vagent.catalog import Catalog, VideoRow
 from vagent.components import OCR, Captioner, Decoder, Segmenter, TextEncoder, VisualEncoder
 from vagent.errors import BadVideo
-from vagent.ingest.commit import NewVideo, land
-from vagent.ingest.discover import content_hash, discover, stat_key
+from vagent.ingest.commit import NewTexts, NewVideo, land
+from vagent.ingest.discover import content_hash, discover, printable, stat_key
 from vagent.ingest.encode import encode_video
 from vagent.text.captions import CaptionTrack
+from vagent.text.sidecars import NO_SIDECARS, fingerprint
 from vagent.text.track import OcrTrack
 from vagent.types import FrameBatch, IndexReport, TextSpan, VideoInfo
 from vagent.vectors import VectorSet
@@ -40,6 +45,8 @@ class Parts:
 
 # OCR needs detail CLIP does not: frames are decoded with this short side when OCR is on.
 OCR_SHORT_SIDE = 480
+# Texts per text-encoder call; a progress bar shows when a video has more than one batch.
+TEXT_BATCH = 256
 
 
 @dataclass
@@ -73,6 +80,7 @@ class IndexRun:
         self.report = IndexReport()
 
     def _fail(self, path: str, reason: str) -> None:
+        path = printable(path)
         self.report.failed.append((path, reason))
         print(f"error: {path}: {reason}", file=sys.stderr)
 
@@ -87,6 +95,8 @@ class IndexRun:
             except BadVideo as exc:
                 self._fail(exc.path, exc.reason)
             except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise  # a full disk stops the batch (Library.index says so in one line)
                 self._fail(path, exc.strerror or str(exc))
         self.report.wall_seconds = time.perf_counter() - t0
         return self.report
@@ -109,7 +119,7 @@ class IndexRun:
         size, mtime_ns = stat_key(path)
         at_path = self._row_where(path=path)
         if at_path and (at_path.size, at_path.mtime_ns) == (size, mtime_ns):
-            self.report.skipped.append(path)
+            self._unchanged(at_path, path)
             return
         digest = content_hash(path)
         same = self._row_where(content_hash=digest)
@@ -117,18 +127,73 @@ class IndexRun:
             if same.path == path or Path(same.path).exists():
                 if same.path == path:
                     self._touch(same.id, size=size, mtime_ns=mtime_ns)
-                self.report.skipped.append(path)
+                    self._unchanged(same, path)
+                else:
+                    self.report.skipped.append(path)
                 return
             self._touch(same.id, path=path, size=size, mtime_ns=mtime_ns)
             self.report.moved.append((same.path, path))
+            if self._redo_text(same, path):  # the sidecars beside it now may differ
+                self.report.text_redone.append(path)
             return
         new = self._encode(path, digest, size, mtime_ns)
         replacing = [at_path.id] if at_path is not None else []
         land(self.catalog, self.library_id, self.vectors, add=new, drop=replacing)
         (self.report.replaced if replacing else self.report.indexed).append(path)
 
+    def _unchanged(self, row: VideoRow, path: str) -> None:
+        if self._redo_text(row, path):
+            self.report.text_redone.append(path)
+        else:
+            self.report.skipped.append(path)
+
+    def _redo_text(self, row: VideoRow, path: str) -> bool:
+        """Redo ``row``'s subtitle spans when the sidecars beside ``path`` differ from those it
+        was indexed with. A row from before sidecars were recorded (None) is redone only when
+        it has sidecars now (they may have come later); else it just records "none"."""
+        if not self.parts.subtitles or self.parts.text_encoder is None:
+            return False
+        now = fingerprint(path)
+        if row.sidecars == now:
+            return False
+        if row.sidecars is None and now == NO_SIDECARS:
+            self._touch(row.id, sidecars=now)
+            return False
+        from vagent.text.subtitles import SOURCE
+
+        texts = self._subtitles(path, row.duration)
+        vectors = self._embed(texts, path)
+        new = NewTexts(row.id, SOURCE, texts, vectors, {"sidecars": now})
+        land(self.catalog, self.library_id, self.vectors, retext=new)
+        self.report.text_spans += len(texts)
+        return True
+
+    def _embed(self, texts: list[TextSpan], path: str) -> np.ndarray | None:
+        """Text vectors of ``texts`` in batches, with a progress bar when there are many."""
+        enc = self.parts.text_encoder
+        if enc is None:
+            return None
+        words = [t.text for t in texts]
+        if len(words) <= TEXT_BATCH:
+            return enc.encode(words)
+        out = []
+        with tqdm(
+            total=len(words),
+            desc=f"text {printable(Path(path).name)[:35]}",
+            unit="span",
+            disable=not self.opts.progress,
+            leave=False,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        ) as bar:
+            for i in range(0, len(words), TEXT_BATCH):
+                out.append(enc.encode(words[i : i + TEXT_BATCH]))
+                bar.update(len(out[-1]))
+        return np.concatenate(out)
+
     def _encode(self, path: str, digest: str, size: int, mtime_ns: int) -> NewVideo:
         p, o = self.parts, self.opts
+        sidecars = fingerprint(path) if p.subtitles else None  # before reading them
         info = p.decoder.probe(path)
         bar = tqdm(
             total=round(info.duration, 1) or None,
@@ -185,10 +250,10 @@ class IndexRun:
             duration = float(enc.times[-1]) + 1.0 / o.fps
             print(f"warning: {path}: indexed the readable part only ({why})", file=sys.stderr)
         segments = p.segmenter.segment(enc.times, enc.vectors, duration)
-        texts = self._texts(path, track)
+        texts = self._texts(path, track, duration)
         if captions is not None:
             texts = sorted([*texts, *captions.finish()], key=lambda t: (t.start, t.source, t.text))
-        text_vectors = p.text_encoder.encode([t.text for t in texts]) if p.text_encoder else None
+        text_vectors = self._embed(texts, path)
         self.report.video_seconds += duration
         self.report.text_spans += len(texts)
         row = {
@@ -205,18 +270,22 @@ class IndexRun:
             "sampled_frames": len(enc.times),
             "decode_strategy": p.decoder.id,
             "indexed_at": datetime.now(timezone.utc),
+            "sidecars": sidecars,
         }
         return NewVideo(row, enc.times, enc.vectors, segments, texts, text_vectors)
 
-    def _texts(self, path: str, track: OcrTrack | None) -> list[TextSpan]:
+    def _subtitles(self, path: str, duration: float) -> list[TextSpan]:
+        from vagent.text.subtitles import read_subtitles
+
+        subs, problems = read_subtitles(path, duration)
+        for problem in problems:
+            print(f"warning: {problem}", file=sys.stderr)
+        return subs
+
+    def _texts(self, path: str, track: OcrTrack | None, duration: float) -> list[TextSpan]:
         texts: list[TextSpan] = []
         if self.parts.subtitles:
-            from vagent.text.subtitles import read_subtitles
-
-            subs, problems = read_subtitles(path)
-            for problem in problems:
-                print(f"warning: {problem}", file=sys.stderr)
-            texts.extend(subs)
+            texts.extend(self._subtitles(path, duration))
         if track is not None:
             texts.extend(track.finish())
             self.report.ocr_frames_read += track.frames_read

@@ -2,40 +2,40 @@
 the container (read with PyAV). Bad input never raises: what was wrong comes back as ``Problem``
 records (one line each for the user) next to the spans that could be read.
 
-All times are seconds (floats) from the start of the video.
+All times are seconds (floats) from the start of the video. Work is bounded (see
+``vagent.text.limits``): file bytes read, characters per cue, spans per video, problems per file.
 """
 
 from __future__ import annotations
 
 import codecs
 import html
+import os
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import av
 
+from vagent.ingest.discover import not_regular, printable
+from vagent.text.limits import (
+    MAX_CUE_CHARS,
+    MAX_CUES,
+    MAX_FILE_BYTES,
+    Problem,
+    cap_problems,
+    limit_spans,
+)
+from vagent.text.sidecars import SUFFIXES, refusal, sidecar_candidates, sidecar_files
 from vagent.types import TextSpan
 
+__all__ = ["SOURCE", "SUFFIXES", "Problem", "read_subtitles", "sidecar_files"]
+
 SOURCE = "subtitle"
-SUFFIXES = (".srt", ".vtt")
 
 Line = tuple[int, str]  # (1-based line number, stripped text)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong in a subtitle source: ``file``, 1-based ``line`` (None: the whole file)."""
-
-    file: str
-    line: int | None
-    reason: str
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}: {self.reason}"
 
 
 Parsed = tuple[list[TextSpan], list[Problem]]  # (spans, problems) as every reader returns them
@@ -59,7 +59,7 @@ def clean_text(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-_CLOCK = re.compile(r"(-?)(?:(\d+):)?(\d{1,2}):(\d{1,2})(?:[.,](\d{1,3}))?")
+_CLOCK = re.compile(r"(-?)(?:(\d{1,9}):)?(\d{1,2}):(\d{1,2})(?:[.,](\d{1,3}))?")
 
 
 def _seconds(token: str) -> float:
@@ -92,16 +92,19 @@ def _blocks(lines: Iterable[Line]) -> list[list[Line]]:
     cue number just above it), so a missing blank line loses no cue."""
     blocks: list[list[Line]] = []
     cur: list[Line] = []
+    timed = False  # cur holds a timing line (a flag, not a scan: blocks may be huge)
     for no, text in lines:
         if not text:
-            cur = []
+            cur, timed = [], False
             continue
-        if "-->" in text and any("-->" in t for _, t in cur):
+        timing = "-->" in text
+        if timing and timed:
             cur = [cur.pop()] if cur[-1][1].isdigit() and "-->" not in cur[-2][1] else []
             blocks.append(cur)
         elif not cur:
             blocks.append(cur)
         cur.append((no, text))
+        timed = timed or timing
     return [b for b in blocks if b]
 
 
@@ -132,6 +135,7 @@ def _cues(blocks: list[list[Line]], name: str, clean: Callable[[str], str]) -> P
     """Spans from cue blocks: ``[identifier] timing text...``; bad cues become Problems."""
     spans: list[TextSpan] = []
     problems: list[Problem] = []
+    cut: list[str] = []  # labels of cues cut at MAX_CUE_CHARS
     after_cue = False  # the previous block was a good cue: text after a blank line continues it
     for ordinal, block in enumerate(blocks, 1):
         continues, after_cue = after_cue, False
@@ -140,9 +144,14 @@ def _cues(blocks: list[list[Line]], name: str, clean: Callable[[str], str]) -> P
         if timing_line is None:
             no, got = _offending(block)
             if continues and not _LOOKS_TIMED.search(got) and not block[0][1].isdigit():
-                more = clean(" ".join(t for _, t in block))
-                spans[-1] = replace(spans[-1], text=f"{spans[-1].text} {more}".strip())
                 after_cue = True
+                if len(spans[-1].text) >= MAX_CUE_CHARS:
+                    continue  # already cut: joining more would only grow what is dropped
+                more = clean(" ".join(t for _, t in block))
+                text = f"{spans[-1].text} {more}".strip()
+                if len(text) > MAX_CUE_CHARS:
+                    cut.append(f"cue {ordinal - 1}")
+                spans[-1] = replace(spans[-1], text=text[:MAX_CUE_CHARS])
                 continue
             reason = f"cue {ordinal}: expected 'start --> end', got {got[:40]!r}; skipped"
             problems.append(Problem(name, no, reason))
@@ -153,9 +162,16 @@ def _cues(blocks: list[list[Line]], name: str, clean: Callable[[str], str]) -> P
             problems.append(Problem(name, timing_line[0], f"{label}: {exc}; skipped"))
             continue
         words = clean(" ".join(t for _, t in body))
+        if len(words) > MAX_CUE_CHARS:
+            cut.append(label)
+            words = words[:MAX_CUE_CHARS]
         if words:
             spans.append(TextSpan(start, end, SOURCE, words))
         after_cue = bool(words)
+    if cut:
+        more = f" and {len(cut) - 1:,} more" if len(cut) > 1 else ""
+        reason = f"{cut[0]}{more}: longer than {MAX_CUE_CHARS:,} characters; the rest cut off"
+        problems.append(Problem(name, None, reason))
     return spans, problems
 
 
@@ -223,37 +239,60 @@ def decode_bytes(data: bytes, name: str) -> tuple[str, list[Problem]]:
     return text, [Problem(name, line, f"not UTF-8; read as {encoding}")]
 
 
-def read_subtitle_file(path: str | Path) -> Parsed:
-    """An .srt or .vtt file -> (spans sorted by start, seconds; problems). Other suffixes are
-    read as WebVTT when the text starts with ``WEBVTT``, else as SubRip. Never raises."""
-    path = Path(path)
-    name = str(path)
+def read_bounded(
+    path: Path, name: str, limit: int = MAX_FILE_BYTES, nofollow: bool = False
+) -> tuple[bytes | None, list[Problem]]:
+    """The first ``limit`` bytes of a regular file (cut at its last whole line when longer, and
+    said so); None and a Problem for anything else. Opened non-blocking: a FIFO cannot hang it."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | (os.O_NOFOLLOW if nofollow else 0)
     try:
-        data = path.read_bytes()
+        fd = os.open(path, flags)
     except OSError as exc:
-        return [], [Problem(name, None, f"cannot read: {exc.strerror or exc}")]
-    text, problems = decode_bytes(data, name)
+        return None, [Problem(name, None, f"cannot read: {exc.strerror or exc}")]
+    st = os.fstat(fd)
+    why = not_regular(st.st_mode)
+    if why:
+        os.close(fd)
+        return None, [Problem(name, None, f"cannot read: {why}")]
+    os.set_blocking(fd, True)
+    with os.fdopen(fd, "rb") as f:
+        try:
+            data = f.read(limit + 1)
+        except OSError as exc:
+            return None, [Problem(name, None, f"cannot read: {exc.strerror or exc}")]
+    if len(data) <= limit:
+        return data, []
+    end = data.rfind(b"\n", max(0, limit - 2**16), limit)  # the last whole line, if near
+    if end >= 0:
+        end += 1
+    else:  # one giant line: cut it, but not inside a UTF-8 character
+        end = limit
+        while end > limit - 4 and data[end] & 0xC0 == 0x80:
+            end -= 1
+    data = data[:end]
+    size = max(st.st_size, limit + 1)
+    reason = f"{size:,} bytes; read the first {len(data):,} only (limit {limit // 2**20} MiB)"
+    return data, [Problem(name, None, reason)]
+
+
+def read_subtitle_file(
+    path: str | Path, label: str | None = None, nofollow: bool = False
+) -> Parsed:
+    """An .srt or .vtt file -> (spans sorted by start, seconds; problems). Other suffixes are
+    read as WebVTT when the text starts with ``WEBVTT``, else as SubRip. Never raises.
+
+    ``label`` names the file in problems (default: ``path``); ``nofollow``: refuse a symlink."""
+    path = Path(path)
+    name = printable(label if label is not None else path)
+    data, problems = read_bounded(path, name, nofollow=nofollow)
+    if data is None:
+        return [], problems
+    text, more = decode_bytes(data, name)
+    problems += more
     suffix = path.suffix.lower()
     is_vtt = suffix == ".vtt" or (suffix != ".srt" and text.lstrip("\ufeff").startswith("WEBVTT"))
     spans, more = (parse_vtt if is_vtt else parse_srt)(text, name)
-    return sorted(spans, key=lambda s: s.start), problems + more
-
-
-def sidecar_files(video: str | Path) -> list[Path]:
-    """Subtitle files beside ``video``: ``<stem>.srt|vtt`` or ``<stem>.<tag>.srt|vtt``, sorted."""
-    video = Path(video)
-    try:
-        entries = list(video.parent.iterdir())
-    except OSError:
-        return []
-    return sorted(p for p in entries if _is_sidecar(p.name, video.stem) and p.is_file())
-
-
-def _is_sidecar(filename: str, stem: str) -> bool:
-    base, dot, suffix = filename.rpartition(".")
-    if not dot or f".{suffix.lower()}" not in SUFFIXES:
-        return False
-    return base == stem or (base.startswith(f"{stem}.") and len(base) > len(stem) + 1)
+    return sorted(spans, key=lambda s: s.start), cap_problems(problems + more, name)
 
 
 def embedded_subtitles(path: str | Path) -> Parsed:
@@ -264,6 +303,8 @@ def embedded_subtitles(path: str | Path) -> Parsed:
     """
     name = str(path)
     try:
+        if not_regular(os.stat(name).st_mode):
+            return [], []  # never opened: a FIFO would block FFmpeg
         with av.open(name) as container:
             return _read_container(container, name)
     except (av.FFmpegError, OSError) as exc:
@@ -289,6 +330,10 @@ def _read_container(container: Any, name: str) -> Parsed:
     try:
         for packet in container.demux(*streams):
             spans.extend(_packet_spans(packet, origin, name, problems))
+            if len(spans) > MAX_CUES:
+                reason = f"more than {MAX_CUES:,} subtitle events; the rest not read"
+                problems.append(Problem(name, None, reason))
+                break
     except av.FFmpegError as exc:
         problems.append(Problem(name, None, f"subtitles stopped early: {exc}"))
     return spans, problems
@@ -348,15 +393,26 @@ def _rect_text(rect: Any) -> str:
     return clean_text(bytes(getattr(rect, "text", b"") or b"").decode("utf-8", "replace"))
 
 
-def read_subtitles(video: str | Path) -> Parsed:
+def read_subtitles(video: str | Path, duration: float | None = None) -> Parsed:
     """Embedded and sidecar subtitles of ``video`` -> (spans sorted by start in seconds, problems);
-    spans with the same start, end (to the millisecond) and text are kept once."""
+    spans with the same start, end (to the millisecond) and text are kept once.
+
+    Sidecars that resolve outside the video's folder, or are not regular files, are reported and
+    not read. Spans are bounded (``limit_spans``): with ``duration``, none starts after the
+    video's end and none ends after it."""
     spans, problems = embedded_subtitles(video)
-    for path in sidecar_files(video):
-        more, trouble = read_subtitle_file(path)
+    folder = Path(video).parent.resolve()
+    for path in sidecar_candidates(video):
+        why = refusal(path, folder)
+        if why:
+            problems.append(Problem(printable(path), None, why))
+            continue
+        more, trouble = read_subtitle_file(path.resolve(), label=str(path), nofollow=True)
         spans += more
         problems += trouble
     unique: dict[tuple[float, float, str], TextSpan] = {}
     for span in spans:
         unique.setdefault((round(span.start, 3), round(span.end, 3), span.text), span)
-    return sorted(unique.values(), key=lambda s: s.start), problems
+    ordered = sorted(unique.values(), key=lambda s: s.start)
+    kept, bounded = limit_spans(ordered, duration, printable(video))
+    return kept, problems + bounded
