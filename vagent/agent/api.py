@@ -11,12 +11,12 @@ The graph comes from the ``vagent.workflows`` entry points (``qa`` by default, b
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from vagent import plugins
@@ -24,11 +24,10 @@ from vagent.agent.choose import default_answerer, default_planner
 from vagent.agent.config import AgentConfig
 from vagent.agent.context import AgentContext
 from vagent.agent.options import letter, parse_options
+from vagent.agent.threadstore import THREADS_DB, ThreadKeeper
 from vagent.components import Answerer
 from vagent.errors import EncoderMismatch, UnknownComponent, VagentError
 from vagent.library import Library
-
-THREADS_DB = "threads.sqlite"
 
 
 class Citation(NamedTuple):
@@ -53,6 +52,8 @@ class AskResult:
     choice: str | None = None
     confidence: float | None = None
     missing_sources: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """One line each for the user: e.g. the threads file is unusable, the answer not kept."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +64,7 @@ class AskResult:
                 {**c._asdict(), "name": os.path.basename(c.video)} for c in self.citations
             ],
             "missing_sources": self.missing_sources,
+            "notes": self.notes,
             "thread_id": self.thread_id,
             "trace": self.trace,
         }
@@ -102,15 +104,10 @@ class Agent:
             config=config,
             choice=choice,
         )
-        self._conn: sqlite3.Connection | None = None
-        saver = None
-        if checkpoint:
-            from langgraph.checkpoint.sqlite import SqliteSaver
-
-            path = checkpoint if isinstance(checkpoint, str) else str(library.root / THREADS_DB)
-            self._conn = sqlite3.connect(path, check_same_thread=False)
-            saver = SqliteSaver(self._conn)
-        self.graph = load_workflow(workflow)(self.ctx, checkpointer=saver)
+        path = Path(checkpoint) if isinstance(checkpoint, str) else library.root / THREADS_DB
+        self.threads = ThreadKeeper(path if checkpoint else None, library.root)
+        self._build = load_workflow(workflow)
+        self.graph = self._build(self.ctx, checkpointer=self.threads.saver)
 
     @classmethod
     def open(
@@ -178,7 +175,9 @@ class Agent:
                 "options": opts,
                 "videos": list(videos) if videos else None,
             }
-            out = self.graph.invoke(inputs, run_config)
+            out, notes = self.threads.invoke(
+                self.graph, lambda: self._build(self.ctx), inputs, run_config, thread_id
+            )
         finally:
             self.ctx.frames.clear()
             self.ctx.kv.clear()
@@ -209,17 +208,17 @@ class Agent:
             choice=letter(choice) if opts and choice is not None else None,
             confidence=draft.get("confidence"),
             missing_sources=list(out.get("missing_sources") or []),
+            notes=notes,
         )
 
     def history(self, thread_id: str) -> list[dict[str, Any]]:
         """The turns of a thread so far (question, options, answer, citations), oldest first."""
+        self.threads.check_usable(thread_id)
         snap = self.graph.get_state({"configurable": {"thread_id": thread_id}})
         return list((snap.values or {}).get("turns") or [])
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self.threads.close()
 
     def __enter__(self) -> Agent:
         return self

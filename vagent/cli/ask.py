@@ -72,6 +72,8 @@ def ask(
         res = agent.ask(
             question, options if has_options else None, thread_id=thread, videos=video or None
         )
+    for note in res.notes:  # e.g. the threads file is unusable: this answer is not kept
+        click.echo(f"note: {note}", err=True)
     if as_json:
         emit_json(res.to_dict())
         return

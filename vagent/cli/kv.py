@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from vagent.cli.common import emit_json, guarded, json_option, library_options
+from vagent.cli.common import ByteSize, emit_json, guarded, json_option, library_options
 from vagent.library import Library
 
 
@@ -79,6 +79,11 @@ def info(library: str, db: str | None, as_json: bool) -> None:
             f"  {f['fingerprint']}  {f['model']}  {f['dtype']}  {f['segments']} segments, "
             f"{_size(f['bytes'])}, made {f['oldest'][:19]} .. {f['newest'][:19]}"
         )
+    for d in r["damaged"]:
+        click.echo(
+            f"damaged   kv/{d['file']} (segment {d['segment']}): {d['why']}; "
+            f"`vagent repair --library {r['library']}` drops it, `vagent kv build` remakes it"
+        )
     o = r["orphans"]
     if o["files"]:
         click.echo(
@@ -88,15 +93,19 @@ def info(library: str, db: str | None, as_json: bool) -> None:
 
 @kv.command("prune")
 @library_options
-@click.option("--max-bytes", required=True, help="Budget for the stored caches: 50G, 512M, ...")
+@click.option(
+    "--max-bytes",
+    type=ByteSize(),
+    required=True,
+    help="Budget for the stored caches: 50G, 512M, ... (at most 1024T).",
+)
 @json_option
 @guarded
-def prune(library: str, db: str | None, max_bytes: str, as_json: bool) -> None:
+def prune(library: str, db: str | None, max_bytes: int, as_json: bool) -> None:
     """Drop the least recently created caches over the budget, and orphan files."""
-    from vagent.kv.maintain import parse_size
     from vagent.kv.maintain import prune as prune_caches
 
-    r = prune_caches(Library.open(library, db=db), parse_size(max_bytes))
+    r = prune_caches(Library.open(library, db=db), max_bytes)
     if as_json:
         emit_json(r)
         return

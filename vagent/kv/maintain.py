@@ -61,7 +61,8 @@ def orphans(library: Any) -> list[Path]:
     )
 
 
-def _unlink(paths: list[Path]) -> dict[str, int]:
+def remove_files(paths: list[Path]) -> dict[str, int]:
+    """Delete ``paths`` (those already gone are skipped); ``{"files", "bytes"}`` removed."""
     gone = size = 0
     for p in paths:
         try:
@@ -77,15 +78,20 @@ def drop_orphans(library: Any, *, locked: bool = False) -> dict[str, int]:
     """Delete ``orphans(library)``; ``{"files", "bytes"}`` removed. Takes the library's write
     lock (a build writes a file before its row) unless the caller holds it (``locked``)."""
     if locked:
-        return _unlink(orphans(library))
+        return remove_files(orphans(library))
     with write_lock(Path(library.root)):
-        return _unlink(orphans(library))
+        return remove_files(orphans(library))
 
 
 def kv_info(library: Any) -> dict[str, Any]:
-    """Segments cached, bytes, and per fingerprint its model, dtype and counts; orphan files."""
+    """Segments cached, bytes, and per fingerprint its model, dtype and counts (intact caches
+    only: every file is checked against its size and sha256); damaged caches; orphan files."""
+    from vagent.kv.verify import damaged
+
     row = library.settings()
-    rows = library_rows(library.catalog, row.id)
+    bad = damaged(library)
+    broken = {r.id for r, _ in bad}
+    rows = [r for r in library_rows(library.catalog, row.id) if r.id not in broken]
     groups: dict[str, list[KvRow]] = defaultdict(list)
     for r in rows:
         groups[r.fingerprint].append(r)
@@ -94,6 +100,7 @@ def kv_info(library: Any) -> dict[str, Any]:
         "library": library.name,
         "segments": library.catalog.counts(row.id)["segments"],
         "segments_cached": len({r.segment_id for r in rows}),
+        "damaged": [{"file": r.file, "segment": r.segment_id, "why": why} for r, why in bad],
         "caches": len(rows),
         "bytes": sum(r.bytes for r in rows),
         "tokens": sum(r.tokens for r in rows),
@@ -135,7 +142,7 @@ def prune(library: Any, max_bytes: int) -> dict[str, Any]:
         if drop:
             with library.catalog.session() as s:
                 s.execute(delete(KvRow).where(KvRow.id.in_([r.id for r in drop])))
-        files = _unlink([root / "kv" / r.file for r in drop])
+        files = remove_files([root / "kv" / r.file for r in drop])
         lost = drop_orphans(library, locked=True)
     return {
         "library": library.name,
