@@ -8,6 +8,7 @@ no language model is needed to check files against their rows).
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,8 @@ def test_damaged_caches_are_named_not_counted_and_repaired(lib: Library) -> None
     assert info["segments_cached"] == info["segments"] == n and info["damaged"] == []
     assert check_kv(lib) == [] and repair_kv(lib) == []
     kv = lib.root / "kv"
+    assert stat.S_IMODE(kv.stat().st_mode) == 0o700
+    assert {stat.S_IMODE((kv / r.file).stat().st_mode) for r in rows} == {0o600}
     flipped, truncated, header = (kv / r.file for r in rows[:3])
     data = bytearray(flipped.read_bytes())
     data[-5] ^= 0x01  # one bit of the tensor: same size, header intact

@@ -175,15 +175,19 @@ def test_a_threads_file_of_another_shape_is_one_line(lib: Library) -> None:
     assert repair_threads(lib.root) and check_threads(lib.root) == []
 
 
-def test_the_threads_file_is_private(lib: Library) -> None:
-    old = os.umask(0o022)
+def test_a_new_library_and_its_threads_are_private(videos: Path, tmp_path: Path) -> None:
+    old = os.umask(0o022)  # the usual umask: files world-readable unless vagent says otherwise
     try:
+        lib = Library.open(tmp_path / "home" / "fresh")
+        assert lib.index([videos / "yw.mp4"], encoder="colour", text="none", progress=False).ok
         with _agent(lib) as agent:
             agent.ask(Q, thread_id="t")
             for name in (THREADS_DB, f"{THREADS_DB}-wal", f"{THREADS_DB}-shm"):
                 path = lib.root / name
                 if path.exists():
                     assert stat.S_IMODE(path.stat().st_mode) == 0o600, name
+        lib.close()
     finally:
         os.umask(old)
+    assert stat.S_IMODE(lib.root.stat().st_mode) == 0o700
     assert (lib.root / THREADS_DB).exists()

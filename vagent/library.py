@@ -87,7 +87,7 @@ class Library:
         if is_sqlite_file and not self.location.catalog_path.exists():
             if not create:
                 return None
-            self.root.mkdir(parents=True, exist_ok=True)
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)  # user content: owner only
         cat = Catalog(self.location.db_url)
         if not cat.check_schema(create):
             cat.dispose()

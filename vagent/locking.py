@@ -13,7 +13,7 @@ from vagent.errors import LibraryBusy
 
 @contextmanager
 def write_lock(root: Path) -> Iterator[None]:
-    root.mkdir(parents=True, exist_ok=True)
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new library: owner only
     path = root / ".write.lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:

@@ -66,7 +66,7 @@ class SafetensorsStore(KVStore):
     # ---- writing ---------------------------------------------------------------------------
 
     def put(self, entries: Sequence[KvEntry], fingerprint: Fingerprint) -> list[KvRecord]:
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         records = [self._write(e, fingerprint) for e in entries]
         _fsync_dir(self.dir)
         return records
@@ -88,7 +88,8 @@ class SafetensorsStore(KVStore):
         data = save({"kv": kv}, metadata=meta)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
         try:
-            with open(tmp, "wb") as fh:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # owner only
+            with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
