@@ -89,11 +89,15 @@ def test_low_confidence_loops_back_a_bounded_number_of_times(lib: Library) -> No
     with Agent.open(lib, answerer="scripted/unsure", planner="rules", config=cfg) as agent:
         res = agent.ask("What do we bake?")
     nodes = [n["node"] for n in res.trace["nodes"]]
-    assert nodes.count("retrieve") == 3 and nodes.count("answer") == 3
-    assert res.trace["rounds"] == 3
+    assert 2 <= nodes.count("retrieve") <= 3 and nodes.count("answer") == nodes.count("retrieve")
+    assert res.trace["rounds"] == nodes.count("retrieve")
     refined = [n["refined"] for n in res.trace["nodes"] if n["node"] == "verify" and "refined" in n]
-    assert len(refined) == 2 and all(refined)
-    assert res.answer  # the last draft is kept, not dropped
+    assert 1 <= len(refined) <= 2 and all(refined)
+    searched = [q for n in res.trace["nodes"] if n["node"] == "retrieve" for q in n["queries"]]
+    texts = [q["query"].casefold() for q in searched]
+    assert len(texts) == len(set(texts))  # a refinement never searches the same words again
+    assert any("bread" in q for q in texts[1:])  # refined with the evidence's words
+    assert "bread" in res.answer and res.confidence == 0.1  # the last draft is kept, not dropped
 
 
 def test_clip_choice_answers_from_frames(lib: Library) -> None:

@@ -90,8 +90,19 @@ def test_verify_routing_and_refinement() -> None:
     assert after_verify({"done": False}) == "retrieve"
     state = {"question": "Which car?", "options": ["red", "blue"], "queries": ["Which car?"]}
     assert refine(state, {"text": "A) red"}) == ["Which car? red", "Which car? blue"]
-    state = {"question": "Who cooks?", "options": None, "queries": ["Who cooks?"]}
-    assert refine(state, {"text": "the chef Marco"}) == ["Who cooks? chef marco"]
+    span = {"source": "subtitle", "start": 1.0, "end": 2.0, "text": "Marco cooks the pasta"}
+    state = {
+        "question": "Who cooks?",
+        "options": None,
+        "queries": ["Who cooks?"],
+        "evidence": [{"texts": [span], "channels": ["text"], "score": 1.0}],
+    }
+    # from the question and the evidence, never from the draft's words
+    assert refine(state, {"text": "the chef Giuseppe"}) == ["Who cooks? marco pasta", "cooks"]
+    state["evidence"] = []
+    assert refine(state, {"text": "the chef Giuseppe"}) == ["cooks"]
+    state["searched"] = ["cooks"]
+    assert refine(state, {"text": "the chef Giuseppe"}) == []  # nothing new: no more rounds
 
 
 def test_options_and_citation_text() -> None:

@@ -80,12 +80,11 @@ class Layout:
 
 
 def history_text(history: Sequence[dict[str, str]]) -> str:
-    """Earlier turns of the conversation, inside the user turn (after the evidence, so the
-    cached evidence blocks follow the same prefix in every turn)."""
-    return "".join(
-        f"Earlier question: {t.get('question', '')}\nYour answer: {t.get('answer', '')}\n"
-        for t in history
-    )
+    """Earlier questions of the conversation, inside the user turn (after the evidence, so the
+    cached evidence blocks follow the same prefix in every turn). Their answers are left out:
+    a small model shown its earlier answer repeats it word for word instead of answering the
+    new question (the agent resolves a follow-up into a question that stands alone)."""
+    return "".join(f"Earlier question: {t.get('question', '')}\n" for t in history)
 
 
 class HFTextAnswerer(ChatAnswerer):

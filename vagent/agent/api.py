@@ -31,19 +31,27 @@ from vagent.library import Library
 
 
 class Citation(NamedTuple):
-    """A moment an answer rests on: the video's path, start and end seconds, and why."""
+    """A moment an answer rests on: the video's path, start and end seconds, and why.
+    ``quote``: the words there that decide the answer (a window around them). ``near_miss``:
+    the answer does not rest on it; it is one of the closest moments to a question the agent
+    could not answer (``AskResult.abstained``) or only guessed."""
 
     video: str
     start: float
     end: float
     why: str
+    quote: str = ""
+    near_miss: bool = False
 
 
 @dataclass
 class AskResult:
     """An answer. ``choice``: the option letter for multiple choice (else None). ``trace``:
     the plan, every node's timing and findings, the answerer and why it was picked.
-    ``missing_sources``: cited videos whose files are gone (answered from the index)."""
+    ``missing_sources``: cited videos whose files are gone (answered from the index).
+    ``grounded``: the answer stands on the evidence's words (or frames). ``abstained``: it did
+    not, so no answer (and no option letter) was given; the citations are near misses.
+    ``guessed``: it did not, but ``guess=True`` asked for an answer, labelled a guess."""
 
     answer: str
     citations: list[Citation]
@@ -54,12 +62,18 @@ class AskResult:
     missing_sources: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """One line each for the user: e.g. the threads file is unusable, the answer not kept."""
+    grounded: bool = True
+    abstained: bool = False
+    guessed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "answer": self.answer,
             "choice": self.choice,
             "confidence": self.confidence,
+            "grounded": self.grounded,
+            "abstained": self.abstained,
+            "guessed": self.guessed,
             "citations": [
                 {**c._asdict(), "name": os.path.basename(c.video)} for c in self.citations
             ],
@@ -156,11 +170,14 @@ class Agent:
         *,
         thread_id: str | None = None,
         videos: Sequence[str] | None = None,
+        guess: bool = False,
     ) -> AskResult:
         """Answer ``question`` (with ``options`` for multiple choice: "A) red" or just "red").
 
         Questions with the same ``thread_id`` share a conversation: follow-ups see earlier
-        turns. ``videos`` restricts the search to those files (paths or names). Raises
+        turns. ``videos`` restricts the search to those files (paths or names). Where the
+        evidence does not support an answer the agent abstains (``abstained``, no option
+        letter); ``guess=True`` forces one, labelled a guess (benchmarks). Raises
         VagentError subclasses with one-line messages.
         """
         if not question or not question.strip():
@@ -174,6 +191,7 @@ class Agent:
                 "question": question.strip(),
                 "options": opts,
                 "videos": list(videos) if videos else None,
+                "guess": bool(guess),
             }
             out, notes = self.threads.invoke(
                 self.graph, lambda: self._build(self.ctx), inputs, run_config, thread_id
@@ -198,8 +216,13 @@ class Agent:
             "overhead_ms": round(total_ms - model_ms, 3),
             "config": self.ctx.config.to_dict(),
         }
-        citations = [Citation(c["video"], c["start"], c["end"], c["why"]) for c in out["citations"]]
-        choice = draft.get("choice")
+        citations = [
+            Citation(c["video"], c["start"], c["end"], c["why"], c.get("quote", ""),
+                     bool(c.get("near_miss")))
+            for c in out["citations"]
+        ]  # fmt: skip
+        abstained = bool(out.get("abstained"))
+        choice = None if abstained else draft.get("choice")
         return AskResult(
             answer=out["answer"],
             citations=citations,
@@ -209,6 +232,9 @@ class Agent:
             confidence=draft.get("confidence"),
             missing_sources=list(out.get("missing_sources") or []),
             notes=notes,
+            grounded=bool(draft.get("grounded")),
+            abstained=abstained,
+            guessed=bool(out.get("guessed")),
         )
 
     def history(self, thread_id: str) -> list[dict[str, Any]]:

@@ -4,8 +4,10 @@ Each item is asked about its own video only (the search is restricted to it). Mu
 is right when the chosen letter is the item's letter; an open answer is right when every
 content word of the expected answer appears in it (stop words and case ignored). Accuracy is
 reported overall, per category and per video-length bucket, with latency percentiles per node.
-Videos the JSONL names that the library lacks are indexed first (with the library's settings,
-or the given ones for a new library); a missing video or a failed answer costs only its item.
+Every item is answered: where the evidence supports no answer the agent's guess is scored
+(``guessed`` in the results). Videos the JSONL names that the library lacks are indexed first
+(with the library's settings, or the given ones for a new library); a missing video or a failed
+answer costs only its item.
 """
 
 from __future__ import annotations
@@ -134,7 +136,10 @@ def evaluate(
         for it in items:
             t0 = time.perf_counter()
             try:
-                res = agent.ask(it.question, it.options, videos=[str(Path(it.video).resolve())])
+                # a benchmark scores every item: unsupported answers are forced, as guesses
+                res = agent.ask(
+                    it.question, it.options, videos=[str(Path(it.video).resolve())], guess=True
+                )
             except VagentError as exc:
                 problems.append(Problem(it.line, str(exc)))
                 continue
@@ -154,6 +159,7 @@ def evaluate(
                 "answer": res.answer,
                 "choice": res.choice,
                 "correct": is_correct(it, res.choice, res.answer),
+                "guessed": res.guessed,
                 "category": it.category or "none",
                 "length": length_bucket(it.duration or durations.get(video), it.length),
                 "citations": [c._asdict() for c in res.citations],

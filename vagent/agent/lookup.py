@@ -65,3 +65,22 @@ def frame_times(catalog: Catalog, segment_ids: list[int]) -> dict[int, list[floa
 
 def video_durations(catalog: Catalog, video_ids: list[int]) -> dict[int, float]:
     return {vid: v.duration for vid, v in catalog.videos_by_id(video_ids).items()}
+
+
+def beside(catalog: Catalog, video_id: int, t: float, side: str, n: int = 2) -> list[SegmentRow]:
+    """The ``n`` segments of a video closest to time ``t`` on one ``side`` ("before": ending by
+    ``t``; "after": starting from ``t``), the closest first."""
+    with catalog.session() as s:
+        if side == "before":
+            q = (
+                select(SegmentRow)
+                .where(SegmentRow.video_id == video_id, SegmentRow.end <= t + 0.5)
+                .order_by(SegmentRow.start.desc())
+            )
+        else:
+            q = (
+                select(SegmentRow)
+                .where(SegmentRow.video_id == video_id, SegmentRow.start >= t - 0.5)
+                .order_by(SegmentRow.start)
+            )
+        return list(s.scalars(q.limit(n)).all())

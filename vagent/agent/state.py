@@ -19,14 +19,25 @@ class QAState(TypedDict, total=False):
     """Multiple-choice option texts without their letters (A, B, ... follow the order); None."""
     videos: list[str] | None
     """Search only these videos (paths or file names); None: the whole library."""
+    guess: bool
+    """Force an answer (labelled a guess) where the evidence does not support one; default
+    False: the agent abstains instead."""
 
     # ---- kept across asks in one thread (the checkpointer persists them) -------------------
     turns: Annotated[list[dict[str, Any]], operator.add]
     """Earlier questions of this thread with their answers and citations, oldest first."""
 
     # ---- one ask's working state (plan resets it) ------------------------------------------
+    resolved: str
+    """The question as the answerer sees it: a follow-up resolved against the thread ("before
+    that" becomes "before 0:40 in cook.mp4", an elliptical one carries the earlier question)."""
+    anchor: dict[str, Any] | None
+    """A follow-up's time reference: {"video", "video_id", "segment_id", "before" or "after"
+    (seconds), "adjacent"}: the moments searched lie on that side of the earlier citation."""
     queries: list[str]
     """Sub-queries searched this round: the planner's, then refined ones on later rounds."""
+    searched: list[str]
+    """Sub-queries of the earlier rounds of this ask (refinement never repeats one)."""
     hits: list[dict[str, Any]]
     """Candidate moments fused over all sub-queries and rounds so far, best first
     (``Evidence.to_dict`` shape, ``score`` the fused score)."""
@@ -35,7 +46,8 @@ class QAState(TypedDict, total=False):
     missing_sources: list[str]
     """Videos whose source file is gone: answered from what the index holds."""
     draft: dict[str, Any]
-    """The answerer's latest reply (``Draft`` fields), plus ``consistent`` after verify."""
+    """The answerer's latest reply (``Draft`` fields), plus ``consistent``, ``grounded`` and
+    ``grounding`` (``grounding.Grounding.to_dict``) after verify."""
     round: int
     """Retrieval rounds done in this ask (1 after the first retrieve)."""
     done: bool
@@ -47,4 +59,9 @@ class QAState(TypedDict, total=False):
     answer: str
     """The final answer; for multiple choice it starts with the option letter."""
     citations: list[dict[str, Any]]
-    """The moments the answer rests on: video, start, end, why (and missing when gone)."""
+    """The moments the answer rests on: video, start, end, why, quote (the deciding words),
+    missing; when the agent abstains, the closest moments with ``near_miss`` True."""
+    abstained: bool
+    """Nothing in the library supports an answer, and none was forced (``guess``)."""
+    guessed: bool
+    """No support, but ``guess`` asked for an answer anyway: it is labelled a guess."""

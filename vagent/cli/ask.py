@@ -36,6 +36,12 @@ def _agent_options(f: Any) -> Any:
 @click.option("--thread", help="Conversation id: questions in one thread see earlier turns.")
 @click.option("--video", multiple=True, help="Only these videos (path or file name); repeatable.")
 @click.option("--timeout", type=float, help="Seconds one answerer call may take (default 300).")
+@click.option(
+    "--guess",
+    is_flag=True,
+    help="Answer even when the library holds nothing that supports an answer (labelled a "
+    "guess); by default the agent says so instead.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Also print the plan and each node's timing.")
 @json_option
 @guarded
@@ -49,6 +55,7 @@ def ask(
     thread: str | None,
     video: tuple[str, ...],
     timeout: float | None,
+    guess: bool,
     verbose: bool,
     as_json: bool,
 ) -> None:
@@ -70,7 +77,11 @@ def ask(
         config.timeout_s = timeout
     with Agent.open(library, answerer=answerer, planner=planner, db=db, config=config) as agent:
         res = agent.ask(
-            question, options if has_options else None, thread_id=thread, videos=video or None
+            question,
+            options if has_options else None,
+            thread_id=thread,
+            videos=video or None,
+            guess=guess,
         )
     for note in res.notes:  # e.g. the threads file is unusable: this answer is not kept
         click.echo(f"note: {note}", err=True)
@@ -78,9 +89,11 @@ def ask(
         emit_json(res.to_dict())
         return
     click.echo(res.answer)
+    click.echo(f"  {trust_line(res)}")
     for c in res.citations:
         name = c.video.rsplit("/", 1)[-1]
-        click.echo(f"  [{name} {clock(c.start)}-{clock(c.end)}] {c.why}")
+        miss = "near miss: " if c.near_miss else ""
+        click.echo(f"  [{miss}{name} {clock(c.start)}-{clock(c.end)}] {c.why}")
     for m in res.missing_sources:
         click.echo(f"  note: {m} is missing; answered from what the index holds", err=True)
     t = res.trace
@@ -96,6 +109,17 @@ def ask(
             f"{t['overhead_ms']:.0f} ms; rounds {t['rounds']}"
         )
     click.echo(f"thread: {res.thread_id}", err=True)
+
+
+def trust_line(res: Any) -> str:
+    """``confidence 0.82, grounded in 2 moments`` / ``..., not grounded: abstained``."""
+    conf = "confidence n/a" if res.confidence is None else f"confidence {res.confidence:.2f}"
+    if res.abstained:
+        return f"{conf}, not grounded: abstained (--guess forces an answer)"
+    if res.guessed:
+        return f"{conf}, not grounded: a guess"
+    cited = sum(not c.near_miss for c in res.citations)
+    return f"{conf}, grounded in {cited} moment{'s' if cited != 1 else ''}"
 
 
 @click.command(name="eval")

@@ -1,11 +1,19 @@
 """answer: call the answerer plugin. verify: check the draft, and send it back if it is weak.
 
-Verify, for multiple choice, re-asks with the options rotated by one (every option moves) and
-maps the reply back: the two option distributions are averaged, the choice is their argmax, and
-its confidence is the averaged probability, halved when the two asks disagree. For open
-questions the answerer's own confidence is used. Below ``threshold``, and while refinements are
-left, the sub-queries are refined (the question joined with each option, or with the draft's
-words) and the graph loops back to retrieve.
+The answerer sees the question as resolved against the thread (``state["resolved"]``). With no
+evidence at all it is not called (there is nothing to read), unless ``guess`` asks for an answer
+anyway.
+
+Verify first asks whether the draft stands on the evidence (``grounding.assess``). For multiple
+choice it then re-asks with the options rotated by one (every option moves) and maps the reply
+back: the two option distributions are averaged and multiplied by how well each option's
+distinctive words are held by the evidence (``grounding.option_scores``), so the words that
+decide the answer pick the option; confidence is the chosen option's share, halved when the two
+asks disagree and the evidence did not decide. For open questions the answerer's own confidence
+is used. A draft that is not grounded, or below ``threshold``, while refinements are left,
+sends the graph back to retrieve with refined sub-queries, built from the question and the
+evidence's words (never from the draft). With no evidence at all there is one more round at
+most, with the question's content words alone.
 """
 
 from __future__ import annotations
@@ -15,12 +23,15 @@ from typing import Any
 
 import numpy as np
 
+from vagent.agent import grounding
 from vagent.agent.context import AgentContext
 from vagent.agent.nodes.gather import as_evidence
 from vagent.agent.options import letter
 from vagent.errors import AnswererFailed
 from vagent.text.lexical import tokens
 from vagent.types import Draft, Question
+
+REFINE_WORDS = 6
 
 
 def build_question(
@@ -37,7 +48,7 @@ def build_question(
         evidence.append(ev)
     history = [{"question": t["question"], "answer": t["answer"]} for t in state.get("turns") or []]
     opts = state.get("options") if options is None else options
-    return Question(state["question"], opts, evidence, history)
+    return Question(state.get("resolved") or state["question"], opts, evidence, history)
 
 
 def _same_shape(imgs: list[np.ndarray]) -> bool:
@@ -88,6 +99,17 @@ def draft_dict(d: Draft) -> dict[str, Any]:
 
 
 def answer(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], dict[str, Any]]:
+    if not state.get("evidence") and not state.get("guess"):
+        # nothing to read: the answerer could only invent; verify and finish abstain
+        empty: dict[str, Any] = {
+            "text": "",
+            "choice": None,
+            "confidence": None,
+            "option_scores": None,
+            "used": [],
+            "meta": {"skipped": "no evidence"},
+        }
+        return {"draft": empty}, {"answerer": ctx.answerer.id, "skipped": "no evidence"}
     q = build_question(state, ctx)
     d = call_answerer(ctx, q)
     info = {"answerer": ctx.answerer.id, "confidence": d.confidence, "choice": d.choice}
@@ -99,38 +121,82 @@ def answer(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], di
 def verify(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], dict[str, Any]]:
     draft = dict(state["draft"])
     options = state.get("options")
+    evidence = state.get("evidence") or []
     info: dict[str, Any] = {}
-    if options:
-        n = len(options)
-        rotated = options[1:] + options[:1]  # option i of the re-ask is original (i + 1) % n
-        d2 = call_answerer(ctx, build_question(state, ctx, rotated))
-        first = _scores(draft, n)
-        second = np.zeros(n)
-        s2 = _scores(draft_dict(d2), n)
-        for i in range(n):
-            second[(i + 1) % n] = s2[i]
-        assert d2.choice is not None
-        consistent = (d2.choice + 1) % n == draft["choice"]
-        mean = (first + second) / 2
-        choice = int(mean.argmax())
-        draft.update(
-            choice=choice,
-            confidence=float(mean[choice]) * (1.0 if consistent else 0.5),
-            option_scores=[round(float(x), 6) for x in mean],
-            consistent=consistent,
-            text=f"{letter(choice)}) {options[choice]}",
-        )
-        info.update(consistent=consistent, reask_choice=(d2.choice + 1) % n)
+    called = "skipped" not in (draft.get("meta") or {})
+    g = _assess(state, ctx, draft)
+    if options and called and (g.grounded or state.get("guess")):
+        _check_options(state, ctx, draft, info)
+        g = _assess(state, ctx, draft)  # the chosen option may have changed
+    draft.update(grounded=g.grounded, grounding=g.to_dict())
     conf = draft.get("confidence")
-    accepted = conf is None or conf >= ctx.config.threshold
-    rounds_left = state.get("round", 1) <= ctx.config.refinements
-    done = accepted or not rounds_left
-    update: dict[str, Any] = {"draft": draft, "done": done}
-    info.update(confidence=conf, accepted=accepted)
-    if not done:
-        update["queries"] = refine(state, draft)
-        info["refined"] = update["queries"]
+    accepted = g.grounded and (conf is None or conf >= ctx.config.threshold)
+    rnd = state.get("round", 1)
+    if evidence:
+        rounds_left = rnd <= ctx.config.refinements
+    else:  # nothing found at all: one more search with the question's words, no more
+        rounds_left = rnd == 1 and ctx.config.refinements > 0
+    update: dict[str, Any] = {"draft": draft, "done": True}
+    info.update(confidence=conf, grounded=g.grounded, accepted=accepted)
+    if g.reason:
+        info["not_grounded"] = g.reason
+    if not accepted and rounds_left:
+        queries = refine(state, draft)
+        if queries:
+            searched = [*(state.get("searched") or []), *(state.get("queries") or [])]
+            update.update(done=False, queries=queries, searched=searched)
+            info["refined"] = queries
     return update, info
+
+
+def _assess(state: dict[str, Any], ctx: AgentContext, draft: dict[str, Any]) -> Any:
+    options = state.get("options")
+    choice = draft.get("choice")
+    said = options[choice] if options and choice is not None else draft.get("text") or ""
+    return grounding.assess(
+        state["question"],
+        said,
+        state.get("evidence") or [],
+        frames=ctx.answerer.wants_frames,
+        meta=draft.get("meta") or {},
+        earlier=[] if options else state.get("turns") or [],
+    )
+
+
+def _check_options(
+    state: dict[str, Any], ctx: AgentContext, draft: dict[str, Any], info: dict[str, Any]
+) -> None:
+    """Re-ask with the options rotated; weigh both asks by the evidence's words; update
+    ``draft`` in place (choice, confidence, option_scores, consistent, text)."""
+    options = state["options"]
+    n = len(options)
+    rotated = options[1:] + options[:1]  # option i of the re-ask is original (i + 1) % n
+    d2 = call_answerer(ctx, build_question(state, ctx, rotated))
+    first = _scores(draft, n)
+    second = np.zeros(n)
+    s2 = _scores(draft_dict(d2), n)
+    for i in range(n):
+        second[(i + 1) % n] = s2[i]
+    assert d2.choice is not None
+    consistent = (d2.choice + 1) % n == draft["choice"]
+    mean = (first + second) / 2
+    lexical = grounding.option_scores(state["question"], options, state.get("evidence") or [])
+    if lexical is not None:
+        joint = np.asarray(grounding.combine(list(mean), lexical))
+        info["option_evidence"] = lexical
+    else:
+        joint = mean
+    choice = int(joint.argmax())
+    decided = lexical is not None and lexical[choice] > 0 and lexical[choice] == max(lexical)
+    draft.update(
+        choice=choice,
+        confidence=float(joint[choice]) * (1.0 if consistent or decided else 0.5),
+        option_scores=[round(float(x), 6) for x in joint],
+        model_scores=[round(float(x), 6) for x in mean],
+        consistent=consistent,
+        text=f"{letter(choice)}) {options[choice]}",
+    )
+    info.update(consistent=consistent, reask_choice=(d2.choice + 1) % n)
 
 
 def _scores(draft: dict[str, Any], n: int) -> np.ndarray:
@@ -144,15 +210,29 @@ def _scores(draft: dict[str, Any], n: int) -> np.ndarray:
 
 
 def refine(state: dict[str, Any], draft: dict[str, Any]) -> list[str]:
-    """Sub-queries for another round: the question with each option, or with the draft's words;
-    queries already searched are not repeated."""
+    """Sub-queries for another round, built from the question and the evidence, never from the
+    draft (an unsupported draft's words would only search for the invention). Multiple choice:
+    the question with each option. Open questions: the question with the words of the evidence
+    spans that share its words, or, with no such span, the question's content words alone.
+    Queries already searched are not repeated; an empty list means there is nothing new."""
+    del draft  # kept in the signature: refinement must not depend on it
     q = state["question"]
     options = state.get("options")
     if options:
         new = [f"{q} {o}" for o in options]
     else:
-        words = [w for w in tokens(draft.get("text") or "") if w not in set(tokens(q))]
-        new = [f"{q} {' '.join(words[:8])}"] if words else [" ".join(tokens(q))]
+        qw = set(tokens(q))
+        near = [
+            w
+            for _i, _j, s in grounding.spans(state.get("evidence") or [])
+            if qw & set(tokens(str(s["text"])))
+            for w in tokens(str(s["text"]))
+            if w not in qw
+        ]
+        words = list(dict.fromkeys(near))[:REFINE_WORDS]
+        new = [f"{q} {' '.join(words)}"] if words else []
+        new.append(" ".join(tokens(q)))
     seen = {" ".join(x.casefold().split()) for x in state.get("queries") or []}
-    fresh = [x for x in new if " ".join(x.casefold().split()) not in seen]
-    return fresh or list(state.get("queries") or [q])
+    seen |= {" ".join(str(x).casefold().split()) for x in state.get("searched") or []}
+    fresh = [x for x in dict.fromkeys(new) if x.strip()]
+    return [x for x in fresh if " ".join(x.casefold().split()) not in seen]

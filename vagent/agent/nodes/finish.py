@@ -1,8 +1,11 @@
 """finish: the answer with its citations, each a real segment of a real video in the library.
 
-The answerer says which evidence it used (``Draft.used``); when it does not, the three most
-relevant moments shown to it are cited. Each citation says why it is there: which searches
-found it and the words it holds.
+A grounded answer cites the moments whose words decide it (``grounding``): the supporting
+spans' moments, best first, each quoting a window around its deciding words; an answer
+grounded by frames cites the moments the answerer named (``Draft.used``), or the most relevant
+ones shown to it. An answer with nothing to stand on is not given: the agent abstains in plain
+words and names the closest moments, cited as near misses. With ``guess`` the answerer's
+draft is given anyway, labelled a guess, with the same near misses.
 """
 
 from __future__ import annotations
@@ -11,54 +14,135 @@ import os
 from typing import Any
 
 from vagent.agent.context import AgentContext
+from vagent.agent.followup import clock
+from vagent.agent.grounding import content_words, quote
 
 MAX_CITED = 3
+QUOTES_PER_CITATION = 2
+ABSTAIN = "The library holds nothing that answers this"
+GUESS_LABEL = "a guess: the library holds nothing that answers this"
 
 
 def finish(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], dict[str, Any]]:
     draft = state.get("draft") or {}
     evidence = state.get("evidence") or []
-    used = [i for i in draft.get("used") or [] if 0 <= i < len(evidence)]
-    if not used:
-        order = sorted(range(len(evidence)), key=lambda i: -evidence[i]["score"])
-        used = sorted(order[:MAX_CITED])
-    citations = [citation(evidence[i]) for i in used]
-    answer = draft.get("text") or ""
+    g = draft.get("grounding") or {}
+    grounded = bool(draft.get("grounded"))
+    options = state.get("options")
+    choice = draft.get("choice")
+    said = options[choice] if options and choice is not None else draft.get("text") or ""
+    want = (content_words(state["question"]), content_words(said))
+    if grounded:
+        order = _dedupe([s["evidence"] for s in g.get("support") or []])
+        if not order:
+            used = [i for i in draft.get("used") or [] if 0 <= i < len(evidence)]
+            order = used or _best(evidence)
+        citations = [citation(evidence[i], want) for i in order[:MAX_CITED]]
+        answer, abstained, guessed = draft.get("text") or "", False, False
+    else:
+        citations = [citation(evidence[i], want, near_miss=True) for i in _best(evidence)]
+        guessed = bool(state.get("guess")) and bool(draft.get("text"))
+        abstained = not guessed
+        answer = guess_text(draft["text"]) if guessed else abstain_text(citations)
     turn = {
         "question": state["question"],
         "options": state.get("options"),
         "answer": answer,
         "citations": citations,
+        "abstained": abstained,
     }
-    info = {"cited": len(citations), "missing": len(state.get("missing_sources") or [])}
-    return {"answer": answer, "citations": citations, "turns": [turn]}, info
+    info = {
+        "cited": sum(not c["near_miss"] for c in citations),
+        "near_misses": sum(c["near_miss"] for c in citations),
+        "grounded": grounded,
+        "abstained": abstained,
+        "missing": len(state.get("missing_sources") or []),
+    }
+    out = {
+        "answer": answer,
+        "citations": citations,
+        "abstained": abstained,
+        "guessed": guessed,
+        "turns": [turn],
+    }
+    return out, info
 
 
-def citation(e: dict[str, Any]) -> dict[str, Any]:
+def _dedupe(items: list[int]) -> list[int]:
+    return list(dict.fromkeys(items))
+
+
+def _best(evidence: list[dict[str, Any]]) -> list[int]:
+    """The most relevant moments shown, by fused score (the closest ones, when abstaining)."""
+    return sorted(range(len(evidence)), key=lambda i: -evidence[i]["score"])[:MAX_CITED]
+
+
+def abstain_text(near: list[dict[str, Any]]) -> str:
+    if not near:
+        return f"{ABSTAIN}: no moment matched the question."
+    where = ", ".join(f"{c['name']} {clock(c['start'])}-{clock(c['end'])}" for c in near)
+    return f"{ABSTAIN}; closest moments: {where}."
+
+
+def guess_text(text: str) -> str:
+    return f"{text} ({GUESS_LABEL})"
+
+
+Words = tuple[set[str], set[str]]
+
+
+def citation(e: dict[str, Any], want: Words | None = None, near_miss: bool = False) -> dict:
+    quotes = quotes_of(e, want)
     return {
         "video": e["video"],
+        "video_id": e.get("video_id"),
+        "segment_id": e.get("segment_id"),
         "name": os.path.basename(e["video"]),
         "start": e["start"],
         "end": e["end"],
-        "why": why(e),
+        "why": why(e, want),
+        "quote": quotes[0]["text"] if quotes else "",
         "missing": bool(e.get("missing")),
+        "near_miss": near_miss,
     }
 
 
-def why(e: dict[str, Any]) -> str:
-    found = [c for c in e.get("channels") or [] if c != "earlier"]
+def quotes_of(e: dict[str, Any], words: Words | None) -> list[dict[str, Any]]:
+    """The moment's spans that hold the most deciding words, each cut to a window around them;
+    spans in time order when none holds any. ``words``: the question's and the answer's content
+    words; an answer that copies most of a span decides nothing by its words there, so that
+    span's window is placed by the question's words alone."""
+    qw, aw = words or (set(), set())
+    texts = [t for t in e.get("texts") or [] if str(t.get("text", "")).strip()]
+    wants = [_deciding(content_words(str(t["text"])), qw, aw) for t in texts]
+    hits = [len(content_words(str(t["text"])) & w) for t, w in zip(texts, wants)]
+    order = sorted(range(len(texts)), key=lambda i: (-hits[i], texts[i].get("start", 0.0)))
+    if any(hits):
+        order = [i for i in order if hits[i]]
+    return [
+        {
+            "source": texts[i].get("source", "text"),
+            "start": texts[i].get("start", e.get("start", 0.0)),
+            "text": quote(str(texts[i]["text"]), wants[i]),
+        }
+        for i in order[:QUOTES_PER_CITATION]
+    ]
+
+
+def _deciding(span: set[str], qw: set[str], aw: set[str]) -> set[str]:
+    copied = span and len(span & aw) >= 0.6 * len(span)
+    return qw if copied and span & qw else qw | aw
+
+
+def why(e: dict[str, Any], want: Words | None = None) -> str:
+    found = [c for c in e.get("channels") or [] if c not in ("earlier", "anchor")]
     parts = [f"found by {'+'.join(found)} search" if found else "retrieved"]
     if e.get("channels") == ["neighbour"]:
         parts = ["next to a matching moment"]
-    for t in (e.get("texts") or [])[:2]:
-        text = t["text"] if len(t["text"]) <= 80 else t["text"][:77] + "..."
-        parts.append(f'{t["source"]} at {clock(t["start"])}: "{text}"')
+    elif e.get("channels") == ["anchor"]:
+        parts = ["next to the earlier answer's moment"]
+    for t in quotes_of(e, want):
+        parts.append(f'{t["source"]} at {clock(t["start"])}: "{t["text"]}"')
     if e.get("missing"):
         parts.append("source file missing")
     return "; ".join(parts)
-
-
-def clock(t: float) -> str:
-    t = int(t)
-    h, m, s = t // 3600, t % 3600 // 60, t % 60
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

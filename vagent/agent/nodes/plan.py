@@ -1,16 +1,28 @@
-"""plan: start a fresh ask and split the question into sub-queries with the planner plugin."""
+"""plan: start a fresh ask, resolve a follow-up against the thread, and split the question into
+sub-queries with the planner plugin."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from vagent.agent.context import AgentContext
+from vagent.agent.followup import resolve
 
 
 def plan(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], dict[str, Any]]:
     question = state["question"]
-    history = [{"question": t["question"], "answer": t["answer"]} for t in state.get("turns") or []]
+    turns = state.get("turns") or []
+    # an abstained turn's "answer" is the agent's own apology: planners never see it as a fact
+    history = [
+        {"question": t["question"], "answer": "" if t.get("abstained") else t["answer"]}
+        for t in turns
+    ]
+    resolved, anchor = resolve(question, turns)
     info: dict[str, Any] = {"planner": ctx.planner.id}
+    if resolved != question:
+        info["resolved"] = resolved
+    if anchor:
+        info["anchor"] = anchor
     try:
         with ctx.model_call():
             queries = ctx.planner.plan(question, state.get("options"), history)
@@ -21,6 +33,9 @@ def plan(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], dict
     info["queries"] = queries
     fresh = {
         "queries": queries,
+        "searched": [],
+        "resolved": resolved,
+        "anchor": anchor,
         "hits": [],
         "evidence": [],
         "missing_sources": [],
@@ -29,6 +44,8 @@ def plan(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], dict
         "done": False,
         "answer": "",
         "citations": [],
+        "abstained": False,
+        "guessed": False,
         "trace": [],
     }
     return fresh, info

@@ -1,0 +1,231 @@
+"""Is an answer standing on the evidence? Which words decide it, and where are they?
+
+Pure functions over the state's plain data (evidence moments with their text spans), so the
+verify and finish nodes and the tests share one definition.
+
+A *span* (one subtitle cue, one OCR line, one caption) **supports** an answer when it holds one
+of the question's content words, or, in a moment the search matched by its words (text or
+lexical channel) or that the thread pointed at (a follow-up's ``anchor``), one of the answer's
+own content words. Content words are lower-cased, lightly stemmed ("simmers" -> "simmer"),
+stop words dropped. An answer is **grounded** when some span supports it, or, for answerers that
+look at frames, when it rests on frames that were decoded; it is never grounded when the
+answerer itself declines ("I don't know", ``Draft.meta["supported"] is False``) or when an open
+answer repeats an earlier turn's answer word for word for a different question.
+
+The **deciding words** of a span are the question's and the answer's content words it holds;
+``quote`` cuts a window around them, so a citation shows the words that decide the answer,
+not the span's first characters.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from vagent.text.lexical import STOPWORDS
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# Words of questions that say nothing about where the answer is ("what do we do next?").
+_EXTRA = """we us our you your they them he she his her him i me my mine its about after before
+    then than also just right next now so not no can could would should may might must get
+    gets got go goes going happen happens happened thing things something any some all
+    very much many more most other only same such each every own here there"""
+EXTRA_STOP = frozenset(_EXTRA.split())
+# Open answers that decline: the answerer itself says the evidence does not answer.
+_DECLINES = re.compile(
+    r"\b(?:i\s+(?:do\s+not|don'?t)\s+know|not\s+(?:mentioned|stated|shown|given|provided|"
+    r"specified|found|in\s+the\s+evidence)|no\s+evidence|(?:cannot|can'?t)\s+(?:answer|tell|"
+    r"say|determine)|does\s+not\s+(?:say|mention|show)|unknown)\b",
+    re.I,
+)
+MATCHED_CHANNELS = frozenset({"text", "lexical", "anchor"})
+QUOTE_CHARS = 90
+
+
+def stem(word: str) -> str:
+    """A light stem, enough for "simmers"/"simmering"/"simmered" to meet "simmer"."""
+    w = word.lower()
+    if len(w) > 5 and w.endswith("ing"):
+        w = w[:-3]
+    elif len(w) > 4 and w.endswith("ed"):
+        w = w[:-2]
+    elif len(w) > 4 and w.endswith("ies"):
+        w = w[:-3] + "y"
+    elif len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+        w = w[:-1]
+    if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeiouls":
+        w = w[:-1]  # "stopp(ed)" -> "stop"
+    return w
+
+
+def _is_content(w: str) -> bool:
+    return w not in STOPWORDS and w not in EXTRA_STOP and (len(w) > 1 or w.isdigit())
+
+
+def content_words(text: str) -> set[str]:
+    """The stemmed content words of ``text``."""
+    return {stem(w) for w in _WORD.findall(text.lower()) if _is_content(w)}
+
+
+def declines(text: str) -> bool:
+    """The answer says it cannot answer from what it was shown."""
+    return bool(_DECLINES.search(text or ""))
+
+
+@dataclass
+class Support:
+    """One span that supports the answer: evidence index, span index, its deciding words."""
+
+    evidence: int
+    span: int
+    words: set[str]
+    score: float
+
+
+@dataclass
+class Grounding:
+    """What ``assess`` found. ``support``: supporting spans, best first. ``reason``: why the
+    answer is not grounded (empty when it is). ``by``: "words" or "frames"."""
+
+    grounded: bool
+    support: list[Support] = field(default_factory=list)
+    reason: str = ""
+    by: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "grounded": self.grounded,
+            "reason": self.reason,
+            "by": self.by,
+            "support": [
+                {"evidence": s.evidence, "span": s.span, "words": sorted(s.words)}
+                for s in self.support
+            ],
+        }
+
+
+def spans(evidence: Sequence[dict[str, Any]]) -> Iterable[tuple[int, int, dict[str, Any]]]:
+    for i, e in enumerate(evidence):
+        for j, s in enumerate(e.get("texts") or []):
+            if str(s.get("text", "")).strip():
+                yield i, j, s
+
+
+def supporting(question: str, answer: str, evidence: Sequence[dict[str, Any]]) -> list[Support]:
+    """The spans that support ``answer`` to ``question`` (see the module doc), best first."""
+    q = content_words(question)
+    a = content_words(answer) - q
+    out = []
+    for i, j, s in spans(evidence):
+        words = content_words(str(s["text"]))
+        hit_q = words & q
+        matched = bool(set(evidence[i].get("channels") or []) & MATCHED_CHANNELS)
+        hit_a = words & a if matched or hit_q else set()
+        if hit_q or hit_a:
+            # answer words decide more than question words; a higher-ranked moment breaks ties
+            score = len(hit_q) + 2.0 * len(hit_a) + 0.01 * float(evidence[i].get("score") or 0)
+            out.append(Support(i, j, hit_q | hit_a, score))
+    return sorted(out, key=lambda s: -s.score)
+
+
+def assess(
+    question: str,
+    answer: str,
+    evidence: Sequence[dict[str, Any]],
+    *,
+    frames: bool = False,
+    meta: dict[str, Any] | None = None,
+    earlier: Sequence[dict[str, Any]] = (),
+) -> Grounding:
+    """Whether ``answer`` (an open answer's text, or the chosen option's text) stands on
+    ``evidence``. ``frames``: the answerer looked at decoded frames. ``earlier``: the thread's
+    previous turns (question, answer)."""
+    if not evidence:
+        return Grounding(False, reason="no evidence: the search found no matching moment")
+    meta = meta or {}
+    if meta.get("supported") is False or meta.get("no_frames"):
+        return Grounding(False, reason="the answerer rates the evidence as not answering")
+    if declines(answer):
+        return Grounding(False, reason="the answerer says the evidence does not answer")
+    said = " ".join(answer.casefold().split())
+    for t in earlier:
+        same = " ".join(str(t.get("answer") or "").casefold().split())
+        if said and same == said and t.get("question", "").strip() != question.strip():
+            return Grounding(False, reason="the answer repeats an earlier answer word for word")
+    found = supporting(question, answer, evidence)
+    if found:
+        return Grounding(True, found, by="words")
+    if frames and any(e.get("frame_times") and not e.get("missing") for e in evidence):
+        return Grounding(True, by="frames")
+    return Grounding(False, reason="no evidence holds the question's or the answer's words")
+
+
+def option_scores(
+    question: str, options: Sequence[str], evidence: Sequence[dict[str, Any]]
+) -> list[float] | None:
+    """How well each option's distinctive words (not in the question, not shared by every
+    option) are held by the evidence: per option, the best span's fraction of them, a span that
+    also holds a question word counting in full and any other half. None when no option's
+    words appear at all, or when the options cannot be told apart by their words."""
+    q = content_words(question)
+    words = [content_words(o) - q for o in options]
+    common = set.intersection(*words) if words else set()
+    distinct = [w - common for w in words]
+    if not any(distinct):
+        return None
+    scores = [0.0] * len(options)
+    for _i, _j, s in spans(evidence):
+        sw = content_words(str(s["text"]))
+        weight = 1.0 if sw & q else 0.5
+        for k, d in enumerate(distinct):
+            if d:
+                scores[k] = max(scores[k], weight * len(d & sw) / len(d))
+    if max(scores) <= 0.0 or len(set(scores)) == 1:
+        return None
+    return [round(x, 4) for x in scores]
+
+
+def combine(model: Sequence[float], lexical: Sequence[float], weight: float = 4.0) -> list[float]:
+    """The answerer's option distribution times a softmax of the evidence scores, normalised."""
+    ex = [math.exp(weight * x) for x in lexical]
+    z = sum(ex)
+    joint = [max(float(m), 1e-6) * e / z for m, e in zip(model, ex)]
+    total = sum(joint)
+    return [j / total for j in joint]
+
+
+def quote(text: str, want: set[str], width: int = QUOTE_CHARS) -> str:
+    """A window of ``text`` of at most about ``width`` characters around the words in ``want``
+    (stemmed content words): the window holding the most of them, cut at word boundaries and
+    marked with "..." where it is cut. Short texts, and texts with none of them, come whole
+    (or from their start)."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    toks = [(m.start(), m.end(), stem(m.group())) for m in _WORD.finditer(text)]
+    hits = [k for k, t in enumerate(toks) if t[2] in want]
+    if not hits:
+        start, end = 0, width
+    else:
+        best = (0, hits[0], hits[0])
+        for a in range(len(hits)):
+            b = a
+            while b + 1 < len(hits) and toks[hits[b + 1]][1] - toks[hits[a]][0] <= width:
+                b += 1
+            n = len({toks[h][2] for h in hits[a : b + 1]})
+            if n > best[0]:
+                best = (n, hits[a], hits[b])
+        lo, hi = toks[best[1]][0], toks[best[2]][1]
+        spare = max(0, width - (hi - lo))
+        start = max(0, lo - spare // 2)
+        end = min(len(text), hi + (spare - (lo - start)))
+    if start > 0:
+        cut = text.rfind(" ", 0, start + 1)
+        start = cut + 1 if cut >= 0 else 0
+    if end < len(text):
+        cut = text.find(" ", end)
+        end = cut if cut >= 0 else len(text)
+    return ("..." if start > 0 else "") + text[start:end] + ("..." if end < len(text) else "")
