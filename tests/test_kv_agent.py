@@ -189,6 +189,17 @@ def test_a_corrupt_cache_is_named_and_the_question_still_answers(
     assert again["built"] >= 1 and again["already_cached"] >= 1
     _, g, _ = _ask(lib, answerer)
     assert g["kv_corrupt"] == [] and g["kv_segments"] == g["kv_of"]
+    # a flipped bit keeps the size: `kv info` no longer counts it, and a build remakes it
+    other = next(f for f in _kv_files(lib) if not f.name.startswith("3-"))
+    data = bytearray(other.read_bytes())
+    data[-3] ^= 0x10
+    other.write_bytes(bytes(data))
+    info = _run("kv", "info", "--library", str(lib.root))
+    assert info["segments_cached"] == info["segments"] - 1
+    assert [d["file"] for d in info["damaged"]] == [other.name]
+    assert _run("kv", "build", "--library", str(lib.root))["built"] >= 1
+    info = _run("kv", "info", "--library", str(lib.root))
+    assert info["segments_cached"] == info["segments"] and info["damaged"] == []
 
 
 @pytest.mark.slow

@@ -43,6 +43,7 @@ from vagent.kv.prefill import DEFAULT_WINDOW, _window, encode, extend, mode_labe
 from vagent.kv.rope import Rope, rope_of, shift_packed
 from vagent.kv.splice import splice
 from vagent.kv.store import KvRecord, KVStore
+from vagent.kv.verify import problem
 from vagent.locking import write_lock
 from vagent.types import Evidence
 
@@ -151,12 +152,9 @@ def _current(run: _Run, ev: list[Evidence], keys: list[str]) -> tuple[list[bool]
 
 
 def _intact(root: Path, row: KvRow) -> bool:
-    """The row's file is there at its recorded size (a truncated file is built again; a
-    garbled one is found by its checksum when read, and named in the agent's trace)."""
-    try:
-        return (root / "kv" / row.file).stat().st_size == row.bytes
-    except FileNotFoundError:
-        return False
+    """The row's file is there at its recorded size with its recorded sha256 (a missing,
+    truncated or garbled file is built again)."""
+    return problem(root / "kv" / row.file, row) is None
 
 
 def _seed(
