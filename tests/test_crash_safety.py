@@ -87,7 +87,7 @@ def _assert_consistent(lib: Library) -> None:
             "texts": lambda: reg.create("index", "faiss/Flat", dim=row.text_dim),
         },
     )
-    vs.load(row.generation)
+    vs.load(row.generation, row.vector_files)  # checked against the committed checksums
     for kind, want in ids.items():
         got = np.sort(vs.indexes[kind].ids())  # type: ignore[attr-defined]
         np.testing.assert_array_equal(got, want)
@@ -113,9 +113,10 @@ def test_kill_9_leaves_whole_videos_and_resumes(many: Path, tmp_path: Path, dela
     assert len(rerun.indexed) == N_VIDEOS - done and len(rerun.skipped) == done
     _assert_consistent(lib)
     leftovers = sorted(p.name for p in lib.root.iterdir() if p.suffix in (".faiss", ".tmp"))
-    gen = lib.settings().generation
+    row = lib.settings()
+    gen, tag = row.generation, (row.uid or "")[:12]
     assert leftovers == sorted(
-        f"{k}-{g}.faiss" for k in ("frames", "segments", "texts") for g in (gen - 1, gen)
+        f"{k}-{tag}-{g}.faiss" for k in ("frames", "segments", "texts") for g in (gen - 1, gen)
     )
 
 

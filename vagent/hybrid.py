@@ -42,7 +42,7 @@ class TextState:
 
     @classmethod
     def load(cls, catalog: Catalog, library_id: int) -> TextState:
-        with catalog.session() as s:
+        with catalog.reading() as s:
             vids = select(VideoRow.id).where(VideoRow.library_id == library_id)
             rows = list(
                 s.execute(

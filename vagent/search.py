@@ -4,15 +4,44 @@ search reuses: best frames of given segments, and turning ranked segments into h
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from vagent.catalog import Catalog
+from vagent.catalog import Catalog, LibraryRow
+from vagent.errors import LibraryNotFound, VagentError
 from vagent.types import Hit
-from vagent.vectors import VectorSet
+from vagent.vectors import VectorFilesDamaged, VectorSet
+
+T = TypeVar("T")
+# Snapshots tried when a writer sweeps the files of the generation just read (it takes two
+# commits during one read); each try sees a newer generation.
+READ_ATTEMPTS = 8
+
+
+def read_consistent(catalog: Catalog, name: str, hint: str, read: Callable[[LibraryRow], T]) -> T:
+    """Run ``read(row)`` inside one catalog snapshot, ``row`` being library ``name`` as of that
+    snapshot, so every row it reads belongs to ``row.generation`` whatever writers commit
+    meanwhile. ``read`` loads that generation's vector files; when they are gone (a writer
+    moved on twice and swept them) it runs again on a newer snapshot; when they stay gone at
+    the same generation they are lost (VectorFilesDamaged naming the file and ``hint``)."""
+    gone: tuple[int, str] | None = None
+    for _ in range(READ_ATTEMPTS):
+        with catalog.snapshot():
+            row = catalog.library(name)
+            if row is None:
+                raise LibraryNotFound(f"library '{name}' was removed from its catalog")
+            try:
+                return read(row)
+            except FileNotFoundError as exc:
+                missing = str(exc.args[0] if exc.args else exc)
+                if gone == (row.generation, missing):
+                    raise VectorFilesDamaged(Path(missing), "vector file missing", hint) from None
+                gone = (row.generation, missing)
+    raise VagentError(f"library '{name}': vector files keep changing; try again")
 
 
 @dataclass

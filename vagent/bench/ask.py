@@ -54,7 +54,7 @@ def replicate(lib: Library, hours: float, folder: Path) -> int:
         spans = s.scalars(select(TextSpanRow).where(TextSpanRow.video_id == video.id)).all()
         base = {c.name: getattr(video, c.name) for c in VideoRow.__table__.columns}
     vectors = lib._make_vectors(row)
-    vectors.load(row.generation)
+    vectors.load(row.generation, row.vector_files)
     fvecs = vectors.frames.reconstruct(np.array([f.id for f in frames], np.int64))
     index_of = {f.id: i for i, f in enumerate(frames)}
     by_seg: dict[int, list[int]] = defaultdict(list)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 
 from sqlalchemy import (
@@ -71,6 +72,15 @@ class LibraryRow(Base):
     # The captioner whose captions are text spans (source "caption"); None without captions.
     # Added after schema v1 shipped: catalogs without the column get it on open (additive).
     captioner: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Who owns the vector files: a random id given at creation (legacy libraries get one on their
+    # next write); its start names the files (``segments-<uid[:12]>-<gen>.faiss``) and the
+    # folder's ``library.json``. Added after schema v1 shipped (additive, on open).
+    uid: Mapped[str | None] = mapped_column(
+        String(32), nullable=True, default=lambda: uuid.uuid4().hex
+    )
+    # The committed vector files (name, sha256, bytes, count per kind) of ``generation`` and
+    # the one before, as JSON (``vagent.vectors``), moved in the same transaction. Additive.
+    vector_files: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Table, create_engine, delete, event, func, inspect, select, text
@@ -28,7 +29,7 @@ from vagent.errors import SchemaMismatch
 # Missing columns are added on open; opening a catalog for writing creates missing tables, and
 # readers treat a missing one as empty.
 ADDITIVE_COLUMNS: dict[str, dict[str, str]] = {
-    "libraries": {"captioner": "VARCHAR(255)"},
+    "libraries": {"captioner": "VARCHAR(255)", "uid": "VARCHAR(32)", "vector_files": "TEXT"},
     "videos": {"sidecars": "VARCHAR(64)"},
 }
 ADDITIVE_TABLES: tuple[Table, ...] = (KvRow.__table__,)  # type: ignore[assignment]
@@ -44,6 +45,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _manual_transactions(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None
+
+
+def _begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
 class Catalog:
     """A catalog database. ``url`` is any SQLAlchemy URL (``sqlite:///path/catalog.db`` default)."""
 
@@ -53,6 +62,8 @@ class Catalog:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._snap: Engine | None = None
+        self._local = threading.local()
 
     def exists(self) -> bool:
         return inspect(self.engine).has_table(Meta.__tablename__)
@@ -127,19 +138,55 @@ class Catalog:
         with self._sessions() as s, s.begin():
             yield s
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """One read transaction: every read of this catalog in this thread inside the block
+        (``reading()`` and the query methods) sees the same committed state, whatever writers
+        commit meanwhile. Nested blocks share the outer one."""
+        pinned = getattr(self._local, "session", None)
+        if pinned is not None:
+            yield pinned
+            return
+        # ends by a (read-only) commit: a rollback would expire the rows handed out
+        with Session(self._snapshot_engine(), expire_on_commit=False) as s, s.begin():
+            self._local.session = s
+            try:
+                yield s
+            finally:
+                self._local.session = None
+
+    def reading(self) -> AbstractContextManager[Session]:
+        """A session to read with: the open snapshot of this thread, else a fresh one."""
+        pinned: Session | None = getattr(self._local, "session", None)
+        return nullcontext(pinned) if pinned is not None else self._sessions()
+
+    def _snapshot_engine(self) -> Engine:
+        if self._snap is None:
+            if self.engine.dialect.name == "sqlite":
+                # pysqlite runs each SELECT in autocommit: take the snapshot with an explicit
+                # BEGIN (WAL: the first read fixes what the whole transaction sees)
+                snap = create_engine(self.url, future=True)
+                event.listen(snap, "connect", _sqlite_pragmas)
+                event.listen(snap, "connect", _manual_transactions)
+                event.listen(snap, "begin", _begin)
+                self._snap = snap
+            else:
+                self._snap = self.engine.execution_options(isolation_level="REPEATABLE READ")
+        return self._snap
+
     # ---- queries -------------------------------------------------------------------------
 
     def library(self, name: str) -> LibraryRow | None:
-        with self._sessions() as s:
+        with self.reading() as s:
             return s.scalars(select(LibraryRow).where(LibraryRow.name == name)).first()
 
     def videos(self, library_id: int) -> list[VideoRow]:
-        with self._sessions() as s:
+        with self.reading() as s:
             q = select(VideoRow).where(VideoRow.library_id == library_id).order_by(VideoRow.path)
             return list(s.scalars(q))
 
     def counts(self, library_id: int) -> dict[str, int]:
-        with self._sessions() as s:
+        with self.reading() as s:
             vids = select(VideoRow.id).where(VideoRow.library_id == library_id)
             n_seg = s.scalar(select(func.count(SegmentRow.id)).where(SegmentRow.video_id.in_(vids)))
             n_frm = s.scalar(select(func.count(FrameRow.id)).where(FrameRow.video_id.in_(vids)))
@@ -147,36 +194,36 @@ class Catalog:
         return {"videos": int(n_vid or 0), "segments": int(n_seg or 0), "frames": int(n_frm or 0)}
 
     def segments_by_id(self, ids: list[int]) -> dict[int, SegmentRow]:
-        with self._sessions() as s:
+        with self.reading() as s:
             rows = s.scalars(select(SegmentRow).where(SegmentRow.id.in_(ids)))
             return {r.id: r for r in rows}
 
     def frames_by_id(self, ids: list[int]) -> list[FrameRow]:
-        with self._sessions() as s:
+        with self.reading() as s:
             return list(s.scalars(select(FrameRow).where(FrameRow.id.in_(ids))))
 
     def frames_of_segments(self, segment_ids: list[int]) -> list[FrameRow]:
-        with self._sessions() as s:
+        with self.reading() as s:
             q = select(FrameRow).where(FrameRow.segment_id.in_(segment_ids))
             return list(s.scalars(q))
 
     def ids_for_videos(self, video_ids: list[int]) -> tuple[list[int], list[int]]:
         """(segment ids, frame ids) belonging to ``video_ids``."""
-        with self._sessions() as s:
+        with self.reading() as s:
             seg = s.scalars(select(SegmentRow.id).where(SegmentRow.video_id.in_(video_ids)))
             seg_ids = list(seg)
             frm = s.scalars(select(FrameRow.id).where(FrameRow.video_id.in_(video_ids)))
             return seg_ids, list(frm)
 
     def videos_by_id(self, ids: list[int]) -> dict[int, VideoRow]:
-        with self._sessions() as s:
+        with self.reading() as s:
             return {v.id: v for v in s.scalars(select(VideoRow).where(VideoRow.id.in_(ids)))}
 
     def kv_rows(self, segment_ids: list[int], fingerprint: str) -> dict[int, KvRow]:
         """The stored KV caches of ``segment_ids`` made under ``fingerprint``, by segment id."""
         if not self.has_table(KvRow.__tablename__):
             return {}
-        with self._sessions() as s:
+        with self.reading() as s:
             q = select(KvRow).where(
                 KvRow.segment_id.in_(segment_ids), KvRow.fingerprint == fingerprint
             )
@@ -195,3 +242,5 @@ class Catalog:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._snap is not None:
+            self._snap.dispose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,8 +13,9 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from vagent.catalog import Catalog, FrameRow, LibraryRow, SegmentRow, TextSpanRow, VideoRow
+from vagent.integrity.owner import check_owner, read_marker, write_marker
 from vagent.types import SegmentSpan, TextSpan
-from vagent.vectors import VectorSet, sweep
+from vagent.vectors import VectorSet, next_record, parse_record, sweep, tag_of
 
 
 @dataclass
@@ -147,7 +150,9 @@ def land(
     video's text spans (``retext``), atomically. Returns the new generation.
 
     The caller holds the library's write lock and ``vectors`` is at the committed generation.
-    On any failure the catalog is rolled back and ``vectors`` reloaded from the committed files.
+    The vector files are written (named by the library's uid, checksummed) before the catalog
+    commit that moves ``generation`` and records them. On any failure the catalog is rolled
+    back and ``vectors`` reloaded from the committed files.
     """
     try:
         with catalog.session() as s:
@@ -161,12 +166,48 @@ def land(
                 _insert_video(s, lib, vectors, new)
             if retext is not None:
                 _redo_texts(s, vectors, retext)
-            gen = lib.generation + 1
-            vectors.write(gen)
-            lib.generation = gen
-        vectors.generation = gen
+            record, tag = _write_generation(catalog, lib, vectors)
     except BaseException:
-        vectors.load(vectors.generation)
+        vectors.load(vectors.generation, vectors.record)
         raise
-    sweep(vectors.root, gen)
-    return gen
+    _committed(vectors, record)
+    sweep(vectors.root, record, tag)
+    return vectors.generation
+
+
+def _write_generation(
+    catalog: Catalog, lib: LibraryRow, vectors: VectorSet
+) -> tuple[dict[str, Any], str | None]:
+    """Write ``vectors`` as the library's next generation and move the row to it (the caller
+    commits the session). The folder must be this library's (``library.json``)."""
+    if not lib.uid:
+        lib.uid = uuid.uuid4().hex  # a library from before files carried their owner's tag
+    marker = read_marker(vectors.root)
+    if marker is not None and marker["uid"] != lib.uid:
+        check_owner(vectors.root, catalog, lib.name, None)  # raises, naming the owner
+    write_marker(vectors.root, lib.name, lib.uid, catalog.url)
+    tag = tag_of(lib.uid)
+    gen = lib.generation + 1
+    files = vectors.write(gen, tag)
+    record = next_record(parse_record(lib.vector_files), gen, files)
+    lib.generation = gen
+    lib.vector_files = json.dumps(record)
+    return record, tag
+
+
+def _committed(vectors: VectorSet, record: dict[str, Any]) -> None:
+    vectors.generation = record["generation"]
+    vectors.record = record
+    vectors.names = {k: f["name"] for k, f in record["files"].items()}
+
+
+def commit_vectors(catalog: Catalog, library_id: int, vectors: VectorSet) -> int:
+    """Write ``vectors`` (rebuilt for the rows as they are) as the next generation, under the
+    write lock; returns it. Used by repair: rows do not change, only the files."""
+    with catalog.session() as s:
+        lib = s.get(LibraryRow, library_id)
+        assert lib is not None
+        record, tag = _write_generation(catalog, lib, vectors)
+    _committed(vectors, record)
+    sweep(vectors.root, record, tag)
+    return vectors.generation

@@ -1,0 +1,1 @@
+"""Integrity of a library: who owns its folder, and ``vagent check`` / ``vagent repair``."""
