@@ -23,7 +23,7 @@ from vagent.errors import DiskFull, EncoderMismatch, LibraryNotFound, VagentErro
 from vagent.hybrid import DEFAULT_WEIGHTS, MODES, TextState, hybrid_ranking
 from vagent.ingest.commit import land
 from vagent.ingest.run import IndexRun, Options
-from vagent.integrity.owner import check_owner, repair_hint
+from vagent.integrity.owner import MARKER, check_owner, read_marker, repair_hint
 from vagent.locking import write_lock
 from vagent.matching import match_videos
 from vagent.parts import NewParts, build_new_parts, index_parts
@@ -281,6 +281,7 @@ class Library:
         """Drop a library this run created when nothing landed in it: its row, the catalog file
         when the run made it, and the folders the run made."""
         cat = self._catalog
+        uid = None
         if cat is not None:
             try:
                 with cat.session() as s:
@@ -289,9 +290,13 @@ class Library:
                     if row is not None and row.generation > 0:
                         return
                     if row is not None:
+                        uid = row.uid
                         s.delete(row)
             except Exception:
                 return  # cannot tell (or cannot write): keep what is there
+        marker = read_marker(self.root)
+        if uid and marker and marker.get("uid") == uid:
+            (self.root / MARKER).unlink(missing_ok=True)
         self.close()
         self._vectors = None
         if new_catalog:
