@@ -4,6 +4,7 @@ one line naming the file, the rest of the batch goes on, and the work stays boun
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ from types import FrameType
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.conftest import COLOUR, TINY_CLIP
 from vagent import Library
@@ -287,3 +288,17 @@ def test_fuzz_sidecar_bytes_never_raise(data: bytes) -> None:
         kept, problems = read_subtitles(video, 30.0)
         assert all(0 <= s.start < s.end <= 30.0 and len(s.text) <= PIECE_CHARS for s in kept)
         assert all(str(p) for p in problems)
+
+
+@pytest.mark.usefixtures("colour_plugin")
+def test_search_json_quotes_a_bounded_part_of_a_giant_legacy_span(clip: Path) -> None:
+    """A library indexed before cue bounds may hold megabytes in one span: hits quote 2,000
+    characters of it, not all of it."""
+    (clip.parent / "clip.srt").write_text(cue(1, 0.5, 1.5, "a short line about the weather"))
+    lib = Library.open("lib")
+    lib.index([str(clip)], encoder=COLOUR, text="subtitles", progress=False)
+    with lib.catalog.session() as s:
+        s.execute(update(TextSpanRow).values(text="weather " * 250_000))  # 2 MB, as old ones were
+    hits = Library.open("lib").search("weather", k=5, mode="text")
+    assert hits and all(len(t["text"]) <= 2004 for h in hits for t in h.texts)
+    assert len(json.dumps([h.to_dict() for h in hits])) < 10_000

@@ -89,8 +89,16 @@ class TextState:
         return ids[max(0, bisect.bisect_right(starts, mid) - 1)]
 
 
+# A hit quotes at most this much of one span: new spans are stored at <= 500 characters
+# (vagent.text.limits), but a library indexed before that may hold megabytes in one.
+QUOTE_CHARS = 2000
+
+
 def _span_view(span: dict[str, Any]) -> dict[str, Any]:
-    return {k: span[k] for k in ("source", "start", "end", "text")}
+    view = {k: span[k] for k in ("source", "start", "end", "text")}
+    if len(view["text"]) > QUOTE_CHARS:
+        view["text"] = view["text"][:QUOTE_CHARS] + " ..."
+    return view
 
 
 def text_channels(
