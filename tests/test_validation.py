@@ -189,3 +189,10 @@ def test_bad_bytes_in_text_are_replaced() -> None:
     assert clean_text("red\udcff car") == "red\ufffd car"  # surrogate escape of byte 0xff
     assert "\ufffd" in clean_text("x\ud800")  # a lone surrogate from Python
     assert clean_text("crème brûlée") == "crème brûlée"
+
+
+@pytest.mark.parametrize("segmenter", ["fixed/nan", "fixed/0", "fixed/inf", "scene/abc", "scene/0"])
+def test_numbers_inside_the_segmenter_id(colour_plugin: None, segmenter: str) -> None:
+    code, _, err = _vagent(*INDEX, "--text", "none", "--segmenter", segmenter)
+    assert code == 2 and err.count("\n") == 1 and "--segmenter" in err, err
+    assert not _home().exists()
