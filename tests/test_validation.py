@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from tests.conftest import COLOUR
 from vagent import Library
 from vagent.cli import main
+from vagent.cli.bench import HOURS, KEYFRAME_SECONDS, REPEATS, SECONDS, TOKENS
 from vagent.errors import BadNumber
 from vagent.kv.maintain import parse_size
 from vagent.validate import (
@@ -98,6 +99,11 @@ OPTIONS: list[tuple[list[str], str, Range]] = [
     (["ask", "why?", "-l", "lib"], "--timeout", TIMEOUT),
     (["eval", "questions.jsonl", "-l", "lib"], "--limit", LIMIT),
     (["kv", "prune", "-l", "lib"], "--max-bytes", MAX_BYTES),
+    (["bench", "ingest"], "--seconds", SECONDS),
+    (["bench", "ingest"], "--keyframe-seconds", KEYFRAME_SECONDS),
+    (["bench", "ask"], "--hours", HOURS),
+    (["bench", "kv"], "--tokens", TOKENS),
+    (["bench", "kv"], "--repeats", REPEATS),
 ]  # fmt: skip
 
 
@@ -196,3 +202,18 @@ def test_numbers_inside_the_segmenter_id(colour_plugin: None, segmenter: str) ->
     code, _, err = _vagent(*INDEX, "--text", "none", "--segmenter", segmenter)
     assert code == 2 and err.count("\n") == 1 and "--segmenter" in err, err
     assert not _home().exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["bench", "needle", "--hours", "0.5,nan"], "--hours must be a number in (0, 1000]"),
+        (["bench", "needle", "--depths", "0.5,2"], "--depths must be a number in [0, 1]"),
+        (["bench", "needle", "--hours", ","], "--hours needs at least one number"),
+        (["bench", "kv", "--ks", "1,0"], "--ks must be a whole number in [1, 1000]"),
+        (["bench", "ingest", "--size", "0x720", "--no-naive"], "--size must be a whole number"),
+    ],
+)
+def test_number_lists_of_the_benchmarks(argv: list[str], needle: str) -> None:
+    code, out, err = _vagent(*argv)
+    assert code == 2 and out == "" and err.count("\n") == 1 and needle in err, err

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import click
 
-from vagent.cli.common import emit_json, guarded, json_option
+from vagent.cli.common import Bounded, emit_json, guarded, json_option, number_list
+from vagent.validate import BATCH_SIZE, FPS, K, Range
+
+SECONDS = Range("--seconds", 0, 86_400, low_open=True)
+LONG_SECONDS = Range("--long-seconds", 0, 86_400)  # 0 skips the long video
+KEYFRAME_SECONDS = Range("--keyframe-seconds", 0, 3600, low_open=True)
+SIDE = Range("--size", 16, 8192, integer=True)
+HOURS = Range("--hours", 0, 1000, low_open=True)
+DEPTHS = Range("--depths", 0, 1)
+KS = Range("--ks", 1, 1000, integer=True)
+TOKENS = Range("--tokens", 1, 32_768, integer=True)
+THREADS = Range("--threads", 1, 1024, integer=True)
+REPEATS = Range("--repeats", 1, 1000, integer=True)
 
 
 @click.group()
@@ -14,23 +26,30 @@ def bench() -> None:
 
 def _size(text: str) -> tuple[int, int]:
     w, _, h = text.partition("x")
-    return int(w), int(h)
+    return SIDE.check_int(w), SIDE.check_int(h)
 
 
 @bench.command("ingest")
 @click.option("--video", help="Measure this file instead of a generated one.")
-@click.option("--seconds", default=60.0, show_default=True, help="Generated video length.")
+@click.option(
+    "--seconds",
+    type=Bounded(SECONDS),
+    default=60.0,
+    show_default=True,
+    help="Generated video length.",
+)
 @click.option(
     "--long-seconds",
+    type=Bounded(LONG_SECONDS),
     default=1800.0,
     show_default=True,
     help="Second, longer video for the memory comparison (0: skip).",
 )
 @click.option("--encoder", default="openclip/ViT-B-32/random", show_default=True)
-@click.option("--fps", default=1.0, show_default=True, help="Sampling rate.")
+@click.option("--fps", type=Bounded(FPS), default=1.0, show_default=True, help="Sampling rate.")
 @click.option("--size", default="1280x720", show_default=True, help="Generated video size.")
-@click.option("--keyframe-seconds", default=2.0, show_default=True)
-@click.option("--batch-size", default=32, show_default=True)
+@click.option("--keyframe-seconds", type=Bounded(KEYFRAME_SECONDS), default=2.0, show_default=True)
+@click.option("--batch-size", type=Bounded(BATCH_SIZE), default=32, show_default=True)
 @click.option(
     "--naive/--no-naive",
     default=True,
@@ -90,19 +109,24 @@ def ingest(
         click.echo(f"naive: {r['naive']}")
 
 
-def _floats(text: str) -> list[float]:
-    return [float(x) for x in text.split(",") if x.strip()]
-
-
 @bench.command("needle")
-@click.option("--hours", default="0.5,1,2", show_default=True, help="Haystack lengths.")
+@click.option(
+    "--hours",
+    default="0.5,1,2",
+    callback=number_list(HOURS),
+    show_default=True,
+    help="Haystack lengths.",
+)
 @click.option(
     "--depths",
     default="0.1,0.3,0.5,0.7,0.9",
+    callback=number_list(DEPTHS),
     show_default=True,
     help="Where the needles sit, as fractions of the haystack.",
 )
-@click.option("-k", default=5, show_default=True, help="Hits inspected per question.")
+@click.option(
+    "-k", type=Bounded(K), default=5, show_default=True, help="Hits inspected per question."
+)
 @click.option("--plot", help="Write a recall@k heat map (PNG) here.")
 @click.option(
     "--answerer",
@@ -110,13 +134,23 @@ def _floats(text: str) -> list[float]:
     show_default=True,
     help="Also ask every question end to end with this answerer; 'none' for retrieval only.",
 )
+@click.option("--planner", help="Planner id for those questions (default as `vagent ask`).")
 @json_option
 @guarded
-def needle(hours: str, depths: str, k: int, plot: str | None, answerer: str, as_json: bool) -> None:
+def needle(
+    hours: list[float],
+    depths: list[float],
+    k: int,
+    plot: str | None,
+    answerer: str,
+    planner: str | None,
+    as_json: bool,
+) -> None:
     """Hide sentences on screen and in subtitles of long videos, then search for them and ask."""
     from vagent.bench import needle as b
 
-    r = b.run(_floats(hours), _floats(depths), k, None if answerer == "none" else answerer)
+    ans = None if answerer == "none" else answerer
+    r = b.run(hours, depths, k, ans, planner)
     if plot:
         b.heatmap(r["rows"], plot)
     if as_json:
@@ -135,10 +169,19 @@ def needle(hours: str, depths: str, k: int, plot: str | None, answerer: str, as_
                     f"{m['recall@5']:>9.2f} {acc}"
                 )
     if answerer != "none":
+        asked = [row for row in r["rows"] if "answer_correct" in row]
+        plans = sorted(row["plan_ms"] for row in asked)
         click.echo(
             f"answered: the {answerer} answer holds the needle's answer words; cited: a citation "
             f"covers the needle's moment"
         )
+        if asked:
+            click.echo(
+                f"all questions, planner {asked[0]['planner']}: answered "
+                f"{sum(x['answer_correct'] for x in asked) / len(asked):.2f}, cited "
+                f"{sum(x['cited'] for x in asked) / len(asked):.2f}, plan p50 "
+                f"{plans[len(plans) // 2]:.0f} ms"
+            )
     for h, s in r["index_video_s_per_s"].items():
         o = r["ocr_frames"][h]
         click.echo(
@@ -156,7 +199,13 @@ def needle(hours: str, depths: str, k: int, plot: str | None, answerer: str, as_
 
 
 @bench.command("ask")
-@click.option("--hours", default=10.0, show_default=True, help="Library size in video hours.")
+@click.option(
+    "--hours",
+    type=Bounded(HOURS),
+    default=10.0,
+    show_default=True,
+    help="Library size in video hours.",
+)
 @click.option("--answerer", help="Answerer id (default as `vagent ask`: hf-text on a CPU).")
 @click.option("--planner", help="Planner id (default llm).")
 @json_option
@@ -179,15 +228,25 @@ def ask_bench(hours: float, answerer: str | None, planner: str | None, as_json: 
     show_default=True,
     help="Random-weight model shape: smollm2-135m or llama-tiny (throughput only).",
 )
-@click.option("--ks", default="1,4,16", show_default=True, help="Segments retrieved per answer.")
-@click.option("--tokens", default=128, show_default=True, help="Tokens per segment.")
+@click.option(
+    "--ks",
+    default="1,4,16",
+    callback=number_list(KS),
+    show_default=True,
+    help="Segments retrieved per answer.",
+)
+@click.option(
+    "--tokens", type=Bounded(TOKENS), default=128, show_default=True, help="Tokens per segment."
+)
 @click.option("--dtype", default="bfloat16", show_default=True, help="Stored cache dtype.")
-@click.option("--threads", type=int, default=1, show_default=True, help="torch CPU threads.")
-@click.option("--repeats", default=2, show_default=True)
+@click.option(
+    "--threads", type=Bounded(THREADS), default=1, show_default=True, help="torch CPU threads."
+)
+@click.option("--repeats", type=Bounded(REPEATS), default=2, show_default=True)
 @json_option
 @guarded
 def kv_bench(
-    model: str, ks: str, tokens: int, dtype: str, threads: int, repeats: int, as_json: bool
+    model: str, ks: list[int], tokens: int, dtype: str, threads: int, repeats: int, as_json: bool
 ) -> None:
     """Time to first token from stored KV caches versus re-encoding, and bytes per segment."""
     from vagent.bench import kv as b
@@ -195,7 +254,7 @@ def kv_bench(
     r = b.run(
         True,
         model=model,
-        ks=[int(k) for k in ks.split(",")],
+        ks=ks,
         tokens=tokens,
         store_dtype=dtype,
         threads=threads,

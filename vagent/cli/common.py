@@ -12,7 +12,7 @@ import click
 
 from vagent.errors import BadNumber, VagentError
 from vagent.storage import storage_problem
-from vagent.validate import MAX_BYTES, Range
+from vagent.validate import MAX_BYTES, Range, shown
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,6 +37,23 @@ class Bounded(click.ParamType):
         return int(number) if self.allowed.integer else number
 
 
+def number_list(allowed: Range) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback for ``0.5,1,2``: each item checked against ``allowed``."""
+
+    def parse(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None or isinstance(value, list):
+            return value
+        items = [x for x in str(value).split(",") if x.strip()]
+        if not items:
+            raise BadOption(f"{allowed.name} needs at least one number, {allowed.describe()}", ctx)
+        try:
+            return [allowed.check_int(x) if allowed.integer else allowed.check(x) for x in items]
+        except BadNumber as exc:
+            raise BadOption(str(exc), ctx) from None
+
+    return parse
+
+
 class ByteSize(click.ParamType):
     """A size such as ``50G``, ``512M`` or ``2048`` (binary units), at most 1024T."""
 
@@ -51,8 +68,12 @@ class ByteSize(click.ParamType):
             return int(MAX_BYTES.check(parse_size(str(value))))
         except BadNumber as exc:
             raise BadOption(str(exc), ctx) from None
-        except (ValueError, OverflowError) as exc:
-            raise BadOption(f"--max-bytes: {exc} (at most 1024T)", ctx) from None
+        except (ValueError, OverflowError):
+            raise BadOption(
+                f"--max-bytes must be a size such as 50G, 512M or 2048, at most 1024T; "
+                f"got '{shown(value)}'",
+                ctx,
+            ) from None
 
 
 def library_options(f: F) -> F:
