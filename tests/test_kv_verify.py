@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from vagent import Library, plugins
 from vagent.catalog.schema import KvRow, SegmentRow
@@ -101,3 +101,19 @@ def test_a_missing_file_or_a_swapped_one_is_damage(lib: Library) -> None:
     assert len(found) == 2 and "missing" in found[0] + found[1]
     assert len(repair_kv(lib)) == 2
     assert len(library_rows(lib.catalog, lib.settings().id)) == len(rows) - 2
+
+
+def test_a_row_naming_a_file_outside_the_kv_folder_never_deletes_it(
+    lib: Library, tmp_path: Path
+) -> None:
+    victim = tmp_path / "precious.safetensors"
+    victim.write_bytes(b"keep me")
+    rows = library_rows(lib.catalog, lib.settings().id)
+    with lib.catalog.session() as s:  # as a library handed over by someone else could say
+        s.execute(
+            update(KvRow).where(KvRow.id == rows[0].id).values(file="../../precious.safetensors")
+        )
+    found = check_kv(lib)
+    assert len(found) == 1 and "not one the KV store writes" in found[0]
+    assert len(repair_kv(lib)) == 1 and victim.read_bytes() == b"keep me"
+    assert len(library_rows(lib.catalog, lib.settings().id)) == len(rows) - 1

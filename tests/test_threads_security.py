@@ -191,3 +191,20 @@ def test_a_new_library_and_its_threads_are_private(videos: Path, tmp_path: Path)
         os.umask(old)
     assert stat.S_IMODE(lib.root.stat().st_mode) == 0o700
     assert (lib.root / THREADS_DB).exists()
+
+
+def test_a_linked_threads_file_is_never_opened(lib: Library, tmp_path: Path) -> None:
+    victim = tmp_path / "someone-elses.sqlite"  # another program's database, outside the library
+    with sqlite3.connect(victim) as conn:
+        conn.execute("CREATE TABLE notes (text)")
+    before = victim.read_bytes()
+    (lib.root / THREADS_DB).symlink_to(victim)
+    with _agent(lib) as agent:
+        res = agent.ask(Q)
+    assert "bread" in res.answer and len(res.notes) == 1 and "symbolic link" in res.notes[0]
+    assert victim.read_bytes() == before and not Path(f"{victim}-wal").exists()
+    assert "symbolic link" in check_threads(lib.root)[0]
+    assert "saved aside" in repair_threads(lib.root)[0]
+    assert victim.read_bytes() == before and not (lib.root / THREADS_DB).exists()
+    with _agent(lib) as agent:
+        assert agent.ask(Q, thread_id="t").notes == []

@@ -54,14 +54,28 @@ def repair_hint(root: Path) -> str:
 def create_private(path: Path) -> None:
     """Create ``path`` empty and readable by its owner only, unless it exists."""
     with suppress(FileExistsError):
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
 
 
-def unusable(path: Path, root: Path, exc: BaseException) -> ThreadsUnusable:
+def unusable(path: Path, root: Path, why: BaseException | str) -> ThreadsUnusable:
+    if isinstance(why, BaseException):
+        why = f"{type(why).__name__}: {why}"
     return ThreadsUnusable(
-        f"threads file {path} cannot be used ({type(exc).__name__}: {exc}); "
+        f"threads file {path} cannot be used ({why}); "
         f"run `vagent repair --library {repair_hint(root)}` to save it aside"
     )
+
+
+SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def linked(path: Path) -> str | None:
+    """Which of ``path`` and its SQLite side files is a symbolic link (SQLite would write
+    through it, outside the library), or None."""
+    for p in (path, *(path.with_name(path.name + s) for s in SIDE_FILES)):
+        if p.is_symlink():
+            return f"{p.name} is a symbolic link; threads are kept only in the library's own files"
+    return None
 
 
 def broken(path: Path, root: Path, thread_id: str, why: str) -> BrokenThread:
@@ -98,6 +112,9 @@ def open_threads(path: Path, root: Path) -> Threads:
     from vagent.agent.threadserde import ThreadSaver
 
     conn: sqlite3.Connection | None = None
+    why = linked(path)
+    if why is not None:
+        raise unusable(path, root, why)
     try:
         create_private(path)
         conn = sqlite3.connect(path, check_same_thread=False)
@@ -176,16 +193,23 @@ class ThreadKeeper:
 # ---- check and repair -------------------------------------------------------------------------
 
 
-def _whole_file_problem(conn: sqlite3.Connection) -> str | None:
+def _whole_file_problem(path: Path) -> str | None:
+    """Why SQLite cannot use the threads file ``path`` as LangGraph's, or None. Symbolic
+    links are refused before SQLite opens anything."""
+    why = linked(path)
+    if why is not None:
+        return why
     try:
-        rows = conn.execute("PRAGMA quick_check").fetchall()
-        if [tuple(r) for r in rows] != [("ok",)]:
-            return "damaged: " + "; ".join(str(r[0]) for r in rows[:3])
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if {"checkpoints", "writes"} <= tables:
-            _probe(conn)
-        elif tables & {"checkpoints", "writes"}:
-            return "one of the tables checkpoints, writes is missing"
+        with _connect(path) as conn:
+            rows = conn.execute("PRAGMA quick_check").fetchall()
+            if [tuple(r) for r in rows] != [("ok",)]:
+                return "damaged: " + "; ".join(str(r[0]) for r in rows[:3])
+            q = "SELECT name FROM sqlite_master WHERE type='table'"
+            tables = {r[0] for r in conn.execute(q)}
+            if {"checkpoints", "writes"} <= tables:
+                _probe(conn)
+            elif tables & {"checkpoints", "writes"}:
+                return "one of the tables checkpoints, writes is missing"
     except sqlite3.Error as exc:
         return f"{type(exc).__name__}: {exc}"
     return None
@@ -225,32 +249,37 @@ def _connect(path: Path) -> Iterator[sqlite3.Connection]:
         yield conn
 
 
+def _present(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
+
+
 def check_threads(root: Path) -> list[str]:
     """Problems with the threads of the library at ``root``, one line each (empty: none, or
     no threads file). Reads every checkpoint; writes nothing."""
     path = root / THREADS_DB
-    if not path.exists():
+    if not _present(path):
         return []
     hint = repair_hint(root)
-    with _connect(path) as conn:
-        why = _whole_file_problem(conn)
-        if why is not None:
-            return [
-                f"threads file {path} cannot be used ({why}): "
-                f"`vagent repair --library {hint}` saves it aside"
-            ]
+    why = _whole_file_problem(path)
+    if why is not None:
         return [
-            f"thread {tid} in {path} cannot be read ({reason}): "
-            f"`vagent repair --library {hint}` saves it aside and drops it"
-            for tid, reason in sorted(_broken_threads(conn).items())
+            f"threads file {path} cannot be used ({why}): "
+            f"`vagent repair --library {hint}` saves it aside"
         ]
+    with _connect(path) as conn:
+        bad = _broken_threads(conn)
+    return [
+        f"thread {tid} in {path} cannot be read ({reason}): "
+        f"`vagent repair --library {hint}` saves it aside and drops it"
+        for tid, reason in sorted(bad.items())
+    ]
 
 
 def _aside_name(path: Path) -> Path:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     target = path.with_name(f"{path.name}.broken-{stamp}")
     n = 1
-    while target.exists():
+    while _present(target):
         n += 1
         target = path.with_name(f"{path.name}.broken-{stamp}-{n}")
     return target
@@ -262,12 +291,14 @@ def repair_threads(root: Path) -> list[str]:
     the next ask starts a new one; broken threads are dropped after a copy of the whole file
     is saved aside. The caller holds the library's write lock if it wants one."""
     path = root / THREADS_DB
-    if not path.exists():
+    if not _present(path):
         return []
-    with _connect(path) as conn:
-        why = _whole_file_problem(conn)
-        bad = {} if why is not None else _broken_threads(conn)
-        if why is None and bad:
+    why = _whole_file_problem(path)
+    if why is None:
+        with _connect(path) as conn:
+            bad = _broken_threads(conn)
+            if not bad:
+                return []
             target = _aside_name(path)
             create_private(target)
             with _connect(target) as copy:
@@ -276,17 +307,15 @@ def repair_threads(root: Path) -> list[str]:
             with conn:
                 conn.execute(f"DELETE FROM writes WHERE thread_id IN ({marks})", list(bad))
                 conn.execute(f"DELETE FROM checkpoints WHERE thread_id IN ({marks})", list(bad))
-            return [
-                f"thread {tid} could not be read ({reason}): saved aside in {target.name}, dropped"
-                for tid, reason in sorted(bad.items())
-            ]
-    if why is None:
-        return []
+        return [
+            f"thread {tid} could not be read ({reason}): saved aside in {target.name}, dropped"
+            for tid, reason in sorted(bad.items())
+        ]
     target = _aside_name(path)
-    os.replace(path, target)
-    for suffix in ("-wal", "-shm", "-journal"):
+    os.replace(path, target)  # a symbolic link moves itself, never its target
+    for suffix in SIDE_FILES:
         side = path.with_name(path.name + suffix)
-        if side.exists():
+        if _present(side):
             os.replace(side, target.with_name(target.name + suffix))
     return [
         f"threads file {path.name} could not be used ({why}): saved aside as {target.name}; "

@@ -20,7 +20,23 @@ from vagent.catalog.schema import KvRow, SegmentRow, VideoRow
 from vagent.locking import write_lock
 
 SUFFIX = ".safetensors"
+_CACHE_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}\.[A-Za-z0-9_-]{1,128}\.safetensors")
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def is_cache_name(file: str) -> bool:
+    """Whether ``file`` is a name the KV store writes (``<key>.<fingerprint>.safetensors``):
+    a catalog row naming anything else (``../x``, a path) never has a file opened or deleted."""
+    return _CACHE_NAME.fullmatch(file) is not None
+
+
+def cache_files(root: Path, files: list[str]) -> list[Path]:
+    """The paths under ``<root>/kv/`` of the well-formed names among ``files`` (none when that
+    folder is a symbolic link: files are deleted only inside the library)."""
+    folder = root / "kv"
+    if folder.is_symlink():
+        return []
+    return [folder / f for f in files if is_cache_name(f)]
 
 
 def file_key(file: str) -> str:
@@ -51,7 +67,7 @@ def orphans(library: Any) -> list[Path]:
     """Cache files under ``<library>/kv/`` that no catalog row names (left by removed videos,
     replaced caches or killed builds), with temporary files of interrupted writes."""
     folder = Path(library.root) / "kv"
-    if not folder.is_dir():
+    if not folder.is_dir() or folder.is_symlink():
         return []
     known = {r.file for r in library_rows(library.catalog, library.settings().id)}
     return sorted(
@@ -142,7 +158,7 @@ def prune(library: Any, max_bytes: int) -> dict[str, Any]:
         if drop:
             with library.catalog.session() as s:
                 s.execute(delete(KvRow).where(KvRow.id.in_([r.id for r in drop])))
-        files = remove_files([root / "kv" / r.file for r in drop])
+        files = remove_files(cache_files(root, [r.file for r in drop]))
         lost = drop_orphans(library, locked=True)
     return {
         "library": library.name,

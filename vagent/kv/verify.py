@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete
 
 from vagent.catalog.schema import KvRow
-from vagent.kv.maintain import library_rows, remove_files
+from vagent.kv.maintain import cache_files, is_cache_name, library_rows, remove_files
 from vagent.locking import write_lock
 
 if TYPE_CHECKING:
@@ -53,7 +53,11 @@ def _tensor_range(fh: Any, size: int) -> tuple[int, int, dict[str, str]]:
 
 def problem(path: Path, row: KvRow) -> str | None:
     """Why the cache file ``path`` of ``row`` cannot be used, or None when it is intact."""
+    if not is_cache_name(row.file):
+        return f"names the file {row.file!r}, not one the KV store writes"
     try:
+        if path.is_symlink():
+            return "a symbolic link"
         size = path.stat().st_size
     except FileNotFoundError:
         return "missing"
@@ -111,7 +115,7 @@ def _drop(library: Library) -> list[tuple[KvRow, str]]:
     if bad:
         with library.catalog.session() as s:
             s.execute(delete(KvRow).where(KvRow.id.in_([r.id for r, _ in bad])))
-        remove_files([Path(library.root) / "kv" / r.file for r, _ in bad])
+        remove_files(cache_files(Path(library.root), [r.file for r, _ in bad]))
     return bad
 
 
