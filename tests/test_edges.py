@@ -250,3 +250,25 @@ def test_real_full_disk_on_a_tiny_tmpfs(videos: Path, tmp_path: Path) -> None:
     assert not [n for n in runs["left"] if n.endswith(".tmp")], runs["left"]
     assert runs["search"]["code"] == 0 and json.loads(runs["search"]["out"])[0]["start"] == 0.0
     assert runs["again"]["code"] == 0 and "indexed 1" in runs["again"]["out"], runs["again"]
+
+
+def test_question_with_bytes_that_are_not_utf8(videos: Path) -> None:
+    """`vagent ask $'...\\xff'`: asked with the bad bytes replaced, and the thread is kept."""
+    from tests.plugins import scripted
+    from vagent import plugins
+
+    (videos / "rgb.srt").write_text("1\n00:00:12,000 --> 00:00:15,000\nthe parcel is green\n")
+    plugins.add_plugin("testscripted", scripted)
+    try:
+        code, _, err = _vagent("index", str(videos / "rgb.mp4"), "-l", "lib", "--encoder",
+                               COLOUR, "--text", "subtitles")  # fmt: skip
+        assert code == 0, err
+        code, out, err = _vagent("ask", "what colour is the parcel \udcff?", "-l", "lib",
+                                 "--answerer", "scripted", "--json")  # fmt: skip
+        assert code == 0 and "Traceback" not in err, err
+        res = json.loads(out)
+        code, out, err = _vagent("ask", "and then \udcfe?", "-l", "lib", "--answerer", "scripted",
+                                 "--thread", res["thread_id"], "--json")  # fmt: skip
+        assert code == 0 and "Traceback" not in err, err
+    finally:
+        plugins.remove_plugin("testscripted")
