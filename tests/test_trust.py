@@ -170,10 +170,24 @@ def test_quote_window_and_grounding_rules() -> None:
     earlier = [{"question": "What do we bake?", "answer": "bread"}]
     again = assess("And after that?", "bread", ev, earlier=earlier)
     assert not again.grounded and "repeats" in again.reason
+    step = [{"channels": ["text"], "score": 1.0, "texts": [{"text": "The learning rate sets the "
+             "size of each step"}]}]  # fmt: skip
+    made_up = assess("How big is each step?", "It is 100% in 100 seconds.", step, free=True)
+    assert made_up.grounded and made_up.by == "quote" and made_up.coverage == 0.0
+    said = assess("How big is each step?", "The learning rate sets it", step, free=True)
+    assert said.by == "words" and said.coverage == 1.0
     assert option_scores("How long?", ["five minutes", "twenty minutes"], []) is None
     ev2 = [{"channels": ["text"], "score": 1.0, "texts": [{"text": SIMMER}]}]
     scores = option_scores("How long does it simmer?", ["five minutes", "twenty minutes"], ev2)
     assert scores == [0.0, 1.0]
+
+
+def test_an_answer_saying_more_than_the_evidence_is_replaced_by_its_quote(soup: Library) -> None:
+    with Agent.open(soup, answerer="trusty/embellish", planner="rules") as agent:
+        res = agent.ask("How long does it simmer?")
+    assert res.grounded and not res.abstained and "100 seconds" not in res.answer
+    assert res.answer.startswith('The library says: "') and "twenty minutes" in res.answer
+    assert res.answer.endswith("(soup.mp4 0:30-0:40)")
 
 
 # ---- multiple choice from the evidence -----------------------------------------------------

@@ -4,8 +4,9 @@
 with the question as asked (ties: the moment the agent ranked highest), multiple choice the
 option sharing the most words with the evidence; confidence 0.9. ``trusty/inventor`` makes an
 answer up whatever it is shown (the issue's mushroom), at 0.33, and picks option A.
-``trusty/decline`` says it does not know. ``trusty/contrary`` prefers, at 0.7, the option that
-mentions "five" (as SmolLM2 did against a subtitle saying twenty). Registered per test.
+``trusty/decline`` says it does not know; ``trusty/embellish`` adds words no evidence holds.
+``trusty/contrary`` prefers, at 0.7, the option that mentions "five" (as SmolLM2 did against a
+subtitle saying twenty). Registered per test.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class Trusty(Answerer):
             return Draft(INVENTION, None, 0.33, None, [], meta)
         if self.mode == "decline":
             return Draft("I don't know.", None, 0.9, None, [], meta)
+        if self.mode == "embellish":
+            return Draft("It simmers for 100% of 100 seconds.", None, 0.9, None, [], meta)
         want = content_words(q.text)
         spans = [
             (len(content_words(str(s["text"])) & want), e.score, i, str(s["text"]))

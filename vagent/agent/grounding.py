@@ -43,6 +43,7 @@ _DECLINES = re.compile(
 )
 MATCHED_CHANNELS = frozenset({"text", "lexical", "anchor"})
 QUOTE_CHARS = 90
+MIN_COVERAGE = 0.5
 
 
 def stem(word: str) -> str:
@@ -94,12 +95,14 @@ class Grounding:
     support: list[Support] = field(default_factory=list)
     reason: str = ""
     by: str = ""
+    coverage: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "grounded": self.grounded,
             "reason": self.reason,
             "by": self.by,
+            "coverage": self.coverage,
             "support": [
                 {"evidence": s.evidence, "span": s.span, "words": sorted(s.words)}
                 for s in self.support
@@ -139,10 +142,15 @@ def assess(
     frames: bool = False,
     meta: dict[str, Any] | None = None,
     earlier: Sequence[dict[str, Any]] = (),
+    free: bool = False,
 ) -> Grounding:
     """Whether ``answer`` (an open answer's text, or the chosen option's text) stands on
     ``evidence``. ``frames``: the answerer looked at decoded frames. ``earlier``: the thread's
-    previous turns (question, answer)."""
+    previous turns (question, answer). ``free``: ``answer`` is free text (an open question):
+    its ``coverage`` is the share of its own content words (those not in the question) that
+    the evidence holds; under ``MIN_COVERAGE`` it adds what the evidence does not say, so it is
+    grounded only where a span holds the question's words, and then ``by`` is "quote": the
+    deciding span is given instead of the sentence (``finish``)."""
     if not evidence:
         return Grounding(False, reason="no evidence: the search found no matching moment")
     meta = meta or {}
@@ -156,8 +164,22 @@ def assess(
         if said and same == said and t.get("question", "").strip() != question.strip():
             return Grounding(False, reason="the answer repeats an earlier answer word for word")
     found = supporting(question, answer, evidence)
+    coverage = None
+    if free:
+        new = content_words(answer) - content_words(question)
+        held: set[str] = set()
+        for _i, _j, s in spans(evidence):
+            held |= content_words(str(s["text"]))
+        coverage = round(len(new & held) / len(new), 3) if new else None
+    if found and (coverage is None or coverage >= MIN_COVERAGE):
+        return Grounding(True, found, by="words", coverage=coverage)
+    if found and any(sup.words & content_words(question) for sup in found):
+        by_q = [sup for sup in found if sup.words & content_words(question)]
+        return Grounding(True, by_q, by="quote", coverage=coverage)
     if found:
-        return Grounding(True, found, by="words")
+        return Grounding(
+            False, reason="the answer says more than the evidence holds", coverage=coverage
+        )
     if frames and any(e.get("frame_times") and not e.get("missing") for e in evidence):
         return Grounding(True, by="frames")
     return Grounding(False, reason="no evidence holds the question's or the answer's words")

@@ -125,6 +125,12 @@ def verify(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], di
     info: dict[str, Any] = {}
     called = "skipped" not in (draft.get("meta") or {})
     g = _assess(state, ctx, draft)
+    if options and called and not g.grounded:
+        # the answerer's pick may be off while the evidence holds another option's words
+        lexical = grounding.option_scores(state["question"], options, evidence)
+        if lexical is not None:
+            best = {**draft, "choice": int(np.argmax(lexical))}
+            g = _assess(state, ctx, best)
     if options and called and (g.grounded or state.get("guess")):
         _check_options(state, ctx, draft, info)
         g = _assess(state, ctx, draft)  # the chosen option may have changed
@@ -160,6 +166,7 @@ def _assess(state: dict[str, Any], ctx: AgentContext, draft: dict[str, Any]) -> 
         frames=ctx.answerer.wants_frames,
         meta=draft.get("meta") or {},
         earlier=[] if options else state.get("turns") or [],
+        free=not options,
     )
 
 

@@ -1,7 +1,9 @@
 """finish: the answer with its citations, each a real segment of a real video in the library.
 
 A grounded answer cites the moments whose words decide it (``grounding``): the supporting
-spans' moments, best first, each quoting a window around its deciding words; an answer
+spans' moments, best first, each quoting a window around its deciding words. An open answer
+that says more than the evidence holds (``grounding`` "by quote") is replaced by the deciding
+quote itself ("The library says: "..." (talk.mp4 0:20-0:30)"). An answer
 grounded by frames cites the moments the answerer named (``Draft.used``), or the most relevant
 ones shown to it. An answer with nothing to stand on is not given: the agent abstains in plain
 words and names the closest moments, cited as near misses. With ``guess`` the answerer's
@@ -20,6 +22,7 @@ from vagent.agent.grounding import content_words, quote
 MAX_CITED = 3
 QUOTES_PER_CITATION = 2
 ABSTAIN = "The library holds nothing that answers this"
+SAYS = "The library says:"
 GUESS_LABEL = "a guess: the library holds nothing that answers this"
 
 
@@ -39,6 +42,11 @@ def finish(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], di
             order = used or _best(evidence)
         citations = [citation(evidence[i], want) for i in order[:MAX_CITED]]
         answer, abstained, guessed = draft.get("text") or "", False, False
+        if g.get("by") == "quote" and citations and citations[0]["quote"]:
+            # the sentence added what the evidence does not say: give the words it does say
+            c = citations[0]
+            answer = f'{SAYS} "{c["quote"]}" ({c["name"]} {clock(c["start"])}-{clock(c["end"])})'
+
     else:
         citations = [citation(evidence[i], want, near_miss=True) for i in _best(evidence)]
         guessed = bool(state.get("guess")) and bool(draft.get("text"))
