@@ -152,6 +152,7 @@ def test_a_library_from_before_tags_is_read_and_adopted(videos: Path) -> None:
     )
 
 
+@pytest.mark.slow  # runs vagent in subprocesses
 def test_a_damaged_vector_file_is_one_line_naming_it_and_repair(
     videos: Path, tmp_path: Path
 ) -> None:
@@ -229,3 +230,124 @@ def test_a_search_reads_one_generation_while_a_writer_removes(
     after = reader.search("red", k=5)  # the next search sees the new generation
     assert Path(after[0].video).name == "rgb.mp4"
     assert after[0].segment_id != hits[0].segment_id
+
+
+SRT = "1\n00:00:02,000 --> 00:00:04,000\nthe {word} line\n"
+
+
+def _text_library(videos: Path, name: str) -> Library:
+    for v, word in (("rgb", "crimson"), ("yw", "banana")):
+        (videos / f"{v}.srt").write_text(SRT.format(word=word))
+    lib = Library.open(name)
+    lib.index([str(videos / "yw.mp4")], encoder=COLOUR, text="subtitles", progress=False)
+    lib.index([str(videos / "rgb.mp4")], progress=False)
+    return lib
+
+
+def _all_vectors(lib: Library) -> dict[str, dict[int, np.ndarray]]:
+    fresh = Library.open(lib.root)
+    vs = fresh._reader_vectors(fresh.settings())
+    out = {}
+    for kind, index in vs.indexes.items():
+        ids = index.ids()  # type: ignore[attr-defined]
+        out[kind] = dict(zip(ids.tolist(), index.reconstruct(ids)))
+    return out
+
+
+@pytest.mark.slow  # runs vagent in subprocesses
+def test_check_finds_and_repair_rebuilds_segments_and_texts(videos: Path, tmp_path: Path) -> None:
+    lib = _text_library(videos, "fix")
+    before = _all_vectors(lib)
+    seg, txt = _current(lib, "segments"), _current(lib, "texts")
+    data = bytearray(seg.read_bytes())
+    data[-8] ^= 0x01
+    seg.write_bytes(bytes(data))
+    txt.write_bytes(txt.read_bytes()[:64])
+    proc = _vagent("check", "--library", "fix", "--json", home=tmp_path / "home")
+    assert proc.returncode == 1, proc.stderr
+    found = json.loads(proc.stdout)
+    assert not found["ok"] and {"catalog", "vectors"} <= set(found["checked"])
+    assert any(str(seg) in p and "checksum" in p for p in found["problems"])
+    assert any(str(txt) in p for p in found["problems"])
+    from vagent.integrity.check import check_library
+    from vagent.integrity.repair import repair_library
+
+    done = " ".join(repair_library(Library.open("fix")).actions)
+    assert "2 recomputed from their frames" in done or "recomputed from their frames" in done
+    assert "encoded again from the span texts" in done
+    again = Library.open("fix")
+
+    assert check_library(again).ok
+    after = _all_vectors(again)
+    assert after["frames"].keys() == before["frames"].keys()
+    for kind in ("segments", "texts", "frames"):
+        assert after[kind].keys() == before[kind].keys()
+        for i, v in before[kind].items():
+            np.testing.assert_allclose(after[kind][i], v, atol=1e-5)
+    assert Path(again.search("banana", k=1, mode="text")[0].video).name == "yw.mp4"
+
+
+def test_repair_reencodes_videos_whose_frames_are_lost(videos: Path) -> None:
+    lib = _text_library(videos, "lost")
+    _current(lib, "frames").unlink()  # generation 2's frames: rgb.mp4's vectors are lost
+    from vagent.integrity.repair import repair_library
+
+    report = repair_library(Library.open("lost"))
+    assert any("frame vectors" in a and "previous generation" in a for a in report.actions)
+    assert any(a == f"re-encoded {videos / 'rgb.mp4'} from its source file" for a in report.actions)
+    again = Library.open("lost")
+    assert sorted(Path(v.path).name for v in again.videos()) == ["rgb.mp4", "yw.mp4"]
+    top = again.search("red", k=1, mode="visual")[0]
+    assert Path(top.video).name == "rgb.mp4" and top.start == 0.0
+    from vagent.integrity.check import check_library
+
+    assert check_library(again).ok
+    # lost again, and this time the source is gone: dropped, and said so
+    _current(again, "frames").unlink()
+    _current(again, "segments").unlink()
+    (videos / "rgb.mp4").unlink()
+    report = repair_library(Library.open("lost"))
+    assert f"dropped {videos / 'rgb.mp4'}: its frame vectors were lost" in " ".join(report.actions)
+    assert [Path(v.path).name for v in Library.open("lost").videos()] == ["yw.mp4"]
+    assert check_library(Library.open("lost")).ok
+
+
+@pytest.mark.slow  # runs vagent in subprocesses
+def test_a_damaged_catalog_is_one_line_and_check_says_so(videos: Path, tmp_path: Path) -> None:
+    lib = Library.open("cat")
+    _index(lib, [videos / "yw.mp4"])
+    lib.close()
+    import sqlite3
+
+    conn = sqlite3.connect(lib.root / "catalog.db")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    db = lib.root / "catalog.db"
+    data = bytearray(db.read_bytes())
+    for i in range(4096, len(data), 89):  # garble every page after the first
+        data[i] ^= 0x5A
+    db.write_bytes(bytes(data))
+    for args in (["search", "yellow"], ["index", str(videos / "yw.mp4")], ["repair"]):
+        proc = _vagent(*args, "--library", "cat", home=tmp_path / "home")
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert f"catalog {db}" in proc.stderr and "damaged" in proc.stderr
+    proc = _vagent("check", "--library", "cat", home=tmp_path / "home")
+    assert proc.returncode in (1, 2) and "damaged" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow  # runs vagent in subprocesses
+def test_check_and_repair_cover_threads(videos: Path, tmp_path: Path) -> None:
+    lib = Library.open("thr")
+    _index(lib, [videos / "yw.mp4"])
+    (lib.root / "threads.sqlite").write_bytes(b"this is not a database" * 100)
+    from vagent.integrity.check import check_library
+
+    found = check_library(lib)
+    assert "threads" in found.checked and any("threads" in p for p in found.problems)
+    proc = _vagent("repair", "--library", "thr", "--json", home=tmp_path / "home")
+    assert proc.returncode == 0, proc.stderr
+    done = json.loads(proc.stdout)
+    assert done["actions"] and not (lib.root / "threads.sqlite").exists()
+    assert any(p.name.startswith("threads.sqlite.") for p in lib.root.iterdir())
+    assert check_library(Library.open("thr")).ok

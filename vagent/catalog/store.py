@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Table, create_engine, delete, event, func, inspect, select, text
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vagent import __version__
@@ -23,7 +24,7 @@ from vagent.catalog.schema import (
     SegmentRow,
     VideoRow,
 )
-from vagent.errors import SchemaMismatch
+from vagent.errors import SchemaMismatch, VagentError
 
 # Columns and tables added after schema v1 without a version bump (older vagents ignore them).
 # Missing columns are added on open; opening a catalog for writing creates missing tables, and
@@ -35,14 +36,44 @@ ADDITIVE_COLUMNS: dict[str, dict[str, str]] = {
 ADDITIVE_TABLES: tuple[Table, ...] = (KvRow.__table__,)  # type: ignore[assignment]
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+# What SQLite says about a damaged database file (a garbled header, garbled pages).
+DAMAGE_WORDS = ("file is not a database", "database disk image is malformed", "malformed")
+
+
+class CatalogDamaged(VagentError):
+    """The catalog database file is damaged; the message names it and what to do."""
+
+
+def damaged_message(url: str, reason: str) -> str:
+    where = make_url(url).database if url.startswith("sqlite") else url
+    return (
+        f"catalog {where} is damaged ({reason}): restore it from a backup, or index the videos "
+        f"into a new library (`vagent check` reports what is still readable)"
+    )
+
+
+def _is_damage(exc: BaseException) -> bool:
+    text_ = str(getattr(exc, "orig", None) or exc)
+    return isinstance(exc, sqlite3.DatabaseError | DBAPIError) and any(
+        w in text_ for w in DAMAGE_WORDS
+    )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, url: str) -> None:
     cur = dbapi_conn.cursor()
-    # WAL: readers search while a writer indexes; a killed writer leaves the last commit intact.
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.close()
+    try:
+        # WAL: readers search while a writer indexes; a killed writer leaves the last commit
+        # intact.
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+    except sqlite3.DatabaseError as exc:
+        if not _is_damage(exc):
+            raise
+        raise CatalogDamaged(damaged_message(url, str(exc))) from None
+    finally:
+        cur.close()
 
 
 def _manual_transactions(dbapi_conn: Any, _record: Any) -> None:
@@ -60,10 +91,19 @@ class Catalog:
         self.url = url
         self.engine: Engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", self._on_connect)
+        event.listen(self.engine, "handle_error", self._on_error)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._snap: Engine | None = None
         self._local = threading.local()
+
+    def _on_connect(self, dbapi_conn: Any, _record: Any) -> None:
+        _sqlite_pragmas(dbapi_conn, self.url)
+
+    def _on_error(self, ctx: Any) -> None:
+        """A damaged database file is one line naming it, not chained driver tracebacks."""
+        if _is_damage(ctx.original_exception):
+            raise CatalogDamaged(damaged_message(self.url, str(ctx.original_exception)))
 
     def exists(self) -> bool:
         return inspect(self.engine).has_table(Meta.__tablename__)
@@ -166,7 +206,8 @@ class Catalog:
                 # pysqlite runs each SELECT in autocommit: take the snapshot with an explicit
                 # BEGIN (WAL: the first read fixes what the whole transaction sees)
                 snap = create_engine(self.url, future=True)
-                event.listen(snap, "connect", _sqlite_pragmas)
+                event.listen(snap, "connect", self._on_connect)
+                event.listen(snap, "handle_error", self._on_error)
                 event.listen(snap, "connect", _manual_transactions)
                 event.listen(snap, "begin", _begin)
                 self._snap = snap

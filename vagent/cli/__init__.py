@@ -13,6 +13,7 @@ import click
 from vagent import __version__, plugins
 from vagent.cli.ask import ask, eval_cmd
 from vagent.cli.bench import bench
+from vagent.cli.check import check, repair
 from vagent.cli.common import BadOption
 from vagent.cli.convert_cmd import convert_cmd
 from vagent.cli.kv import kv
@@ -32,6 +33,8 @@ for command in (index, search, info, remove, ask, eval_cmd, plugins_cmd, bench):
     cli.add_command(command)
 cli.add_command(convert_cmd)
 cli.add_command(kv)
+cli.add_command(check)
+cli.add_command(repair)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -60,6 +60,10 @@ def _delete_videos(s: Session, vectors: VectorSet, video_ids: list[int]) -> None
     vectors.frames.remove(_ids(s, FrameRow, video_ids))
     if vectors.texts is not None:
         vectors.texts.remove(_ids(s, TextSpanRow, video_ids))
+    _delete_rows(s, video_ids)
+
+
+def _delete_rows(s: Session, video_ids: list[int]) -> None:
     s.execute(delete(TextSpanRow).where(TextSpanRow.video_id.in_(video_ids)))
     s.execute(delete(FrameRow).where(FrameRow.video_id.in_(video_ids)))
     s.execute(delete(SegmentRow).where(SegmentRow.video_id.in_(video_ids)))
@@ -201,12 +205,17 @@ def _committed(vectors: VectorSet, record: dict[str, Any]) -> None:
     vectors.names = {k: f["name"] for k, f in record["files"].items()}
 
 
-def commit_vectors(catalog: Catalog, library_id: int, vectors: VectorSet) -> int:
-    """Write ``vectors`` (rebuilt for the rows as they are) as the next generation, under the
-    write lock; returns it. Used by repair: rows do not change, only the files."""
+def commit_vectors(
+    catalog: Catalog, library_id: int, vectors: VectorSet, drop: list[int] | None = None
+) -> int:
+    """Write ``vectors`` (rebuilt for the rows as they are, less the videos ``drop``, whose
+    rows go in the same commit) as the next generation, under the write lock; returns it.
+    Used by repair: the files are made anew from what can be trusted."""
     with catalog.session() as s:
         lib = s.get(LibraryRow, library_id)
         assert lib is not None
+        if drop:
+            _delete_rows(s, drop)
         record, tag = _write_generation(catalog, lib, vectors)
     _committed(vectors, record)
     sweep(vectors.root, record, tag)
