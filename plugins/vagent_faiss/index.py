@@ -239,7 +239,10 @@ class FaissIndex(VectorIndex):
         return np.asarray(self._index.reconstruct_batch(ids), dtype=np.float32)
 
     def save(self, path: str) -> None:
-        faiss.write_index(self._index, path)
+        # Through a Python file: FAISS's own writer only prints a failed close (a full disk) and
+        # leaves a short file behind; Python raises OSError(ENOSPC) for it.
+        with open(path, "wb") as fh:
+            faiss.write_index(self._index, faiss.PyCallbackIOWriter(fh.write))
 
     def load(self, path: str) -> None:
         # read_index returns the concrete, owning object; downcast_index would return a view
