@@ -217,3 +217,18 @@ def test_numbers_inside_the_segmenter_id(colour_plugin: None, segmenter: str) ->
 def test_number_lists_of_the_benchmarks(argv: list[str], needle: str) -> None:
     code, out, err = _vagent(*argv)
     assert code == 2 and out == "" and err.count("\n") == 1 and needle in err, err
+
+
+def test_agent_config_numbers_are_checked() -> None:
+    from vagent.agent import AgentConfig
+
+    assert AgentConfig(timeout_s=0.3, refinements=0).timeout_s == 0.3
+    for kw, field in [
+        ({"timeout_s": math.nan}, "timeout_s"),
+        ({"timeout_s": 0}, "timeout_s"),
+        ({"k": 10**9}, "k"),
+        ({"max_frames": 0}, "max_frames"),
+        ({"threshold": math.inf}, "threshold"),
+    ]:
+        with pytest.raises(BadNumber, match=rf"^{field} must be"):
+            AgentConfig(**kw)  # type: ignore[arg-type]

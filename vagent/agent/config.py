@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from vagent.validate import TIMEOUT, Range
+
 
 @dataclass
 class AgentConfig:
@@ -29,5 +31,23 @@ class AgentConfig:
     timeout_s: float = 300.0
     search_mode: str | None = None
 
+    def __post_init__(self) -> None:
+        """Refuse numbers out of range (BadNumber, one line naming the field and the range)."""
+        for name, allowed in _RANGES.items():
+            value = allowed.check(getattr(self, name))
+            setattr(self, name, int(value) if allowed.integer else value)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+_RANGES = {
+    "k": Range("k", 1, 1000, integer=True),
+    "neighbours": Range("neighbours", 0, 100, integer=True),
+    "max_segments": Range("max_segments", 1, 1000, integer=True),
+    "max_frames": Range("max_frames", 1, 1000, integer=True),
+    "coverage": Range("coverage", 0, 100),
+    "threshold": Range("threshold", 0, 1),
+    "refinements": Range("refinements", 0, 10, integer=True),
+    "timeout_s": Range("timeout_s", 0, TIMEOUT.high, low_open=True),
+}
