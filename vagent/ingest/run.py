@@ -26,7 +26,7 @@ from vagent.ingest.commit import NewTexts, NewVideo, land
 from vagent.ingest.discover import content_hash, discover, printable, stat_key
 from vagent.ingest.encode import encode_video
 from vagent.text.captions import CaptionTrack
-from vagent.text.sidecars import NO_SIDECARS, fingerprint
+from vagent.text.sidecars import NO_SIDECARS, Listing, fingerprint, list_folder
 from vagent.text.track import OcrTrack
 from vagent.types import FrameBatch, IndexReport, TextSpan, VideoInfo
 from vagent.vectors import VectorSet
@@ -78,6 +78,7 @@ class IndexRun:
         self.catalog, self.library_id, self.vectors = catalog, library_id, vectors
         self.parts, self.opts = parts, opts
         self.report = IndexReport()
+        self._listings: dict[Path, Listing] = {}  # folder -> its sidecars, listed once a run
 
     def _fail(self, path: str, reason: str) -> None:
         path = printable(path)
@@ -147,13 +148,20 @@ class IndexRun:
         else:
             self.report.skipped.append(path)
 
+    def _sidecars(self, path: str) -> str:
+        """The fingerprint of the sidecars beside ``path`` (its folder listed once a run)."""
+        folder = Path(path).parent
+        if folder not in self._listings:
+            self._listings[folder] = list_folder(folder)
+        return fingerprint(path, self._listings[folder])
+
     def _redo_text(self, row: VideoRow, path: str) -> bool:
         """Redo ``row``'s subtitle spans when the sidecars beside ``path`` differ from those it
         was indexed with. A row from before sidecars were recorded (None) is redone only when
         it has sidecars now (they may have come later); else it just records "none"."""
         if not self.parts.subtitles or self.parts.text_encoder is None:
             return False
-        now = fingerprint(path)
+        now = self._sidecars(path)
         if row.sidecars == now:
             return False
         if row.sidecars is None and now == NO_SIDECARS:
@@ -193,7 +201,7 @@ class IndexRun:
 
     def _encode(self, path: str, digest: str, size: int, mtime_ns: int) -> NewVideo:
         p, o = self.parts, self.opts
-        sidecars = fingerprint(path) if p.subtitles else None  # before reading them
+        sidecars = self._sidecars(path) if p.subtitles else None  # before reading them
         info = p.decoder.probe(path)
         bar = tqdm(
             total=round(info.duration, 1) or None,

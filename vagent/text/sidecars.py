@@ -19,25 +19,46 @@ SUFFIXES = (".srt", ".vtt")
 NO_SIDECARS = hashlib.sha256(b"").hexdigest()
 
 
-def _is_sidecar(filename: str, stem: str) -> bool:
+Listing = dict[str, list[Path]]  # video stem -> the entries of a folder named like its sidecars
+
+
+def _stems(filename: str) -> list[str]:
+    """The video stems ``filename`` is a sidecar of: ``talk.en.srt`` -> talk.en, talk."""
     base, dot, suffix = filename.rpartition(".")
-    if not dot or f".{suffix.lower()}" not in SUFFIXES:
-        return False
-    return base == stem or (base.startswith(f"{stem}.") and len(base) > len(stem) + 1)
-
-
-def sidecar_candidates(video: str | Path) -> list[Path]:
-    """Entries beside ``video`` named like its subtitles (``<stem>.srt|vtt`` or
-    ``<stem>.<tag>.srt|vtt``), sorted; real folders are left out, links are not followed."""
-    video = Path(video)
-    try:
-        entries = list(video.parent.iterdir())
-    except OSError:
+    if not dot or not base or f".{suffix.lower()}" not in SUFFIXES:
         return []
-    out = []
+    stems = [base]
+    i = base.rfind(".")
+    while i > 0:
+        if i < len(base) - 1:  # ``talk..srt`` has an empty tag: not talk's
+            stems.append(base[:i])
+        i = base.rfind(".", 0, i)
+    return stems
+
+
+def list_folder(folder: Path) -> Listing:
+    """One pass over ``folder``: its sidecar-named entries by the stem they belong to (so a run
+    over a folder of many videos lists it once, not once per video)."""
+    out: Listing = {}
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return out
     for p in entries:
-        if not _is_sidecar(p.name, video.stem):
-            continue
+        for stem in _stems(p.name):
+            out.setdefault(stem, []).append(p)
+    return out
+
+
+def sidecar_candidates(video: str | Path, listing: Listing | None = None) -> list[Path]:
+    """Entries beside ``video`` named like its subtitles (``<stem>.srt|vtt`` or
+    ``<stem>.<tag>.srt|vtt``), sorted; real folders are left out, links are not followed.
+    ``listing``: ``list_folder`` of the video's folder, when the caller keeps one."""
+    video = Path(video)
+    if listing is None:
+        listing = list_folder(video.parent)
+    out = []
+    for p in listing.get(video.stem, []):
         try:
             if stat.S_ISDIR(p.lstat().st_mode):
                 continue
@@ -71,11 +92,11 @@ def sidecar_files(video: str | Path) -> list[Path]:
     return [p for p in sidecar_candidates(video) if refusal(p, folder) is None]
 
 
-def fingerprint(video: str | Path) -> str:
+def fingerprint(video: str | Path, listing: Listing | None = None) -> str:
     """sha256 over every sidecar candidate's name, size, mtime and link target: changes when
     one is added, removed, edited or re-pointed (refused ones included, so fixing one counts)."""
     h = hashlib.sha256()
-    for p in sidecar_candidates(video):
+    for p in sidecar_candidates(video, listing):
         h.update(os.fsencode(p.name) + b"\0")
         for follow in (False, True):
             try:
