@@ -8,7 +8,9 @@ no language model is needed to check files against their rows).
 from __future__ import annotations
 
 import json
+import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -48,6 +50,12 @@ def lib(videos: Path, tmp_path: Path, colour_plugin: None) -> Library:
     return lib
 
 
+def _later(path: Path) -> None:
+    """Date a file's last write a minute on, as a write well after the build would."""
+    t = time.time() + 60
+    os.utime(path, (t, t))
+
+
 def _info(lib: Library) -> tuple[dict, str]:
     runner = CliRunner()
     text = runner.invoke(cli, ["kv", "info", "--library", str(lib.root)])
@@ -73,6 +81,8 @@ def test_damaged_caches_are_named_not_counted_and_repaired(lib: Library) -> None
     data = bytearray(header.read_bytes())
     data[8:9] = b"["  # the JSON header no longer parses
     header.write_bytes(bytes(data))
+    for f in (flipped, truncated, header):
+        _later(f)
     info, text = _info(lib)
     assert info["segments_cached"] == n - 3, text
     assert f"{n - 3} of {n} segments cached" in text
@@ -117,3 +127,19 @@ def test_a_row_naming_a_file_outside_the_kv_folder_never_deletes_it(
     assert len(found) == 1 and "not one the KV store writes" in found[0]
     assert len(repair_kv(lib)) == 1 and victim.read_bytes() == b"keep me"
     assert len(library_rows(lib.catalog, lib.settings().id)) == len(rows) - 1
+
+
+def test_a_bit_rotted_without_a_write_is_found_by_a_full_check(lib: Library) -> None:
+    rows = library_rows(lib.catalog, lib.settings().id)
+    f = lib.root / "kv" / rows[1].file
+    st = f.stat()
+    data = bytearray(f.read_bytes())
+    data[-9] ^= 0x04
+    f.write_bytes(bytes(data))
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))  # as the disk, not a program, changed it
+    assert kv_info(lib)["damaged"] == []  # the quick look trusts an unwritten file
+    verified = kv_info(lib, verify=True)
+    assert [d["file"] for d in verified["damaged"]] == [f.name]
+    assert verified["segments_cached"] == len(rows) - 1
+    (line,) = check_kv(lib)
+    assert f.name in line and f"vagent repair --library {lib.root}" in line

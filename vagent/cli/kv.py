@@ -60,13 +60,18 @@ def build(
 
 @kv.command("info")
 @library_options
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Hash every cache file (default: only files changed since they were built).",
+)
 @json_option
 @guarded
-def info(library: str, db: str | None, as_json: bool) -> None:
-    """Segments cached, bytes, model, dtype and fingerprint of the stored caches."""
+def info(library: str, db: str | None, verify: bool, as_json: bool) -> None:
+    """Segments cached, bytes, model, dtype and fingerprint of the stored caches; damaged ones."""
     from vagent.kv.maintain import kv_info
 
-    r = kv_info(Library.open(library, db=db))
+    r = kv_info(Library.open(library, db=db), verify=verify)
     if as_json:
         emit_json(r)
         return
@@ -82,7 +87,7 @@ def info(library: str, db: str | None, as_json: bool) -> None:
     for d in r["damaged"]:
         click.echo(
             f"damaged   kv/{d['file']} (segment {d['segment']}): {d['why']}; "
-            f"`vagent repair --library {r['library']}` drops it, `vagent kv build` remakes it"
+            f"`vagent kv build --library {library}` remakes it"
         )
     o = r["orphans"]
     if o["files"]:

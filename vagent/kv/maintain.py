@@ -99,13 +99,14 @@ def drop_orphans(library: Any, *, locked: bool = False) -> dict[str, int]:
         return remove_files(orphans(library))
 
 
-def kv_info(library: Any) -> dict[str, Any]:
+def kv_info(library: Any, *, verify: bool = False) -> dict[str, Any]:
     """Segments cached, bytes, and per fingerprint its model, dtype and counts (intact caches
-    only: every file is checked against its size and sha256); damaged caches; orphan files."""
+    only); damaged caches; orphan files. Files are checked by size and header, and hashed when
+    written after their row or when ``verify`` (see ``verify.problem``)."""
     from vagent.kv.verify import damaged
 
     row = library.settings()
-    bad = damaged(library)
+    bad = damaged(library, full=verify)
     broken = {r.id for r, _ in bad}
     rows = [r for r in library_rows(library.catalog, row.id) if r.id not in broken]
     groups: dict[str, list[KvRow]] = defaultdict(list)
