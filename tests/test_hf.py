@@ -106,6 +106,13 @@ def test_frames_are_capped_and_spread_evenly() -> None:
     assert sum(len(v) for v in picked.values()) == 3 and picked[0][0] == 0 and picked[1][-1] == 2
 
 
+def test_earlier_answers_are_not_shown_to_copy() -> None:
+    from vagent_hf.text import history_text
+
+    turns = [{"question": "What do we bake?", "answer": "We bake bread."}]
+    assert history_text(turns) == "Earlier question: What do we bake?\n"
+
+
 def test_importing_the_plugin_loads_no_model_code() -> None:
     code = "import sys, vagent_hf; print(any(m in sys.modules for m in ('torch', 'transformers')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
