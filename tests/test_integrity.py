@@ -84,6 +84,8 @@ def test_another_catalog_on_the_same_folder_is_refused(videos: Path, tmp_path: P
     with pytest.raises(FolderOwned, match="holds library 'shared' of catalog sqlite:///") as err:
         _index(other, [videos / "rgb.mp4"])
     assert "\n" not in str(err.value) and "--db" in str(err.value)
+    with pytest.raises(FolderOwned):  # before any model is loaded (the default needs a network)
+        other.index([str(videos / "rgb.mp4")], progress=False)
     after = {p.name: p.read_bytes() for p in lib.root.iterdir() if ".faiss" in p.name}
     assert after == before
     assert Library.open("shared").search("yellow", k=1)[0].video.endswith("yw.mp4")

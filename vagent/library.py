@@ -23,7 +23,13 @@ from vagent.errors import DiskFull, EncoderMismatch, LibraryNotFound, VagentErro
 from vagent.hybrid import DEFAULT_WEIGHTS, MODES, TextState, hybrid_ranking
 from vagent.ingest.commit import land
 from vagent.ingest.run import IndexRun, Options
-from vagent.integrity.owner import MARKER, check_owner, read_marker, repair_hint
+from vagent.integrity.owner import (
+    MARKER,
+    check_new_folder,
+    check_owner,
+    read_marker,
+    repair_hint,
+)
 from vagent.locking import write_lock
 from vagent.matching import match_videos
 from vagent.parts import NewParts, build_new_parts, index_parts
@@ -196,6 +202,7 @@ class Library:
         is_new = not self.exists()
         if is_new:
             # Fail before creating anything: weights we cannot load, a bad index or segmenter.
+            check_new_folder(self.root, self.location.db_url, self.name)
             fresh = self._new_parts(encoder, text, text_encoder, ocr, captioner)
             reg.create("index", index_id(index), dim=fresh.encoder.dim)
             reg.create("segmenter", segmenter or DEFAULT_SEGMENTER, seconds=segment_seconds or 1)

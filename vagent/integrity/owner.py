@@ -98,6 +98,26 @@ def check_owner(root: Path, catalog: Catalog, name: str, row: LibraryRow | None)
         )
 
 
+def check_new_folder(root: Path, catalog_url: str, name: str) -> None:
+    """Before anything is loaded or written for a library its catalog does not hold yet: refuse
+    a folder that already holds another library's files (``check_owner`` checks again, with
+    the catalog, under the write lock)."""
+    marker = read_marker(root)
+    if marker is not None:
+        raise FolderOwned(_owned_message(root, name, marker))
+    if not _same_catalog(catalog_url, root) and (root / CATALOG_FILE).exists():
+        raise FolderOwned(
+            f"{root} holds a library whose catalog is {root / CATALOG_FILE}; leave out --db to "
+            f"use it, or index into another folder"
+        )
+    files = foreign_files(root, None)
+    if files:
+        raise FolderOwned(
+            f"{root} holds vector files of another catalog ({files[0].name}, ...); open it with "
+            f"the --db it was made with, or index into another folder"
+        )
+
+
 def _owned_message(root: Path, name: str, marker: dict[str, Any]) -> str:
     other = marker.get("library") or "?"
     where = f" of catalog {marker['catalog']}" if marker.get("catalog") else ""
