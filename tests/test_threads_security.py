@@ -116,6 +116,10 @@ def test_a_planted_checkpoint_runs_no_code_and_breaks_only_its_thread(
         assert len(agent.history("other")) == 1
         agent.ask("And the oven?", thread_id="other")
         assert len(agent.history("other")) == 2
+    args = ["ask", "And then?", "--library", str(lib.root), "--answerer", "scripted"]
+    cli_run = CliRunner().invoke(cli, [*args, "--planner", "rules", "--thread", "victim"])
+    assert cli_run.exit_code == 2 and cli_run.stderr.count("\n") == 1, cli_run.output
+    assert cli_run.stderr.startswith("error: thread victim") and "vagent repair" in cli_run.stderr
     found = check_threads(lib.root)
     assert len(found) == 1 and "thread victim" in found[0] and "os.system" in found[0]
     assert not marker.exists()
