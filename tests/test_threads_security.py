@@ -212,3 +212,14 @@ def test_a_linked_threads_file_is_never_opened(lib: Library, tmp_path: Path) -> 
     assert victim.read_bytes() == before and not (lib.root / THREADS_DB).exists()
     with _agent(lib) as agent:
         assert agent.ask(Q, thread_id="t").notes == []
+
+
+def test_a_threads_file_failing_mid_ask_still_answers(lib: Library) -> None:
+    with _agent(lib) as agent:
+        assert agent.threads.threads is not None
+        agent.threads.threads.conn.close()  # SQLite fails every later call, as on a lost disk
+        res = agent.ask("How much salt after the break?")
+        assert "three spoons" in res.answer
+        assert len(res.notes) == 1 and "not kept" in res.notes[0]
+        with pytest.raises(ThreadsUnusable, match="cannot continue thread t"):
+            agent.ask(Q, thread_id="t")
