@@ -262,7 +262,11 @@ def read_bounded(
             return None, [Problem(name, None, f"cannot read: {exc.strerror or exc}")]
     if len(data) <= limit:
         return data, []
-    end = data.rfind(b"\n", max(0, limit - 2**16), limit)  # the last whole line, if near
+    near = max(0, limit - 2**16)
+    # the last whole cue (a blank line), else the last whole line, if near the limit
+    end = max(data.rfind(b"\n\n", near, limit), data.rfind(b"\n\r\n", near, limit))
+    if end < 0:
+        end = data.rfind(b"\n", near, limit)
     if end >= 0:
         end += 1
     else:  # one giant line: cut it, but not inside a UTF-8 character
