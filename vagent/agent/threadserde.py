@@ -116,7 +116,7 @@ class ThreadSaver(SqliteSaver):
         return self  # ThreadSerializer's allowlist is fixed
 
     @contextmanager
-    def _errors(self, config: Any) -> Iterator[None]:
+    def _errors(self, config: Any, reading: bool = True) -> Iterator[None]:
         tid = str(((config or {}).get("configurable") or {}).get("thread_id", "?"))
         try:
             yield
@@ -125,6 +125,8 @@ class ThreadSaver(SqliteSaver):
         except sqlite3.Error as exc:
             raise unusable(self.path, self.root, exc) from None
         except (ValueError, TypeError, KeyError) as exc:  # metadata that is not JSON, bad rows
+            if not reading:
+                raise
             raise broken(self.path, self.root, tid, f"{type(exc).__name__}: {exc}") from None
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
@@ -149,7 +151,7 @@ class ThreadSaver(SqliteSaver):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        with self._errors(config):
+        with self._errors(config, reading=False):
             return super().put(config, checkpoint, metadata, new_versions)
 
     def put_writes(
@@ -159,5 +161,5 @@ class ThreadSaver(SqliteSaver):
         task_id: str,
         task_path: str = "",
     ) -> None:
-        with self._errors(config):
+        with self._errors(config, reading=False):
             super().put_writes(config, writes, task_id, task_path)
