@@ -112,9 +112,9 @@ def test_fifo_paths_and_sidecars_are_refused_not_waited_on(
         )
     assert report.indexed == [str(clip)]
     failed = dict(report.failed)
-    assert failed[str(pipe)].startswith("not a regular file (a FIFO (named pipe))")
-    assert failed[str(clip.parent / "inside.mkv")].startswith("not a regular file (a FIFO")
-    assert failed["/dev/zero"].startswith("not a regular file (a character device)")
+    assert failed[str(pipe)].startswith("not a regular file: a FIFO (named pipe);")
+    assert failed[str(clip.parent / "inside.mkv")].startswith("not a regular file: a FIFO")
+    assert failed["/dev/zero"].startswith("not a regular file: a character device;")
     err = capsys.readouterr().err
     assert f"warning: {clip.parent / 'clip.srt'}: not a regular file; not read" in err
     assert len([ln for ln in err.splitlines() if ln.startswith("error:")]) == 3

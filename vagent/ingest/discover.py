@@ -66,8 +66,8 @@ def not_regular(mode: int) -> str | None:
     """Why a file of this ``st_mode`` is not read ("not a regular file: a FIFO ..."), or None."""
     if stat.S_ISREG(mode):
         return None
-    kind = next((what for test, what in _KINDS if test(mode)), "not a regular file")
-    return f"not a regular file ({kind}); only regular files are read"
+    kind = next((what for test, what in _KINDS if test(mode)), "an unknown kind of file")
+    return f"not a regular file: {kind}; only regular files are read"
 
 
 def discover(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
