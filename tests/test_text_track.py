@@ -158,3 +158,21 @@ def test_extreme_aspect_ratio_is_indexed_within_bounds(tmp_path: Path) -> None:
     report = lib.index([str(strip)], encoder=TINY_CLIP, progress=False)
     assert report.indexed and not report.failed
     assert lib.info()["frames"] == 4
+
+
+@pytest.mark.slow
+def test_changed_sidecar_redoes_subtitles_and_keeps_ocr_spans(tmp_path: Path) -> None:
+    video = make_video(
+        tmp_path / "slide.mp4", ["white"], 6.0, size=(480, 270), overlays=[(1.0, 4.0, SECRET)]
+    )
+    (tmp_path / "slide.srt").write_text(SRT.replace("{TREASURE}", TREASURE))
+    lib = Library.open("slides")
+    lib.index([str(video)], encoder=TINY_CLIP, progress=False)
+    before = lib.info()["text"]["spans"]
+    assert before["ocr"] >= 1 and before["subtitle"] == 1  # cue 2 starts after the 6-s end
+    (tmp_path / "slide.srt").write_text("1\n00:00:02,000 --> 00:00:03,000\nnew words\n")
+    report = lib.index([str(video)], progress=False)
+    assert report.text_redone == [str(video)]
+    assert lib.info()["text"]["spans"] == {"ocr": before["ocr"], "subtitle": 1}
+    top = lib.search("PURPLE ELEPHANT", k=1, mode="text")[0]  # the OCR span still answers
+    assert any(t["source"] == "ocr" for t in top.texts)
