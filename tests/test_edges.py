@@ -58,6 +58,13 @@ def test_long_library_name_is_one_line(videos: Path) -> None:
         Library.open("x\x00y")
 
 
+def test_library_path_that_is_a_file(videos: Path) -> None:
+    for lib in (videos / "rgb.mp4", videos / "rgb.mp4" / "sub"):
+        code, _, err = _vagent("index", str(videos), "-l", str(lib), "--encoder", COLOUR)
+        assert code == 2 and "rgb.mp4 is a file, not a folder" in _one_error(err)
+    assert (videos / "rgb.mp4").is_file() and not _home().exists()
+
+
 def test_dot_name_lives_under_vagent_home(
     videos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

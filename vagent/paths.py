@@ -47,6 +47,7 @@ def resolve(library: str | os.PathLike[str], db: str | None = None) -> LibraryLo
     root = Path(text).expanduser() if looks_like_path else home() / text
     root = root.resolve()
     _check_name(str(root))
+    _check_folder(root)
     # URL.create escapes what a folder name may hold and a URL may not (? # %)
     url = db or URL.create("sqlite", database=str(root / CATALOG_FILE)).render_as_string(False)
     return LibraryLocation(name=root.name, root=root, db_url=url)
@@ -71,3 +72,15 @@ def _check_name(text: str) -> None:
             )
     if len(encoded) > PATH_MAX:
         raise BadName(f"library path is {len(encoded)} bytes long; at most {PATH_MAX}")
+
+
+def _check_folder(root: Path) -> None:
+    """Refuse a library path that is (or lies under) a file: it can never be a folder."""
+    for p in (root, *root.parents):
+        try:
+            if p.is_dir():
+                return
+            if p.exists():
+                raise BadName(f"library path {root}: {p} is a file, not a folder")
+        except OSError:
+            return  # unreadable: the command that needs it will say why

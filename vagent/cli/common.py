@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from vagent.errors import BadNumber, VagentError
+from vagent.logs import debug
 from vagent.storage import storage_problem
 from vagent.validate import MAX_BYTES, Range, shown
 
@@ -116,9 +117,13 @@ def guarded(f: F) -> F:
             fail(exc)
         except Exception as exc:  # a full disk arrives as OSError, RuntimeError or SQL errors
             what = storage_problem(exc)
-            if what is None:
-                raise
-            fail(VagentError(f"{what}; free some space and run the same command again"))
+            if what is not None:
+                fail(VagentError(f"{what}; free some space and run the same command again"))
+            if isinstance(exc, OSError) and exc.strerror and not debug():
+                # permissions, a read-only disk, a vanished folder: the file and the reason
+                where = f"{exc.filename}: " if exc.filename else ""
+                fail(VagentError(f"{where}{exc.strerror}"))
+            raise
         except KeyboardInterrupt:
             click.echo(
                 "interrupted: what had landed is kept; run the same command to resume", err=True
