@@ -66,6 +66,7 @@ class Library:
         self._text_encoder: TextEncoder | None = None
         self._vectors: VectorSet | None = None
         self._text_state: tuple[int, TextState] | None = None
+        self._made_row = False
 
     @classmethod
     def open(cls, library: str | os.PathLike[str], *, db: str | None = None) -> Library:
@@ -210,6 +211,7 @@ class Library:
         local = self.location.db_url.startswith("sqlite:///")
         new_catalog = local and not self.location.catalog_path.exists()
         run: IndexRun | None = None
+        self._made_row = False  # set when this call creates the library row
         try:
             with write_lock(self.root):
                 run = self._index_locked(
@@ -218,13 +220,12 @@ class Library:
                 )  # fmt: skip
                 report = run.run([os.fspath(p) for p in paths])
         except BaseException as exc:
-            if is_new:
-                self._forget_if_empty(made, new_catalog)
+            self._forget_if_empty(made, new_catalog)
             what = storage_failure(exc, self.root) if isinstance(exc, Exception) else None
             if what is None:
                 raise
             raise DiskFull(f"library '{self.name}': {what}", run.report if run else None) from None
-        if is_new and not report.indexed:
+        if not report.indexed:
             self._forget_if_empty(made, new_catalog)
         return report
 
@@ -254,6 +255,7 @@ class Library:
         if row is None:
             fresh = fresh or self._new_parts(encoder, text, text_encoder, ocr, captioner)
             row = self._create(cat, fresh, fps, segment_seconds, segmenter, index)
+            self._made_row = True
         else:
             asked = {
                 "fps": fps,
@@ -286,7 +288,15 @@ class Library:
 
     def _forget_if_empty(self, made: list[Path], new_catalog: bool) -> None:
         """Drop a library this run created when nothing landed in it: its row, the catalog file
-        when the run made it, and the folders the run made."""
+        when the run made it, and the folders the run made. Touches nothing it did not make
+        (another process may be creating the same library)."""
+        if not self._made_row:
+            for folder in made:  # only folders this run made and nobody filled
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+            return
         cat = self._catalog
         uid = None
         if cat is not None:
