@@ -9,8 +9,9 @@ from typing import Any
 import click
 
 from vagent.agent.nodes.finish import clock
-from vagent.cli.common import emit_json, guarded, json_option, library_options
+from vagent.cli.common import Bounded, emit_json, guarded, json_option, library_options
 from vagent.errors import VagentError
+from vagent.validate import LIMIT, TIMEOUT, clean_text
 
 
 def _agent_options(f: Any) -> Any:
@@ -35,7 +36,11 @@ def _agent_options(f: Any) -> Any:
 @_agent_options
 @click.option("--thread", help="Conversation id: questions in one thread see earlier turns.")
 @click.option("--video", multiple=True, help="Only these videos (path or file name); repeatable.")
-@click.option("--timeout", type=float, help="Seconds one answerer call may take (default 300).")
+@click.option(
+    "--timeout",
+    type=Bounded(TIMEOUT),
+    help="Seconds one answerer call may take, in (0, 86400] (default 300).",
+)
 @click.option(
     "--guess",
     is_flag=True,
@@ -67,7 +72,7 @@ def ask(
     """
     from vagent.agent import Agent, AgentConfig
 
-    question, options = words[0], list(words[1:])
+    question, options = clean_text(words[0]), [clean_text(w) for w in words[1:]]
     if options and not has_options:
         raise VagentError(
             "more than one argument: quote the question, or pass --options to give choices"
@@ -126,7 +131,7 @@ def trust_line(res: Any) -> str:
 @click.argument("questions", type=click.Path(dir_okay=False))
 @library_options
 @_agent_options
-@click.option("--limit", type=int, help="Only the first N questions.")
+@click.option("--limit", type=Bounded(LIMIT), help="Only the first N questions (N >= 1).")
 @click.option("--encoder", help="Visual encoder for a new library (default as `vagent index`).")
 @click.option("--text", help="Text track for a new library (default subtitles,ocr).")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write per-question results (JSONL).")
