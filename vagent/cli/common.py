@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -11,7 +12,6 @@ from typing import Any, TypeVar
 import click
 
 from vagent.errors import BadNumber, VagentError
-from vagent.logs import debug
 from vagent.storage import storage_problem
 from vagent.validate import MAX_BYTES, Range, shown
 
@@ -119,7 +119,7 @@ def guarded(f: F) -> F:
             what = storage_problem(exc)
             if what is not None:
                 fail(VagentError(f"{what}; free some space and run the same command again"))
-            if isinstance(exc, OSError) and exc.strerror and not debug():
+            if isinstance(exc, OSError) and exc.strerror and not os.environ.get("VAGENT_DEBUG"):
                 # permissions, a read-only disk, a vanished folder: the file and the reason
                 where = f"{exc.filename}: " if exc.filename else ""
                 fail(VagentError(f"{where}{exc.strerror}"))
