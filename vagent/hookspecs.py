@@ -61,6 +61,15 @@ def vagent_register_ocr(register: Register) -> None:
 
 
 @hookspec
+def vagent_register_asr(register: Register) -> None:
+    """Register speech recognisers: ``factory(spec, device=None) -> vagent.components.ASR``.
+
+    ``spec`` names the model (a model name or a local model folder). The recogniser's ``id`` is
+    pinned in the catalog of every library whose text track holds speech.
+    """
+
+
+@hookspec
 def vagent_register_indexes(register: Register) -> None:
     """Register vector indexes: ``factory(spec, dim: int) -> vagent.components.VectorIndex``.
 

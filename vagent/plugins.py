@@ -26,6 +26,7 @@ KINDS: dict[str, str] = {
     "text_encoder": "vagent_register_text_encoders",
     "captioner": "vagent_register_captioners",
     "ocr": "vagent_register_ocr",
+    "asr": "vagent_register_asr",
     "index": "vagent_register_indexes",
     "reranker": "vagent_register_rerankers",
     "planner": "vagent_register_planners",
