@@ -27,6 +27,7 @@ from vagent import Library, plugins
 plugins.add_plugin("testcolour", colour)
 root, videos, seconds = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
 names = ["a", "b", "c"]
+plugins.registry().create("text_encoder", "st/all-MiniLM-L6-v2").load()  # before the clock
 deadline = time.time() + seconds
 rounds = 0
 while time.time() < deadline:
@@ -83,6 +84,10 @@ def test_searches_never_fail_while_another_process_writes(tmp_path: Path) -> Non
         out, err = writer.communicate(timeout=60)
     assert writer.returncode == 0, err[-2000:]
     rounds = int(out.split()[-1])
+    print(
+        f"soak: {searches} searches, {len(errors)} failed; {rounds} writer rounds; "
+        f"{len(generations)} generations read"
+    )
     assert errors == [], f"{len(errors)} of {searches} searches failed: {errors[:3]}"
     assert rounds >= 1 and len(generations) >= 3, (rounds, generations)
     assert check_library(Library.open(root)).ok
