@@ -190,6 +190,10 @@ def test_a_damaged_vector_file_is_one_line_naming_it_and_repair(
     frames.unlink()
     with pytest.raises(VectorFilesDamaged, match=r"frames-.*: vector file missing.*vagent repair"):
         Library.open("dmg").search("red", k=1, mode="visual")
+    for args in (["index", str(videos / "yw.mp4")], ["remove", "yw.mp4"]):  # writers too
+        proc = _vagent(*args, "--library", "dmg", home=tmp_path / "home")
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+        assert f"{frames}: vector file missing" in proc.stderr, proc.stderr
 
 
 def _vagent(*args: str, home: Path) -> subprocess.CompletedProcess[str]:

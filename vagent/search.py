@@ -37,7 +37,7 @@ def read_consistent(catalog: Catalog, name: str, hint: str, read: Callable[[Libr
             try:
                 return read(row)
             except FileNotFoundError as exc:
-                missing = str(exc.args[0] if exc.args else exc)
+                missing = str(getattr(exc, "path", None) or (exc.args[0] if exc.args else exc))
                 if gone == (row.generation, missing):
                     raise VectorFilesDamaged(Path(missing), "vector file missing", hint) from None
                 gone = (row.generation, missing)

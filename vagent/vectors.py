@@ -44,6 +44,11 @@ class VectorFilesDamaged(VagentError):
         self.reason = reason
 
 
+class VectorFileMissing(VectorFilesDamaged, FileNotFoundError):
+    """A vector file of the generation read is gone. A reader may have read a generation that
+    a writer has since swept (read again); under the write lock it is damage."""
+
+
 def tag_of(uid: str | None) -> str | None:
     return uid[:TAG_LENGTH] if uid else None
 
@@ -180,8 +185,9 @@ class VectorSet:
         """Load generation ``generation`` (0: empty), checking each file against ``record``
         (the library row's ``vector_files``) when it names that generation.
 
-        Raises FileNotFoundError if a file is gone (a writer may have swept it: read the
-        generation again), VectorFilesDamaged if a file is not what was committed."""
+        Raises VectorFileMissing (a FileNotFoundError) if a file is gone (a reader: a writer
+        may have swept it, read the generation again), VectorFilesDamaged if a file is not what
+        was committed."""
         if isinstance(record, str) or record is None:
             record = parse_record(record)
         fresh = self.empty()
@@ -197,7 +203,7 @@ class VectorSet:
 
     def _load_one(self, index: VectorIndex, path: Path, entry: dict[str, Any] | None) -> None:
         if not path.exists():
-            raise FileNotFoundError(str(path))
+            raise VectorFileMissing(path, "vector file missing", self.hint)
         if entry and entry.get("sha256") and sha256_file(path) != entry["sha256"]:
             size = path.stat().st_size
             why = "changed since it was committed"

@@ -90,8 +90,6 @@ def load_file(vectors: VectorSet, kind: str, path: Path, entry: dict[str, Any] |
     index = vectors.empty()[kind]
     try:
         vectors._load_one(index, path, entry)
-    except FileNotFoundError:
-        return None, "vector file missing"
     except VectorFilesDamaged as exc:
         return None, exc.reason
     return index, None
