@@ -140,6 +140,8 @@ def test_exit_codes_follow_the_readme(videos: Path) -> None:
     assert _vagent("index", "--fps", "2", *args)[0] == 2  # usage errors: one line, exit 2
     code, _, err = _vagent("index", "-l", "lib")
     assert code == 2 and "Missing argument" in _one_error(err)
+    code, out, err = _vagent()
+    assert code == 0 and out.startswith("Usage: vagent") and err == ""  # bare: the help
 
 
 def _enospc_after(n: int) -> Callable[..., str]:

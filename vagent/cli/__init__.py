@@ -37,6 +37,9 @@ cli.add_command(check)
 cli.add_command(repair)
 
 
+_NO_ARGS: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 def main(argv: list[str] | None = None) -> Any:
     quiet_third_party()
     try:
@@ -46,6 +49,9 @@ def main(argv: list[str] | None = None) -> Any:
         click.echo(f"error: {exc.format_message()}", err=True)
         sys.exit(2)
     except click.UsageError as exc:
+        if isinstance(exc, _NO_ARGS) and exc.ctx is not None:
+            click.echo(exc.ctx.get_help())  # bare `vagent` or `vagent kv`: the help, exit 0
+            sys.exit(0)
         hint = f" (`{exc.ctx.command_path} -h` for help)" if exc.ctx else ""
         click.echo(f"error: {exc.format_message()}{hint}", err=True)
         sys.exit(2)
