@@ -24,7 +24,8 @@ class AgentContext:
     """One agent's runtime objects. ``frames`` maps (video id, time) to decoded RGB pixels;
     ``kv`` maps segment id to the stored KV cache (``vagent.kv.KvEntry``) gather loaded for the
     current evidence, read through ``kv_store`` (opened on first use); ``model_ms`` accumulates
-    time spent inside model calls during the current node."""
+    time spent inside model calls during the current node; ``progress`` hears of each node as it
+    ends."""
 
     library: Library
     answerer: Answerer
@@ -36,6 +37,8 @@ class AgentContext:
     kv_store: Any = None
     model_ms: float = 0.0
     choice: dict[str, str] = field(default_factory=dict)
+    progress: Callable[[str, float, dict[str, Any]], None] | None = None
+    """Called after each node with its name, seconds and trace info (``vagent ask``'s lines)."""
 
     @contextmanager
     def model_call(self) -> Iterator[None]:
@@ -57,6 +60,8 @@ def traced(name: str, node: Node, ctx: AgentContext) -> Callable[[dict[str, Any]
         ms = (time.perf_counter() - t0) * 1000.0
         base = update.get("trace", state.get("trace") or [])
         entry = {"node": name, "ms": round(ms, 3), "model_ms": round(ctx.model_ms, 3), **info}
+        if ctx.progress is not None:
+            ctx.progress(name, ms / 1000.0, info)
         return {**update, "trace": [*base, entry]}
 
     return run

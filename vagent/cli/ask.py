@@ -10,6 +10,7 @@ import click
 
 from vagent.agent.nodes.finish import clock
 from vagent.cli.common import Bounded, emit_json, guarded, json_option, library_options
+from vagent.cli.progress import AskProgress, wanted
 from vagent.errors import VagentError
 from vagent.validate import LIMIT, TIMEOUT, clean_text
 
@@ -48,6 +49,11 @@ def _agent_options(f: Any) -> Any:
     "guess); by default the agent says so instead.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Also print the plan and each node's timing.")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="A line per step on stderr while it runs (default: on a terminal, not with --json).",
+)
 @json_option
 @guarded
 def ask(
@@ -62,6 +68,7 @@ def ask(
     timeout: float | None,
     guess: bool,
     verbose: bool,
+    progress: bool | None,
     as_json: bool,
 ) -> None:
     """Ask a question about a library; the answer cites where in which video it comes from.
@@ -80,7 +87,11 @@ def ask(
     config = AgentConfig()
     if timeout is not None:
         config.timeout_s = timeout
+    steps = AskProgress(wanted(progress, as_json))
+    steps.loading(library)
     with Agent.open(library, answerer=answerer, planner=planner, db=db, config=config) as agent:
+        steps.loaded()
+        agent.ctx.progress = steps
         res = agent.ask(
             question,
             options if has_options else None,
