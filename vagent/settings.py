@@ -16,8 +16,10 @@ DEFAULT_TEXT_ENCODER = "st/all-MiniLM-L6-v2"
 DEFAULT_OCR = "rapidocr"
 # Captions are off by default (a VLM per segment is slow on a CPU); --text ...,captions uses:
 DEFAULT_CAPTIONER = "hf-vlm"
-DEFAULT_TEXT = "subtitles,ocr"
-TEXT_SOURCES = ("subtitles", "ocr", "captions")
+# Speech is transcribed where a file has audio (the recogniser loads on the first such file).
+DEFAULT_TEXT = "subtitles,ocr,speech"
+TEXT_SOURCES = ("subtitles", "ocr", "captions", "speech")
+DEFAULT_ASR = "faster-whisper/tiny.en"
 DEFAULT_INDEX = "faiss/Flat"
 DEFAULT_SEGMENTER = "fixed"
 DEFAULT_FPS = 1.0
@@ -82,6 +84,7 @@ def check_settings(row: LibraryRow, asked: Mapping[str, object]) -> None:
         "text-encoder": row.text_encoder,
         "ocr": row.ocr,
         "captioner": row.captioner,
+        "asr": row.asr,
     }
     for name, want in asked.items():
         if want is not None and want != have[name]:
@@ -92,12 +95,12 @@ def check_settings(row: LibraryRow, asked: Mapping[str, object]) -> None:
             )
 
 
-_warned: set[tuple[str, str, bool]] = set()
+_warned: set[tuple[str, str]] = set()
 
 
 def warn_random(row: LibraryRow, hybrid: bool = False) -> None:
     """Say once per process and library that its visual channel has random weights."""
-    key = (row.name, row.encoder, hybrid)
+    key = (row.name, row.encoder)  # once per library and process, whichever command comes first
     if key in _warned:
         return
     _warned.add(key)

@@ -21,7 +21,7 @@ from transformers import DynamicCache
 
 from vagent.kv import KvEntry, Spliced, rope_of, shift_packed, splice
 from vagent.kv.packed import cache_layers
-from vagent.kv.prefill import encode, extend, model_device, model_dtype
+from vagent.kv.prefill import cache_kwarg, encode, extend, model_device, model_dtype
 from vagent.types import Draft, Question
 from vagent_hf.evidence import check_option_count, choice_draft, used_evidence
 from vagent_hf.lm import letter_probs
@@ -115,7 +115,7 @@ def cloze(ans: HFTextAnswerer, sp: Spliced, last: torch.Tensor, options: list[st
         input_ids=batch.to(device),
         position_ids=torch.arange(start, start + m, device=device).expand(n, m),
         attention_mask=torch.ones(n, sp.length + m, dtype=torch.long, device=device),
-        past_key_values=cache,
+        **{cache_kwarg(model): cache},
         use_cache=True,
     ).logits.float()
     first = torch.log_softmax(last.float(), dim=-1)

@@ -5,8 +5,13 @@ decoder; here they are centre-cropped and normalised as tensors, in batches."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import json
+import logging
+import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +35,41 @@ def _open_clip() -> Any:
     return open_clip
 
 
+def _model_config(model: str) -> dict[str, Any] | None:
+    """The model's config, read from its JSON file without importing open_clip (which imports
+    torch and torchvision: seconds) where it is one of ours or one open_clip ships; else from
+    open_clip itself (hub and local-dir names)."""
+    folders = [CONFIG_DIR]
+    spec = importlib.util.find_spec("open_clip")
+    if spec is not None and spec.submodule_search_locations:
+        folders.append(Path(next(iter(spec.submodule_search_locations))) / "model_configs")
+    for folder in folders:
+        path = folder / f"{model}.json"
+        if path.is_file():
+            cfg = json.loads(path.read_text(encoding="utf-8"))
+            return dict(cfg.get("model_cfg", cfg))
+    found = _open_clip().get_model_config(model)
+    return None if found is None else dict(found)
+
+
+@contextmanager
+def _no_root_log() -> Iterator[None]:
+    """Drop what open_clip logs on the root logger meanwhile (``logging.warning``, which would
+    also install a handler printing every later library's warnings), unless VAGENT_DEBUG."""
+    if os.environ.get("VAGENT_DEBUG"):
+        yield
+        return
+    root = logging.getLogger()
+    sink, drop = logging.NullHandler(), logging.Filter("\0")  # matches no logger name
+    root.addHandler(sink)  # a handler present: logging.warning() adds none of its own
+    root.addFilter(drop)  # records logged on the root logger itself are dropped
+    try:
+        yield
+    finally:
+        root.removeFilter(drop)
+        root.removeHandler(sink)
+
+
 def _file_fingerprint(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -45,12 +85,10 @@ class OpenClipEncoder(VisualEncoder):
             raise ValueError(
                 f"openclip: say which weights for '{model}': openclip/{model}/<tag|file|random>"
             )
-        oc = _open_clip()
-        cfg = oc.get_model_config(model)
+        cfg = _model_config(model)
         if cfg is None:
-            raise ValueError(
-                f"openclip: unknown model '{model}'; known: {', '.join(oc.list_models()[:8])}, ..."
-            )
+            known = ", ".join(_open_clip().list_models()[:8])
+            raise ValueError(f"openclip: unknown model '{model}'; known: {known}, ...")
         self.model_name = model
         self.pretrained = pretrained
         self.id = f"openclip/{model}/{pretrained}"
@@ -81,7 +119,8 @@ class OpenClipEncoder(VisualEncoder):
         device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
         if self.pretrained == "random":
             torch.manual_seed(RANDOM_SEED)
-            model = oc.create_model(self.model_name, pretrained=None)
+            with _no_root_log():  # "No pretrained weights loaded": asked for; the host says so
+                model = oc.create_model(self.model_name, pretrained=None)
         else:
             self._fail_fast_if_offline(oc)
             try:
@@ -98,7 +137,8 @@ class OpenClipEncoder(VisualEncoder):
         dtype = torch.float16 if self._half else torch.float32
         self._mean = torch.tensor(mean, device=device, dtype=dtype).view(1, 3, 1, 1) * 255
         self._std = torch.tensor(std, device=device, dtype=dtype).view(1, 3, 1, 1) * 255
-        self._tokenizer = oc.get_tokenizer(self.model_name)
+        with _no_root_log():  # it logs (info) on the root logger too
+            self._tokenizer = oc.get_tokenizer(self.model_name)
         self._torch_device = device
         self._model = model
 

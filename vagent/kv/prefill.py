@@ -12,12 +12,13 @@ Two modes:
 A segment is given as token ids (a list or a (1, n) tensor) or as a mapping of model inputs
 holding ``input_ids`` (1, n) and whatever else the model's forward takes for it (a VLM's
 ``pixel_values`` and image sizes): the mapping is passed to ``model(**inputs)`` as is, with
-``position_ids``, ``attention_mask`` and ``past_key_values`` added. Every token of
+``position_ids``, ``attention_mask`` and the cache (``cache_kwarg``) added. Every token of
 ``input_ids`` takes one position and one cache slot.
 """
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -78,6 +79,16 @@ def model_dtype(model: Any) -> torch.dtype:
     return next(model.parameters()).dtype
 
 
+def cache_kwarg(model: Any) -> str:
+    """The keyword ``model``'s forward takes the KV cache under: ``cache`` in transformers 5.x
+    (where ``past_key_values`` is deprecated and warns), ``past_key_values`` before."""
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return "past_key_values"
+    return "cache" if "cache" in params else "past_key_values"
+
+
 @torch.no_grad()
 def extend(
     model: Any, spliced: Spliced, inputs: Mapping[str, Any], start: int | None = None
@@ -90,7 +101,7 @@ def extend(
     out = model(
         **inputs,
         **spliced.inputs(n, device, start),
-        past_key_values=spliced.cache,
+        **{cache_kwarg(model): spliced.cache},
         use_cache=True,
         logits_to_keep=1,
     )

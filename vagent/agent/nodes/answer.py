@@ -64,9 +64,10 @@ def call_answerer(ctx: AgentContext, question: Question) -> Draft:
             fut = pool.submit(ctx.answerer.answer, [question])
             drafts = fut.result(timeout=ctx.config.timeout_s)
     except cf.TimeoutError:
+        smaller = " or pick a smaller answerer (--answerer hf-text)"
         raise AnswererFailed(
             f"answerer '{name}' gave no answer within {ctx.config.timeout_s:g} s; raise the "
-            f"limit (--timeout) or pick a smaller answerer (--answerer hf-text)"
+            f"limit (--timeout){'' if name.split('/')[0] == 'hf-text' else smaller}"
         ) from None
     except Exception as exc:
         raise AnswererFailed(
