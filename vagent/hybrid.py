@@ -19,6 +19,7 @@ from vagent.catalog import Catalog, SegmentRow, TextSpanRow, VideoRow
 from vagent.fusion import rrf
 from vagent.search import Ranked, best_frames, visual_ranking
 from vagent.text.lexical import Bm25
+from vagent.text.speech import load_words, word_time
 from vagent.vectors import VectorSet
 
 MODES = ("visual", "text", "hybrid")
@@ -68,6 +69,7 @@ class TextState:
                 "start": r.start,
                 "end": r.end,
                 "text": r.text,
+                "words": r.words,  # speech: JSON word times, parsed when a span is quoted
             }
             for r in rows
         ]
@@ -94,10 +96,13 @@ class TextState:
 QUOTE_CHARS = 2000
 
 
-def _span_view(span: dict[str, Any]) -> dict[str, Any]:
+def _span_view(span: dict[str, Any], query: str = "") -> dict[str, Any]:
     view = {k: span[k] for k in ("source", "start", "end", "text")}
     if len(view["text"]) > QUOTE_CHARS:
         view["text"] = view["text"][:QUOTE_CHARS] + " ..."
+    if span.get("words"):  # speech: ``at`` is where the query's words were said
+        at = word_time(load_words(span["words"]), query)
+        view["at"] = span["start"] if at is None else at
     return view
 
 
@@ -137,7 +142,7 @@ def text_channels(
             if seg is None:
                 continue
             ranked.append(seg)
-            view = _span_view(span)
+            view = _span_view(span, query)
             if view not in evidence[seg]:
                 evidence[seg].append(view)
         channels[name] = ranked
@@ -149,7 +154,7 @@ def hybrid_ranking(
     vectors: VectorSet,
     state: TextState,
     query: str,
-    visual_q: np.ndarray,
+    visual_q: np.ndarray | None,
     text_q: np.ndarray,
     k: int,
     mode: str,
@@ -161,20 +166,23 @@ def hybrid_ranking(
     width = max(4 * k, 32)
     channels, evidence = text_channels(state, vectors, query, text_q, width, videos)
     visual: list[Ranked] = []
-    if mode == "hybrid" and weights.get("visual", 0) > 0:
+    if mode == "hybrid" and weights.get("visual", 0) > 0 and visual_q is not None:
         visual = visual_ranking(catalog, vectors, visual_q, width, allowed)
         channels["visual"] = [r.segment_id for r in visual]
     fused = rrf(channels, weights)[:k]
     # the visual ranking already rescored its segments; rescore only the ones it did not find
     frames = {r.segment_id: (r.score, r.frame_time) for r in visual}
     others = [sid for sid, _, _ in fused if sid not in frames]
-    frames.update(best_frames(catalog, vectors, visual_q, others))
+    if visual_q is not None:  # None: no visual query (a random-weight encoder is not loaded)
+        frames.update(best_frames(catalog, vectors, visual_q, others))
     seg_score = {r.segment_id: r.segment_score for r in visual}
     out = []
     for sid, score, found in fused:
         texts = evidence.get(sid, [])
         # where to look: the best frame when frames carry meaning, else the best text's start
         best_text = texts[0]["start"] if texts and not visual_semantic else None
+        if texts and "at" in texts[0]:  # speech: the matching words, whatever the frames say
+            best_text = texts[0]["at"]
         t = best_text if best_text is not None else frames.get(sid, (0.0, None))[1]
         out.append(Ranked(sid, score, t, seg_score.get(sid, float("nan")), found, texts))
     return out

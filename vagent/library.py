@@ -140,7 +140,8 @@ class Library:
     def load_models(self) -> None:
         """Load the query encoders now, so the first search does not pay for it."""
         row = self.settings()
-        self._encoder_for(row, None).load()
+        if row.semantic or not row.text_encoder:  # else hybrid search leaves CLIP out
+            self._encoder_for(row, None).load()
         if row.text_encoder:
             self._text_encoder_for(row)
 
@@ -183,14 +184,17 @@ class Library:
         allow_partial: bool = False,
         batch_size: int = 32,
         progress: bool = True,
+        asr: str | None = None,
     ) -> IndexReport:
         """Index files and folders. Unchanged files are skipped, moved ones re-pointed, changed
         ones replaced; each bad file is reported (``report.failed``) and the rest go on.
 
         ``text``: the text track of a new library, comma-separated from subtitles, ocr,
-        captions (default "subtitles,ocr"; "none" for frames only); ``captioner`` describes
-        each segment when captions are on (default hf-vlm). ``fps`` is in (0, 60],
-        ``segment_seconds`` in [0.5, 3600], ``batch_size`` in [1, 1024] (BadNumber otherwise).
+        captions, speech (default "subtitles,ocr,speech"; "none" for frames only); ``captioner``
+        describes each segment when captions are on (default hf-vlm); ``asr`` transcribes speech
+        (default faster-whisper/tiny.en), pinned per library like the encoders. ``fps`` is in
+        (0, 60], ``segment_seconds`` in [0.5, 3600], ``batch_size`` in [1, 1024] (BadNumber
+        otherwise).
 
         A new library that ends up holding nothing (every file failed) is not kept. A full disk
         stops the run with :class:`DiskFull`, whose ``report`` says what had landed."""
@@ -204,7 +208,7 @@ class Library:
         if is_new:
             # Fail before creating anything: weights we cannot load, a bad index or segmenter.
             check_new_folder(self.root, self.location.db_url, self.name)
-            fresh = self._new_parts(encoder, text, text_encoder, ocr, captioner)
+            fresh = self._new_parts(encoder, text, text_encoder, ocr, captioner, asr)
             reg.create("index", index_id(index), dim=fresh.encoder.dim)
             reg.create("segmenter", segmenter or DEFAULT_SEGMENTER, seconds=segment_seconds or 1)
         made = [p for p in (self.root, *self.root.parents) if not p.exists()]
@@ -216,7 +220,7 @@ class Library:
             with write_lock(self.root):
                 run = self._index_locked(
                     fresh, encoder, fps, segment_seconds, segmenter, index, decoder, text,
-                    text_encoder, ocr, captioner, allow_partial, batch_size, progress,
+                    text_encoder, ocr, captioner, allow_partial, batch_size, progress, asr,
                 )  # fmt: skip
                 report = run.run([os.fspath(p) for p in paths])
         except BaseException as exc:
@@ -245,6 +249,7 @@ class Library:
         allow_partial: bool,
         batch_size: int,
         progress: bool,
+        asr: str | None = None,
     ) -> IndexRun:
         """Open or create the library row and set up the run (the caller holds the lock)."""
         reg = plugins.registry()
@@ -253,7 +258,7 @@ class Library:
         row = cat.library(self.name)
         check_owner(self.root, cat, self.name, row)
         if row is None:
-            fresh = fresh or self._new_parts(encoder, text, text_encoder, ocr, captioner)
+            fresh = fresh or self._new_parts(encoder, text, text_encoder, ocr, captioner, asr)
             row = self._create(cat, fresh, fps, segment_seconds, segmenter, index)
             self._made_row = True
         else:
@@ -266,6 +271,8 @@ class Library:
                 "ocr": ocr,
                 "captioner": captioner,
                 "text": None if text is None else text_sources(text),
+                # the recogniser's id as it names itself (faster-whisper -> .../tiny.en)
+                "asr": reg.create("asr", asr).id if asr else None,
             }
             check_settings(row, asked)
         enc = self._encoder_for(row, encoder)
@@ -335,8 +342,9 @@ class Library:
         text_encoder: str | None,
         ocr: str | None,
         captioner: str | None,
+        asr: str | None = None,
     ) -> NewParts:
-        parts = build_new_parts(encoder, text, text_encoder, ocr, captioner)
+        parts = build_new_parts(encoder, text, text_encoder, ocr, captioner, asr)
         self._encoder, self._text_encoder = parts.encoder, parts.text_encoder
         return parts
 
@@ -368,6 +376,7 @@ class Library:
             text_sources=parts.sources,
             ocr=parts.ocr,
             captioner=parts.captioner,
+            asr=parts.asr,
             text_encoder=tenc.id if tenc else None,
             text_space=tenc.embedding_space if tenc else None,
             text_dim=tenc.dim if tenc else None,
@@ -422,7 +431,9 @@ class Library:
                 f"library '{self.name}' has no text track (it was indexed with --text none); "
                 f"search it with --mode visual"
             )
-        enc = self._encoder_for(row, encoder)
+        # a random-weight visual channel is left out of text/hybrid search: don't load CLIP for it
+        needs_visual = mode == "visual" or row.semantic or encoder is not None
+        enc = self._encoder_for(row, encoder) if needs_visual else None
         return read_consistent(
             self.catalog,
             self.name,
@@ -433,7 +444,7 @@ class Library:
     def _search_in(
         self,
         row: LibraryRow,
-        enc: VisualEncoder,
+        enc: VisualEncoder | None,
         query: str,
         k: int,
         video: str | Sequence[str] | None,
@@ -448,11 +459,16 @@ class Library:
             seg_ids, frame_ids = self.catalog.ids_for_videos(ids)
             allowed = (np.array(seg_ids, np.int64), np.array(frame_ids, np.int64))
             videos = set(ids)
-        with single_threaded():
-            qv = enc.encode_texts([query])
-        if qv.shape[1] != row.dim:
-            raise EncoderMismatch(f"{enc.id} gave {qv.shape[1]}-d vectors; library is {row.dim}-d")
+        qv = None
+        if enc is not None:
+            with single_threaded():
+                qv = enc.encode_texts([query])
+            if qv.shape[1] != row.dim:
+                raise EncoderMismatch(
+                    f"{enc.id} gave {qv.shape[1]}-d vectors; library is {row.dim}-d"
+                )
         if mode == "visual":
+            assert qv is not None
             hits = search_vectors(self.catalog, vectors, qv[0], k, allowed)
         else:
             w = {**DEFAULT_WEIGHTS, **(weights or {})}
@@ -465,7 +481,7 @@ class Library:
                 vectors,
                 self._state(row, vectors),
                 query,
-                qv[0],
+                None if qv is None else qv[0],
                 tq,
                 k,
                 mode,

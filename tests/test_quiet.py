@@ -1,0 +1,142 @@
+"""Quiet by default, visible while it works: `vagent ask` prints a line per step on stderr (not
+with --json), and nothing from the libraries underneath (warnings, root log lines) unless
+VAGENT_DEBUG=1; the random-weight warning comes once per library and process."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import COOKING_SRT, TINY_CLIP
+from vagent import plugins
+from vagent.synth import make_video
+from vagent.types import Evidence, Question
+
+NODES = ("plan", "retrieve", "select", "gather", "answer", "verify", "finish")
+THIRD_PARTY_NOISE = ("Warning:", "WARNING:", "past_key_values", "Traceback")
+
+
+def _vagent(tmp_path: Path, *args: str, debug: bool = False) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "VAGENT_DEBUG"}
+    env["VAGENT_HOME"] = str(tmp_path / "home")
+    if debug:
+        env["VAGENT_DEBUG"] = "1"
+    return subprocess.run(
+        [sys.executable, "-m", "vagent", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+
+
+@pytest.mark.slow
+def test_ask_shows_steps_and_no_third_party_warnings(tmp_path: Path) -> None:
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    make_video(clips / "cooking.mp4", ["red", "green", "blue", "white", "black"], 10.0,
+               size=(160, 120))  # fmt: skip
+    (clips / "cooking.srt").write_text(COOKING_SRT)
+    idx = _vagent(tmp_path, "index", str(clips), "-l", "k", "--encoder", TINY_CLIP,
+                  "--text", "subtitles")  # fmt: skip
+    assert idx.returncode == 0, idx.stderr
+    assert idx.stderr.count("random-weight encoder") == 1
+
+    # default answerer (hf-text on a CPU), progress asked for because stderr is a pipe here
+    q = "How many spoons of salt do we add?"
+    res = _vagent(tmp_path, "ask", q, "-l", "k", "--options", "A) two", "B) three", "--progress")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("B)"), res.stdout
+    steps = [ln for ln in res.stderr.splitlines() if ln.startswith("ask: ")]
+    assert steps[0].startswith("ask: loading models for library 'k'")
+    assert steps[1].startswith("ask: models") and steps[1].rstrip().endswith("loaded")
+    named = [ln.split()[1] for ln in steps[2:]]
+    assert named[0] == "plan" and named[-1] == "finish" and set(NODES) <= set(named)
+    assert all(ln.split()[3] == "s" and float(ln.split()[2]) >= 0 for ln in steps[1:])
+    assert "ask: plan" in res.stderr and "quer" in steps[2]  # "3 queries"
+    for noise in THIRD_PARTY_NOISE:
+        assert noise not in res.stderr, res.stderr
+    assert res.stderr.count("random-weight encoder") <= 1
+
+    # --json: no step lines unless asked for; stdout stays pure JSON
+    res = _vagent(tmp_path, "ask", q, "-l", "k", "--json")
+    assert res.returncode == 0, res.stderr
+    assert "ask: plan" not in res.stderr and res.stdout.lstrip().startswith("{")
+    for noise in THIRD_PARTY_NOISE:
+        assert noise not in res.stderr, res.stderr
+
+    # a timeout with hf-text in use does not advise switching to hf-text
+    res = _vagent(tmp_path, "ask", q, "-l", "k", "--answerer", "hf-text", "--timeout", "0.01")
+    assert res.returncode == 2
+    err = res.stderr.strip().splitlines()[-1]
+    assert "gave no answer within 0.01 s" in err and "--answerer hf-text" not in err
+
+
+def test_random_clip_says_so_only_through_vagent(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """open_clip's root-logger line ("No pretrained weights loaded") is not printed (the
+    library says "random weights" itself, once) and installs no root handler; VAGENT_DEBUG
+    shows it."""
+    monkeypatch.delenv("VAGENT_DEBUG", raising=False)
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    with caplog.at_level(logging.INFO):
+        plugins.registry().create("visual_encoder", TINY_CLIP).load()
+    assert not [r for r in caplog.records if r.name == "root"], caplog.text
+    assert root.handlers == handlers  # no basicConfig() handler left to print later warnings
+    caplog.clear()
+    monkeypatch.setenv("VAGENT_DEBUG", "1")
+    with caplog.at_level(logging.INFO):
+        plugins.registry().create("visual_encoder", TINY_CLIP).load()
+    assert "No pretrained weights loaded" in caplog.text
+
+
+def test_no_search_or_ask_needs_clip_when_its_weights_are_random(tmp_path: Path) -> None:
+    """A random-weight visual channel is left out of hybrid search, so a cold search neither
+    loads CLIP nor imports open_clip (seconds of a cold `vagent search`)."""
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    make_video(clips / "cooking.mp4", ["red", "green", "blue", "white", "black"], 10.0,
+               size=(160, 120))  # fmt: skip
+    (clips / "cooking.srt").write_text(COOKING_SRT)
+    assert _vagent(tmp_path, "index", str(clips), "-l", "k", "--encoder", TINY_CLIP,
+                   "--text", "subtitles").returncode == 0  # fmt: skip
+    code = (
+        "import sys\n"
+        "from vagent import Library\n"
+        "lib = Library.open('k')\n"
+        "hits = lib.search('spoons of salt', k=3)\n"
+        "print(hits[0].start, 'open_clip' in sys.modules)\n"
+        "lib.load_models()\n"
+        "print(lib.encoder()._model is None)\n"
+    )
+    env = {**os.environ, "VAGENT_HOME": str(tmp_path / "home")}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, env=env, check=True)  # fmt: skip
+    first, second = out.stdout.splitlines()
+    assert first == "20.0 False", out.stdout + out.stderr
+    assert second == "True"  # load_models() leaves the unused random CLIP unloaded
+
+
+@pytest.mark.slow
+def test_hf_text_uses_the_current_cache_argument() -> None:
+    """transformers 5 deprecates ``past_key_values=`` (a FutureWarning per forward call);
+    the hf-text answerer passes the cache the current way, so there is nothing to hide."""
+    ans = plugins.registry().create("answerer", "hf-text", max_new_tokens=8)
+    span = {"source": "subtitle", "start": 22.0, "end": 26.0,
+            "text": "After the break we add three spoons of salt"}  # fmt: skip
+    ev = [Evidence("cooking.mp4", 1, 1, 20.0, 30.0, 0.9, texts=[span])]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        ans.answer([Question("How much salt?", ["two spoons", "three spoons"], ev)])
+        ans.answer([Question("How much salt?", None, ev)])
+    noisy = [str(w.message) for w in seen if issubclass(w.category, FutureWarning)]
+    assert not [m for m in noisy if "past_key_values" in m], noisy
