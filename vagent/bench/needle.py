@@ -9,6 +9,7 @@ Indexing speed of the text track is reported in video-seconds per wall-second.
 
 from __future__ import annotations
 
+import statistics
 import tempfile
 import time
 from collections import defaultdict
@@ -44,10 +45,15 @@ def _rank(hits: list[Any], video: str, t: float) -> int | None:
 
 
 def run(
-    hours: list[float], depths: list[float], k: int = 5, answerer: str | None = "hf-text"
+    hours: list[float],
+    depths: list[float],
+    k: int = 5,
+    answerer: str | None = "hf-text",
+    planner: str | None = None,
 ) -> dict[str, Any]:
     """Recall@1/5 of every needle question; with ``answerer`` (None: retrieval only) each is
-    also asked end to end through the agent, and the answer checked for the needle's words."""
+    also asked end to end through the agent (``planner``: None for the default), and the answer
+    checked for the needle's words."""
     check()
     CACHE.mkdir(exist_ok=True)
     rows: list[dict[str, Any]] = []
@@ -98,7 +104,7 @@ def run(
                         }
                     )
             if answerer:
-                ask_all(lib, answerer, [r for r in rows if r["hours"] == h])
+                ask_all(lib, answerer, [r for r in rows if r["hours"] == h], planner)
             lib.close()
     return {
         "k": k,
@@ -109,13 +115,15 @@ def run(
     }
 
 
-def ask_all(lib: Library, answerer: str, rows: list[dict[str, Any]]) -> None:
-    """Ask each row's question through the agent; record the answer and whether it holds the
-    needle's answer words and cites the needle's moment."""
+def ask_all(
+    lib: Library, answerer: str, rows: list[dict[str, Any]], planner: str | None = None
+) -> None:
+    """Ask each row's question through the agent; record the answer, whether it holds the
+    needle's answer words and cites the needle's moment, and the plan step's time."""
     from vagent.agent import Agent
     from vagent.agent.evaluate import holds_answer
 
-    with Agent.open(lib, answerer=answerer, checkpoint=False) as agent:
+    with Agent.open(lib, answerer=answerer, planner=planner, checkpoint=False) as agent:
         for r in rows:
             res = agent.ask(r["question"])
             r["answer"] = res.answer
@@ -124,6 +132,8 @@ def ask_all(lib: Library, answerer: str, rows: list[dict[str, Any]]) -> None:
                 c.start <= r["time"] + 1.0 and r["time"] < c.end for c in res.citations
             )
             r["answerer"] = res.trace["answerer"]
+            r["planner"] = res.trace["planner"]
+            r["plan_ms"] = sum(n["ms"] for n in res.trace["nodes"] if n["node"] == "plan")
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -142,6 +152,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         if asked:
             cell["answer_accuracy"] = round(sum(r["answer_correct"] for r in asked) / len(asked), 3)
             cell["cited"] = round(sum(r["cited"] for r in asked) / len(asked), 3)
+            cell["plan_p50_ms"] = round(statistics.median(r["plan_ms"] for r in asked), 1)
         out.setdefault(kind, {}).setdefault(modality, {})[hours] = cell
     return out
 
