@@ -129,6 +129,20 @@ def test_a_fifo_swapped_in_after_discovery_is_refused_when_opened(tmp_path: Path
         content_hash(str(tmp_path / "late.mp4"))
 
 
+def test_decoder_and_embedded_subtitles_never_open_a_fifo(tmp_path: Path) -> None:
+    from vagent import plugins
+    from vagent.errors import BadVideo
+    from vagent.text.subtitles import embedded_subtitles
+
+    fifo = tmp_path / "pipe.mkv"
+    os.mkfifo(fifo)
+    decoder = plugins.registry().create("decoder", "pyav")
+    with deadline(20):
+        with pytest.raises(BadVideo, match="not a regular file"):
+            decoder.probe(str(fifo))
+        assert embedded_subtitles(fifo) == ([], [])
+
+
 # ------------------------------------------------------------------------- non-UTF-8 names
 
 
