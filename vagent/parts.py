@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from vagent import plugins
 from vagent.catalog import LibraryRow
-from vagent.components import OCR, Captioner, Decoder, TextEncoder, VisualEncoder
+from vagent.components import ASR, OCR, Captioner, Decoder, TextEncoder, VisualEncoder
 from vagent.ingest.run import Parts
 from vagent.settings import (
+    DEFAULT_ASR,
     DEFAULT_CAPTIONER,
     DEFAULT_ENCODER,
     DEFAULT_OCR,
@@ -30,6 +31,8 @@ class NewParts:
     reader: OCR | None = None
     captioner: str | None = None
     describer: Captioner | None = None
+    asr: str | None = None
+    hearer: ASR | None = None
 
 
 def build_new_parts(
@@ -38,6 +41,7 @@ def build_new_parts(
     text_encoder: str | None,
     ocr: str | None,
     captioner: str | None = None,
+    asr: str | None = None,
 ) -> NewParts:
     reg = plugins.registry()
     enc: VisualEncoder = reg.create("visual_encoder", encoder or DEFAULT_ENCODER)
@@ -55,7 +59,13 @@ def build_new_parts(
     describer: Captioner | None = reg.create("captioner", cap_id) if cap_id else None
     if describer is not None:
         describer.load()
-    return NewParts(enc, tenc, ocr_id, sources, reader, cap_id, describer)
+    hearer: ASR | None = None
+    if "speech" in sources.split(","):
+        hearer = reg.create("asr", asr or DEFAULT_ASR)
+        if asr:  # asked for by name: load it now (the default loads on the first file with audio)
+            hearer.load()
+    asr_id = hearer.id if hearer is not None else None
+    return NewParts(enc, tenc, ocr_id, sources, reader, cap_id, describer, asr_id, hearer)
 
 
 def index_parts(
@@ -83,6 +93,9 @@ def index_parts(
                 f"semantic (plumbing tests only)",
                 file=sys.stderr,
             )
+    hearer: ASR | None = None
+    if "speech" in sources and row.asr:
+        hearer = fresh.hearer if fresh and fresh.hearer else reg.create("asr", row.asr)
     return Parts(
         decoder=decoder,
         encoder=encoder,
@@ -91,4 +104,5 @@ def index_parts(
         ocr=reader,
         subtitles="subtitles" in sources,
         captioner=describer,
+        asr=hearer,
     )

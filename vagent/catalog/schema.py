@@ -72,6 +72,9 @@ class LibraryRow(Base):
     # The captioner whose captions are text spans (source "caption"); None without captions.
     # Added after schema v1 shipped: catalogs without the column get it on open (additive).
     captioner: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The speech recogniser whose transcripts are text spans (source "speech"), pinned like the
+    # encoders; None without speech. Additive (on open), like captioner.
+    asr: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # Who owns the vector files: a random id given at creation (legacy libraries get one on their
     # next write); its start names the files (``segments-<uid[:12]>-<gen>.faiss``) and the
     # folder's ``library.json``. Added after schema v1 shipped (additive, on open).
@@ -153,6 +156,10 @@ class TextSpanRow(Base):
     end: Mapped[float] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
+    # speech spans: their words with times, JSON [[start, end, word], ...] (None for other
+    # sources), and the language heard. Additive (on open).
+    words: Mapped[str | None] = mapped_column(Text, nullable=True)
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class KvRow(Base):

@@ -30,8 +30,14 @@ from vagent.errors import SchemaMismatch, VagentError
 # Missing columns are added on open; opening a catalog for writing creates missing tables, and
 # readers treat a missing one as empty.
 ADDITIVE_COLUMNS: dict[str, dict[str, str]] = {
-    "libraries": {"captioner": "VARCHAR(255)", "uid": "VARCHAR(32)", "vector_files": "TEXT"},
+    "libraries": {
+        "captioner": "VARCHAR(255)",
+        "uid": "VARCHAR(32)",
+        "vector_files": "TEXT",
+        "asr": "VARCHAR(255)",
+    },
     "videos": {"sidecars": "VARCHAR(64)"},
+    "text_spans": {"words": "TEXT", "language": "VARCHAR(16)"},
 }
 ADDITIVE_TABLES: tuple[Table, ...] = (KvRow.__table__,)  # type: ignore[assignment]
 

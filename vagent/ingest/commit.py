@@ -46,7 +46,11 @@ class NewTexts:
 
 def segment_vectors(vectors: np.ndarray, spans: list[SegmentSpan]) -> np.ndarray:
     """Mean of each segment's frame vectors, L2-normalised: (len(spans), dim)."""
-    out = np.stack([vectors[list(s.frames)].mean(axis=0) for s in spans]).astype(np.float32)
+    dim = vectors.shape[1]
+    # a segment without frames (an audio-only file's) gets a zero vector: it never ranks
+    # visually (visual search ranks segments by their frames), yet every row has its vector
+    means = [vectors[list(s.frames)].mean(axis=0) if s.frames else np.zeros(dim) for s in spans]
+    out = np.stack(means).astype(np.float32)
     out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
     return out
 
@@ -117,6 +121,8 @@ def _insert_texts(
                 "end": t.end,
                 "source": t.source,
                 "text": t.text,
+        from vagent.text.speech import dump_words
+
             }
             for t in texts
         ]
@@ -124,6 +130,9 @@ def _insert_texts(
             s.scalars(
                 insert(TextSpanRow).returning(TextSpanRow.id, sort_by_parameter_order=True),
                 text_rows,
+                # speech spans keep their words' times and language (vagent.text.speech)
+                "words": dump_words(w) if (w := getattr(t, "words", ())) else None,
+                "language": getattr(t, "language", None),
             ).all(),
             dtype=np.int64,
         )

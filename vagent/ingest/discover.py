@@ -35,6 +35,9 @@ VIDEO_SUFFIXES = frozenset(
     ]
 )
 
+# Files with sound only, indexed by their speech where a library transcribes speech.
+AUDIO_SUFFIXES = frozenset([".mp3", ".wav", ".m4a", ".flac", ".ogg", ".opus", ".aac", ".wma"])
+
 _KINDS = (
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
     (stat.S_ISCHR, "a character device"),
@@ -70,13 +73,15 @@ def not_regular(mode: int) -> str | None:
     return f"not a regular file: {kind}; only regular files are read"
 
 
-def discover(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+def discover(paths: list[str], audio: bool = False) -> tuple[list[str], list[tuple[str, str]]]:
     """Files to index (absolute, in order, de-duplicated) and ``(path, reason)`` for bad paths.
 
     A file named explicitly is taken whatever its suffix (the decoder decides); a directory is
     walked recursively for known video suffixes. Paths that are not regular files, and names
     that are not UTF-8, are bad paths (printable, see ``printable``), never opened.
+    ``audio``: directories also yield audio files (a library that transcribes speech).
     """
+    suffixes = VIDEO_SUFFIXES | AUDIO_SUFFIXES if audio else VIDEO_SUFFIXES
     found: list[str] = []
     bad: list[tuple[str, str]] = []
 
@@ -103,7 +108,7 @@ def discover(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
             continue
         videos = 0
         for f in sorted(p.rglob("*")):
-            if f.suffix.lower() not in VIDEO_SUFFIXES:
+            if f.suffix.lower() not in suffixes:
                 continue
             try:
                 fmode = f.stat().st_mode
@@ -117,7 +122,7 @@ def discover(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
             bad.append(
                 (
                     printable(raw),
-                    f"directory has no video files ({', '.join(sorted(VIDEO_SUFFIXES))})",
+                    f"directory has no video files ({', '.join(sorted(suffixes))})",
                 )
             )
     seen: set[str] = set()

@@ -19,16 +19,18 @@ import numpy as np
 from sqlalchemy import select
 from tqdm import tqdm
 
+from vagent.audio import AudioInfo, probe_audio
 from vagent.catalog import Catalog, VideoRow
-from vagent.components import OCR, Captioner, Decoder, Segmenter, TextEncoder, VisualEncoder
-from vagent.errors import BadVideo
+from vagent.components import ASR, OCR, Captioner, Decoder, Segmenter, TextEncoder, VisualEncoder
+from vagent.errors import BadVideo, VagentError
 from vagent.ingest.commit import NewTexts, NewVideo, land
 from vagent.ingest.discover import content_hash, discover, printable, stat_key
 from vagent.ingest.encode import encode_video
 from vagent.text.captions import CaptionTrack
 from vagent.text.sidecars import NO_SIDECARS, Listing, fingerprint, list_folder
+from vagent.text.speech import SpeechTrack
 from vagent.text.track import OcrTrack
-from vagent.types import FrameBatch, IndexReport, TextSpan, VideoInfo
+from vagent.types import FrameBatch, IndexReport, SegmentSpan, TextSpan, VideoInfo
 from vagent.vectors import VectorSet
 
 
@@ -41,6 +43,7 @@ class Parts:
     ocr: OCR | None = None
     subtitles: bool = False
     captioner: Captioner | None = None
+    asr: ASR | None = None  # speech: transcribed beside the frames; audio-only files too
 
 
 # OCR needs detail CLIP does not: frames are decoded with this short side when OCR is on.
@@ -87,7 +90,7 @@ class IndexRun:
 
     def run(self, paths: list[str]) -> IndexReport:
         t0 = time.perf_counter()
-        files, bad = discover(paths)
+        files, bad = discover(paths, audio=self.parts.asr is not None)
         for path, reason in bad:
             self._fail(path, reason)
         for path in files:
@@ -199,10 +202,110 @@ class IndexRun:
                 bar.update(len(out[-1]))
         return np.concatenate(out)
 
+    def _audio(self, path: str) -> AudioInfo | None:
+        """The file's audio when speech is on (None: no speech track, no audio, or a file
+        FFmpeg cannot open, which the decoder then reports in its own words)."""
+        if self.parts.asr is None:
+            return None
+        try:
+            return probe_audio(path)
+        except BadVideo:
+            return None
+
     def _encode(self, path: str, digest: str, size: int, mtime_ns: int) -> NewVideo:
+        sidecars = self._sidecars(path) if self.parts.subtitles else None  # before reading them
+        audio = self._audio(path)
+        if audio is not None and not audio.has_video:
+            return self._encode_audio_only(path, digest, size, mtime_ns, audio, sidecars)
+        info = self.parts.decoder.probe(path)
+        speech = None
+        if audio is not None and self.parts.asr is not None:
+            speech = SpeechTrack(self.parts.asr, self._warn)
+            speech.start(path)  # transcribes in its own thread while the frames are encoded
+        try:
+            return self._encode_frames(path, digest, size, mtime_ns, info, sidecars, speech)
+        finally:
+            if speech is not None:
+                speech.cancel()  # a failed video stops its transcription (no-op when done)
+
+    def _warn(self, line: str) -> None:
+        print(f"warning: {line}", file=sys.stderr)
+
+    def _speech(self, speech: SpeechTrack, path: str) -> list[TextSpan]:
+        """The spans ``speech`` heard; a recogniser that fails on this file is one line (the
+        video is indexed without speech); a model that cannot load stops the run."""
+        try:
+            spans: list[TextSpan] = list(speech.finish())
+        except VagentError:
+            raise
+        except Exception as exc:
+            self._warn(f"{printable(path)}: speech not transcribed ({type(exc).__name__}: {exc})")
+            return []
+        return spans
+
+    def _encode_audio_only(
+        self,
+        path: str,
+        digest: str,
+        size: int,
+        mtime_ns: int,
+        audio: AudioInfo,
+        sidecars: str | None,
+    ) -> NewVideo:
+        """A file with sound and no pictures: speech spans (and sidecar subtitles), segments
+        over its length for hits to land on, no frame vectors."""
         p, o = self.parts, self.opts
-        sidecars = self._sidecars(path) if p.subtitles else None  # before reading them
-        info = p.decoder.probe(path)
+        assert p.asr is not None
+        track = SpeechTrack(p.asr, self._warn)
+        track.start(path)
+        spoken = self._speech(track, path)
+        if track.audio_seconds <= 0:
+            raise BadVideo(path, f"audio stream ({audio.codec}) holds no sound (0 seconds)")
+        duration = max(audio.duration, track.audio_seconds)
+        if not spoken:
+            why = "silent" if not track.heard_sound else "no speech heard (music or noise only?)"
+            raise BadVideo(
+                path, f"audio-only file with no speech to index ({why}, {duration:.1f} s)"
+            )
+        texts = sorted(
+            [*self._texts(path, None, duration), *spoken],
+            key=lambda t: (t.start, t.source, t.text),
+        )
+        step = o.caption_seconds  # the library's segment length
+        starts = np.arange(0.0, duration, step) if duration > 0 else np.zeros(1)
+        segments = [SegmentSpan(float(a), float(min(a + step, duration)), ()) for a in starts]
+        self.report.video_seconds += duration
+        self.report.text_spans += len(texts)
+        row = {
+            "path": path,
+            "content_hash": digest,
+            "size": size,
+            "mtime_ns": mtime_ns,
+            "duration": duration,
+            "fps": 0.0,
+            "width": 0,
+            "height": 0,
+            "codec": audio.codec,
+            "frame_count": None,
+            "sampled_frames": 0,
+            "decode_strategy": "audio",
+            "indexed_at": datetime.now(timezone.utc),
+            "sidecars": sidecars,
+        }
+        empty = np.zeros((0, p.encoder.dim), np.float32)
+        return NewVideo(row, np.zeros(0), empty, segments, texts, self._embed(texts, path))
+
+    def _encode_frames(
+        self,
+        path: str,
+        digest: str,
+        size: int,
+        mtime_ns: int,
+        info: VideoInfo,
+        sidecars: str | None,
+        speech: SpeechTrack | None,
+    ) -> NewVideo:
+        p, o = self.parts, self.opts
         bar = tqdm(
             total=round(info.duration, 1) or None,
             desc=Path(path).name[:40],
@@ -259,6 +362,10 @@ class IndexRun:
             print(f"warning: {path}: indexed the readable part only ({why})", file=sys.stderr)
         segments = p.segmenter.segment(enc.times, enc.vectors, duration)
         texts = self._texts(path, track, duration)
+        if speech is not None:
+            texts = sorted(
+                [*texts, *self._speech(speech, path)], key=lambda t: (t.start, t.source, t.text)
+            )
         if captions is not None:
             texts = sorted([*texts, *captions.finish()], key=lambda t: (t.start, t.source, t.text))
         text_vectors = self._embed(texts, path)

@@ -1,0 +1,140 @@
+"""Reading a file's audio with PyAV: its headers, and its samples as 16 kHz mono float32 in
+chunks, resampled once by FFmpeg (swresample), so memory stays flat however long the file is.
+
+The default audio stream is read (FFmpeg's "best" one, else the first). A stream that breaks
+part-way stops the read with ``AudioBroken`` saying where; the samples before it have been
+yielded already, so the readable part is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import av
+import numpy as np
+
+from vagent.errors import BadVideo
+from vagent.ingest.discover import open_regular
+
+RATE = 16000
+
+
+class AudioBroken(Exception):
+    """Decoding stopped part-way: ``at`` seconds were read; ``reason`` says why."""
+
+    def __init__(self, at: float, reason: str) -> None:
+        super().__init__(f"audio unreadable after {at:.1f}s ({reason})")
+        self.at, self.reason = at, reason
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """A file's audio as its headers declare it; ``has_video``: the file also has pictures."""
+
+    path: str
+    duration: float
+    sample_rate: int
+    channels: int
+    codec: str
+    has_video: bool
+    stream: int
+
+
+def _stream(container: Any) -> Any | None:
+    streams = container.streams.audio
+    if not streams:
+        return None
+    try:
+        best = container.streams.best("audio")
+    except Exception:
+        best = None
+    return best if best is not None else streams[0]
+
+
+def _open(path: str) -> Any:
+    import os
+
+    os.close(open_regular(path))  # refuse FIFOs and devices before FFmpeg opens anything
+    try:
+        return av.open(path)
+    except av.error.FFmpegError as exc:
+        msg = str(getattr(exc, "strerror", None) or exc).split(": '")[0]
+        raise BadVideo(path, f"not a readable audio or video file ({msg})") from None
+
+
+def probe_audio(path: str) -> AudioInfo | None:
+    """The file's default audio stream, or None when it has none. Raises BadVideo when the file
+    cannot be opened at all."""
+    with _open(path) as c:
+        s = _stream(c)
+        if s is None:
+            return None
+        cc = s.codec_context
+        tb = s.time_base or Fraction(1, 1)
+        if s.duration:
+            duration = float(s.duration * tb)
+        elif c.duration:
+            duration = c.duration / 1_000_000
+        else:
+            duration = 0.0
+        return AudioInfo(
+            path=path,
+            duration=max(0.0, duration),
+            sample_rate=int(cc.sample_rate or 0),
+            channels=int(cc.channels or 0),
+            codec=cc.name,
+            has_video=bool(c.streams.video),
+            stream=int(s.index),
+        )
+
+
+def chunks(
+    path: str, seconds: float = 30.0, rate: int = RATE
+) -> Iterator[tuple[float, np.ndarray]]:
+    """``(start, samples)`` pieces of about ``seconds`` each: mono float32 at ``rate``, starting
+    at ``start`` seconds of the file, back to back. Raises ``AudioBroken`` where decoding fails
+    (the pieces before it have been yielded)."""
+    want = max(1, int(seconds * rate))
+    with _open(path) as c:
+        s = _stream(c)
+        if s is None:
+            raise BadVideo(path, "no audio stream")
+        s.thread_type = "AUTO"
+        res = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        tb = s.time_base or Fraction(1, 1)
+        origin: float | None = None
+        buf: list[np.ndarray] = []
+        held = 0
+        done = 0  # samples yielded so far
+
+        def drain(final: bool) -> Iterator[tuple[float, np.ndarray]]:
+            nonlocal buf, held, done
+            while held >= want or (final and held):
+                data = np.concatenate(buf) if len(buf) > 1 else buf[0]
+                piece, rest = data[:want], data[want:]
+                buf, held = ([rest] if rest.size else []), int(rest.size)
+                yield (origin or 0.0) + done / rate, piece
+                done += piece.size
+
+        try:
+            for packet in c.demux(s):
+                for frame in packet.decode():
+                    if origin is None:
+                        origin = max(0.0, float(frame.pts * tb)) if frame.pts is not None else 0.0
+                    for out in res.resample(frame):
+                        arr = out.to_ndarray().reshape(-1)
+                        buf.append(arr.astype(np.float32, copy=False))
+                        held += arr.size
+                yield from drain(False)
+            for out in res.resample(None):
+                arr = out.to_ndarray().reshape(-1)
+                buf.append(arr.astype(np.float32, copy=False))
+                held += arr.size
+        except av.error.FFmpegError as exc:
+            yield from drain(True)
+            reason = str(getattr(exc, "strerror", None) or exc).split(": '")[0]
+            raise AudioBroken((origin or 0.0) + done / rate, reason) from None
+        yield from drain(True)

@@ -1,0 +1,197 @@
+"""The speech track: a file's audio through an ``ASR`` plugin into text spans (source
+``speech``) that keep their words and the words' times.
+
+Audio is decoded in pieces (``vagent.audio``) and handed to the recogniser in windows of about
+``WINDOW_SECONDS``, each cut at the quietest moment near its end so no word is cut in two; memory
+stays flat. Each utterance becomes one span, split at its longest pause while it is longer than
+``MAX_SPAN_SECONDS`` or ``PIECE_CHARS``. A hit on a speech span points at the words that matched
+(``word_time``), not at the start of the utterance.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from vagent.audio import RATE, AudioBroken, chunks
+from vagent.components import ASR, Utterance
+from vagent.text.lexical import tokens
+from vagent.text.limits import PIECE_CHARS
+from vagent.types import TextSpan
+
+SOURCE = "speech"
+WINDOW_SECONDS = 60.0  # audio per recogniser call
+CUT_SEARCH_SECONDS = 8.0  # the cut is the quietest moment in this much before a window's end
+CUT_STEP = 0.1  # seconds per loudness measure when looking for the cut
+MAX_SPAN_SECONDS = 20.0
+# the recogniser's silence-free audio is not speech (its own VAD says so): below this loudness
+SILENT_RMS = 1e-4
+
+TimedWord = tuple[float, float, str]
+
+
+@dataclass(frozen=True)
+class SpeechSpan(TextSpan):
+    """A span of speech: its ``words`` as (start, end, text), the ``language`` heard, and the
+    recogniser's ``confidence``."""
+
+    words: tuple[TimedWord, ...] = ()
+    language: str | None = None
+    confidence: float = 1.0
+
+
+def _split(u: Utterance) -> list[SpeechSpan]:
+    words: list[TimedWord] = [(w.start, w.end, w.text) for w in u.words]
+    text = u.text.strip()
+    if not words:
+        return [SpeechSpan(u.start, u.end, SOURCE, text, (), u.language, u.confidence)]
+    out: list[SpeechSpan] = []
+    todo = [words]
+    while todo:
+        part = todo.pop(0)
+        said = "".join(w[2] for w in part).strip()
+        long = part[-1][1] - part[0][0] > MAX_SPAN_SECONDS or len(said) > PIECE_CHARS
+        if long and len(part) > 1:
+            gaps = [part[i + 1][0] - part[i][1] for i in range(len(part) - 1)]
+            at = int(np.argmax(gaps)) + 1
+            todo[:0] = [part[:at], part[at:]]
+            continue
+        span = SpeechSpan(part[0][0], part[-1][1], SOURCE, said[:PIECE_CHARS], tuple(part))
+        out.append(replace(span, language=u.language, confidence=u.confidence))
+    return out
+
+
+def spans_of(utterances: Sequence[Utterance]) -> list[SpeechSpan]:
+    """Utterances as speech spans, sentence-sized (long ones split at their longest pauses)."""
+    return [s for u in utterances if u.text.strip() for s in _split(u)]
+
+
+def cut_point(samples: np.ndarray, rate: int = RATE) -> int:
+    """Where to cut ``samples``: the start of the quietest ``CUT_STEP`` in the last
+    ``CUT_SEARCH_SECONDS`` (the whole when it is shorter)."""
+    step = max(1, int(CUT_STEP * rate))
+    lo = max(0, samples.size - int(CUT_SEARCH_SECONDS * rate))
+    n = (samples.size - lo) // step
+    if n < 2:
+        return samples.size
+    tail = samples[lo : lo + n * step].reshape(n, step)
+    quiet = int(np.argmin((tail.astype(np.float32) ** 2).mean(axis=1)))
+    return lo + quiet * step + step // 2
+
+
+@dataclass
+class SpeechTrack:
+    """Transcribes one file's audio, in a thread of its own when ``start``-ed (it runs beside
+    the frame pipeline); ``finish`` joins it and returns the spans. ``warn`` gets one line per
+    problem (a broken stream: the readable part is kept)."""
+
+    asr: ASR
+    warn: Callable[[str], None]
+    window: float = WINDOW_SECONDS
+    audio_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    spans: list[SpeechSpan] = field(default_factory=list)
+    heard_sound: bool = False
+    _thread: threading.Thread | None = None
+    _error: BaseException | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self, path: str) -> list[SpeechSpan]:
+        t0 = time.perf_counter()
+        rate = self.asr.sample_rate
+        held: list[np.ndarray] = []
+        held_n = 0
+        origin: float | None = None
+        try:
+            for start, piece in chunks(path, seconds=min(10.0, self.window), rate=rate):
+                if self._stop.is_set():
+                    return self.spans
+                if origin is None:
+                    origin = start
+                held.append(piece)
+                held_n += piece.size
+                self.audio_seconds += piece.size / rate
+                if held_n >= self.window * rate:
+                    data = np.concatenate(held)
+                    cut = cut_point(data, rate)
+                    self._hear(data[:cut], origin)
+                    origin += cut / rate
+                    rest = data[cut:]
+                    held, held_n = ([rest] if rest.size else []), int(rest.size)
+        except AudioBroken as exc:
+            self.warn(f"{path}: {exc} (speech indexed up to there)")
+        if held_n:
+            self._hear(np.concatenate(held), origin or 0.0)
+        self.wall_seconds += time.perf_counter() - t0
+        return self.spans
+
+    def _hear(self, audio: np.ndarray, start: float) -> None:
+        if audio.size and float(np.sqrt((audio.astype(np.float32) ** 2).mean())) > SILENT_RMS:
+            self.heard_sound = True
+        self.spans.extend(spans_of(self.asr.transcribe(audio, start)))
+
+    def start(self, path: str) -> None:
+        def work() -> None:
+            try:
+                self.run(path)
+            except BaseException as exc:
+                self._error = exc
+
+        self._thread = threading.Thread(target=work, name="vagent-speech", daemon=True)
+        self._thread.start()
+
+    def cancel(self) -> None:
+        """Stop a started transcription (at its next piece of audio) and wait for it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def finish(self) -> list[SpeechSpan]:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            raise self._error
+        return sorted(self.spans, key=lambda s: (s.start, s.text))
+
+
+def dump_words(words: Sequence[TimedWord]) -> str:
+    """Words as compact JSON for the catalog: [[start, end, text], ...], times in ms precision."""
+    return json.dumps([[round(a, 3), round(b, 3), w] for a, b, w in words], ensure_ascii=False)
+
+
+def load_words(text: str | None) -> list[TimedWord]:
+    """The words a catalog row holds (none for other sources, or unreadable JSON)."""
+    if not text:
+        return []
+    try:
+        return [(float(a), float(b), str(w)) for a, b, w in json.loads(text)]
+    except (ValueError, TypeError):
+        return []
+
+
+def word_time(words: Sequence[TimedWord], query: str) -> float | None:
+    """The start of the first word that is a term of ``query`` (the first of the longest run of
+    such words), or None when none matches."""
+    terms = set(tokens(query))
+    if not terms or not words:
+        return None
+    hit = [bool(set(tokens(w)) & terms) for _, _, w in words]
+    best, best_len, i = None, 0, 0
+    while i < len(hit):
+        if hit[i]:
+            j = i
+            while j < len(hit) and hit[j]:
+                j += 1
+            if j - i > best_len:
+                best, best_len = i, j - i
+            i = j
+        else:
+            i += 1
+    return None if best is None else words[best][0]
