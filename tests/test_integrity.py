@@ -357,3 +357,40 @@ def test_check_and_repair_cover_threads(videos: Path, tmp_path: Path) -> None:
     assert done["actions"] and not (lib.root / "threads.sqlite").exists()
     assert any(p.name.startswith("threads.sqlite.") for p in lib.root.iterdir())
     assert check_library(Library.open("thr")).ok
+
+
+def test_damage_without_a_checksum_is_not_carried_into_the_next_generation(
+    videos: Path,
+) -> None:
+    """A library from before checksums whose frame file lost vectors (rows=N, vecs=N-5):
+    the next write refuses instead of carrying the damage on; repair makes it whole."""
+    lib = Library.open("carry")
+    _index(lib, [videos / "yw.mp4"])
+    row = lib.settings()
+    frames = _current(lib, "frames")
+    vs = lib._make_vectors(row)
+    vs.load(row.generation, row.vector_files)
+    ids = vs.frames.ids()  # type: ignore[attr-defined]
+    vs.frames.remove(ids[:5])
+    vs.frames.save(str(frames))
+    with lib.catalog.session() as s:
+        r = s.get(LibraryRow, row.id)
+        assert r is not None
+        r.vector_files = None  # as if written before checksums: names fall back to legacy
+    os.replace(frames, lib.root / f"frames-{row.generation}.faiss")
+    seg = _current_name(row, "segments")
+    os.replace(lib.root / seg, lib.root / f"segments-{row.generation}.faiss")
+    with pytest.raises(VectorFilesDamaged, match=r"\(42 rows, 37 vectors\); nothing was written"):
+        _index(Library.open("carry"), [videos / "rgb.mp4"])
+    from vagent.integrity.check import check_library
+    from vagent.integrity.repair import repair_library
+
+    assert any("5 rows have no vector" in p for p in check_library(Library.open("carry")).problems)
+    repair_library(Library.open("carry"))
+    assert check_library(Library.open("carry")).ok
+    _index(Library.open("carry"), [videos / "rgb.mp4"])
+    assert len(Library.open("carry").videos()) == 2
+
+
+def _current_name(row: LibraryRow, kind: str) -> str:
+    return str(json.loads(row.vector_files or "{}")["files"][kind]["name"])

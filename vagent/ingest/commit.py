@@ -9,13 +9,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from vagent.catalog import Catalog, FrameRow, LibraryRow, SegmentRow, TextSpanRow, VideoRow
 from vagent.integrity.owner import check_owner, read_marker, write_marker
 from vagent.types import SegmentSpan, TextSpan
-from vagent.vectors import VectorSet, next_record, parse_record, sweep, tag_of
+from vagent.vectors import (
+    VectorFilesDamaged,
+    VectorSet,
+    next_record,
+    parse_record,
+    sweep,
+    tag_of,
+)
 
 
 @dataclass
@@ -46,11 +53,7 @@ class NewTexts:
 
 def segment_vectors(vectors: np.ndarray, spans: list[SegmentSpan]) -> np.ndarray:
     """Mean of each segment's frame vectors, L2-normalised: (len(spans), dim)."""
-    dim = vectors.shape[1]
-    # a segment without frames (an audio-only file's) gets a zero vector: it never ranks
-    # visually (visual search ranks segments by their frames), yet every row has its vector
-    means = [vectors[list(s.frames)].mean(axis=0) if s.frames else np.zeros(dim) for s in spans]
-    out = np.stack(means).astype(np.float32)
+    out = np.stack([vectors[list(s.frames)].mean(axis=0) for s in spans]).astype(np.float32)
     out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
     return out
 
@@ -121,8 +124,6 @@ def _insert_texts(
                 "end": t.end,
                 "source": t.source,
                 "text": t.text,
-        from vagent.text.speech import dump_words
-
             }
             for t in texts
         ]
@@ -130,9 +131,6 @@ def _insert_texts(
             s.scalars(
                 insert(TextSpanRow).returning(TextSpanRow.id, sort_by_parameter_order=True),
                 text_rows,
-                # speech spans keep their words' times and language (vagent.text.speech)
-                "words": dump_words(w) if (w := getattr(t, "words", ())) else None,
-                "language": getattr(t, "language", None),
             ).all(),
             dtype=np.int64,
         )
@@ -199,6 +197,7 @@ def _write_generation(
     if marker is not None and marker["uid"] != lib.uid:
         check_owner(vectors.root, catalog, lib.name, None)  # raises, naming the owner
     write_marker(vectors.root, lib.name, lib.uid, catalog.url)
+    _check_counts(_session_of(lib), lib, vectors)
     tag = tag_of(lib.uid)
     gen = lib.generation + 1
     files = vectors.write(gen, tag)
@@ -206,6 +205,31 @@ def _write_generation(
     lib.generation = gen
     lib.vector_files = json.dumps(record)
     return record, tag
+
+
+def _session_of(lib: LibraryRow) -> Session:
+    s = Session.object_session(lib)
+    assert s is not None
+    return s
+
+
+def _check_counts(s: Session, lib: LibraryRow, vectors: VectorSet) -> None:
+    """Every row has its vector and no vector lacks a row, by count, before a generation is
+    written: damage that slipped past the checksums (or from before them) is never carried
+    into the next generation."""
+    vids = select(VideoRow.id).where(VideoRow.library_id == lib.id)
+    for kind, table in (("segments", SegmentRow), ("frames", FrameRow), ("texts", TextSpanRow)):
+        index = vectors.indexes.get(kind)
+        if index is None:
+            continue
+        rows = s.scalar(select(func.count(table.id)).where(table.video_id.in_(vids))) or 0
+        if rows != index.ntotal:
+            raise VectorFilesDamaged(
+                vectors.root / (vectors.names.get(kind) or f"{kind} vectors"),
+                f"{kind} vector file does not match the catalog ({rows} rows, "
+                f"{index.ntotal} vectors); nothing was written",
+                vectors.hint,
+            )
 
 
 def _committed(vectors: VectorSet, record: dict[str, Any]) -> None:
