@@ -156,44 +156,52 @@ def test_a_library_from_before_tags_is_read_and_adopted(videos: Path) -> None:
 
 @pytest.mark.slow  # runs vagent in subprocesses
 def test_a_damaged_vector_file_is_one_line_naming_it_and_repair(
-    videos: Path, tmp_path: Path
+    videos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     lib = Library.open("dmg")
     _index(lib, [videos / "yw.mp4"])
-    _index(lib, [videos / "rgb.mp4"])
+    _index(lib, [videos / "rgb.mp4"])  # generation 2; generation 1 holds yw.mp4 only
     seg = _current(lib, "segments")
     pristine = seg.read_bytes()
     data = bytearray(pristine)
     data[-20] ^= 0xFF  # one flipped byte in the vectors
     seg.write_bytes(bytes(data))
-    with pytest.raises(VectorFilesDamaged, match="checksum mismatch") as err:
-        Library.open("dmg").search("red", k=1)
-    assert str(seg) in str(err.value) and "vagent repair --library dmg" in str(err.value)
-    # an older generation copied over the current one
-    old = (
-        lib.root
-        / json.loads(lib.settings().vector_files or "{}")["previous"]["files"]["segments"]["name"]
-    )
+    capsys.readouterr()
+    # readers: one warning line, and answers from generation 1 (intact), rows as of now
+    hits = Library.open("dmg").search("red", k=3)
+    assert hits and {Path(h.video).name for h in hits} == {"yw.mp4"}
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"warning: {seg}: vector file damaged")
+    assert "checksum mismatch" in err and "vagent repair --library dmg" in err
+    # writers refuse, in one line
+    with pytest.raises(VectorFilesDamaged, match="checksum mismatch") as exc:
+        _index(Library.open("dmg"), [videos / "yw.mp4"])
+    assert str(seg) in str(exc.value) and "vagent repair --library dmg" in str(exc.value)
+    # an older generation copied over the current one is caught the same way
+    record = json.loads(lib.settings().vector_files or "{}")
+    old = lib.root / record["previous"]["files"]["segments"]["name"]
     shutil.copyfile(old, seg)
     with pytest.raises(VectorFilesDamaged, match="checksum mismatch"):
-        Library.open("dmg").search("red", k=1)
-    # truncated: the same line, from the CLI, with no traceback, for index too
+        Library.open("dmg").remove(["yw.mp4"])
+    # truncated: from the CLI, no traceback: readers warn and answer, index refuses
     seg.write_bytes(data[:100])
-    for args in (["search", "red"], ["index", str(videos / "yw.mp4")], ["info"]):
+    for args, code in ((["search", "red"], 0), (["info"], 0), (["index", str(videos)], 2)):
         proc = _vagent(*args, "--library", "dmg", home=tmp_path / "home")
-        assert proc.returncode == 2, proc.stderr
+        assert proc.returncode == code, proc.stderr
         assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
         assert str(seg) in proc.stderr and "vagent repair --library dmg" in proc.stderr
     # a deleted current file is damage too, not "try again"
     seg.write_bytes(pristine)
     frames = _current(lib, "frames")
     frames.unlink()
-    with pytest.raises(VectorFilesDamaged, match=r"frames-.*: vector file missing.*vagent repair"):
-        Library.open("dmg").search("red", k=1, mode="visual")
-    for args in (["index", str(videos / "yw.mp4")], ["remove", "yw.mp4"]):  # writers too
+    for args in (["index", str(videos / "yw.mp4")], ["remove", "yw.mp4"]):  # writers
         proc = _vagent(*args, "--library", "dmg", home=tmp_path / "home")
         assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
         assert f"{frames}: vector file missing" in proc.stderr, proc.stderr
+    # with generation 1 gone too, readers have nothing to fall back on: one error line
+    (lib.root / record["previous"]["files"]["frames"]["name"]).unlink()
+    with pytest.raises(VectorFilesDamaged, match=r"frames-.*: vector file missing.*vagent repair"):
+        Library.open("dmg").search("red", k=1, mode="visual")
 
 
 def _vagent(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
@@ -394,3 +402,31 @@ def test_damage_without_a_checksum_is_not_carried_into_the_next_generation(
 
 def _current_name(row: LibraryRow, kind: str) -> str:
     return str(json.loads(row.vector_files or "{}")["files"][kind]["name"])
+
+
+def test_hybrid_search_reads_the_previous_generation_when_the_current_is_damaged(
+    videos: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rows newer than the vectors read: a video added since is still found by its words
+    (without frame vectors); one removed since is never a hit."""
+    from vagent.integrity.repair import repair_library
+
+    lib = _text_library(videos, "older")  # generation 1: yw.mp4; 2: rgb.mp4 added
+    frames = _current(lib, "frames")
+    frames.write_bytes(frames.read_bytes()[:-10])
+    capsys.readouterr()
+    reader = Library.open("older")
+    top = reader.search("crimson", k=1)[0]  # rgb.mp4's subtitle; its frames are not in gen 1
+    assert Path(top.video).name == "rgb.mp4" and top.texts
+    assert Path(reader.search("banana", k=1)[0].video).name == "yw.mp4"
+    assert capsys.readouterr().err.count("meanwhile reading generation 1") == 1
+    repair_library(Library.open("older"))  # rgb.mp4 re-encoded: whole again
+    Library.open("older").remove([str(videos / "yw.mp4")])  # yw.mp4 gone
+    frames = _current(Library.open("older"), "frames")
+    frames.write_bytes(frames.read_bytes()[:-10])
+    reader = Library.open("older")
+    before = reader.settings().generation - 1
+    for query in ("crimson", "banana", "the line red yellow"):
+        hits = reader.search(query, k=5)
+        assert hits and all(Path(h.video).name == "rgb.mp4" for h in hits), query
+    assert capsys.readouterr().err.count(f"meanwhile reading generation {before}") == 1

@@ -4,6 +4,7 @@ search reuses: best frames of given segments, and turning ranked segments into h
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ import numpy as np
 from vagent.catalog import Catalog, LibraryRow
 from vagent.errors import LibraryNotFound, VagentError
 from vagent.types import Hit
-from vagent.vectors import VectorFilesDamaged, VectorSet
+from vagent.vectors import VectorFilesDamaged, VectorSet, parse_record
 
 T = TypeVar("T")
 # Snapshots tried when a writer sweeps the files of the generation just read (it takes two
@@ -35,13 +36,51 @@ def read_consistent(catalog: Catalog, name: str, hint: str, read: Callable[[Libr
             if row is None:
                 raise LibraryNotFound(f"library '{name}' was removed from its catalog")
             try:
-                return read(row)
-            except FileNotFoundError as exc:
-                missing = str(getattr(exc, "path", None) or (exc.args[0] if exc.args else exc))
-                if gone == (row.generation, missing):
+                try:
+                    return read(row)
+                except FileNotFoundError as exc:
+                    missing = str(getattr(exc, "path", None) or (exc.args[0] if exc.args else exc))
+                    if gone != (row.generation, missing):
+                        gone = (row.generation, missing)
+                        continue
+                    if isinstance(exc, VectorFilesDamaged):
+                        raise
                     raise VectorFilesDamaged(Path(missing), "vector file missing", hint) from None
-                gone = (row.generation, missing)
+            except VectorFilesDamaged as damage:
+                return _read_previous(row, read, damage)
     raise VagentError(f"library '{name}': vector files keep changing; try again")
+
+
+_WARNED: set[tuple[str, int]] = set()
+
+
+def _read_previous(
+    row: LibraryRow, read: Callable[[LibraryRow], T], damage: VectorFilesDamaged
+) -> T:
+    """Read from the generation before ``row``'s when its files are intact (checksummed), with
+    one warning line; else raise ``damage``. The catalog rows are newer than those vectors: a
+    video added since has no vectors there, and one removed since is left out of results."""
+    previous = (parse_record(row.vector_files) or {}).get("previous") or {}
+    files = previous.get("files") or {}
+    if previous.get("generation") != row.generation - 1 or not files or not all(
+        f.get("sha256") for f in files.values()
+    ):
+        raise damage
+    older = LibraryRow(**{c.name: getattr(row, c.name) for c in LibraryRow.__table__.columns})
+    older.generation = row.generation - 1
+    try:
+        result = read(older)
+    except (VectorFilesDamaged, FileNotFoundError):
+        raise damage from None
+    key = (str(damage.path), row.generation)
+    if key not in _WARNED:
+        _WARNED.add(key)
+        print(
+            f"warning: {damage}; meanwhile reading generation {older.generation}, which may "
+            f"miss the latest changes",
+            file=sys.stderr,
+        )
+    return result
 
 
 @dataclass
@@ -63,6 +102,8 @@ def best_frames(
     if not segment_ids:
         return {}
     frames = catalog.frames_of_segments(sorted(set(segment_ids)))
+    if vectors.stale:  # an older generation's vectors: rows added since have none
+        frames = [f for f in frames if f.id in vectors.held("frames")]
     fvecs = vectors.frames.reconstruct(np.array([f.id for f in frames], np.int64))
     sims = fvecs @ q
     best: dict[int, tuple[float, float]] = {}
@@ -86,12 +127,17 @@ def visual_ranking(
     seg_scores, seg_ids = vectors.segments.search(q2, width, allowed[0] if allowed else None)
     _, frm_ids = vectors.frames.search(q2, width, allowed[1] if allowed else None)
     seg_score = {int(i): float(s) for s, i in zip(seg_scores[0], seg_ids[0]) if i >= 0}
+    if vectors.stale:  # vectors of segments removed since have no rows
+        present = catalog.segments_by_id(list(seg_score))
+        seg_score = {i: s for i, s in seg_score.items() if i in present}
     candidates = set(seg_score)
     frame_hits = [int(i) for i in frm_ids[0] if i >= 0]
     if frame_hits:
         candidates |= {f.segment_id for f in catalog.frames_by_id(frame_hits)}
     best = best_frames(catalog, vectors, q, sorted(candidates))
     missing = [sid for sid in candidates if sid not in seg_score]
+    if vectors.stale:
+        missing = [sid for sid in missing if sid in vectors.held("segments")]
     if missing:
         svecs = vectors.segments.reconstruct(np.array(missing, np.int64))
         seg_score.update({sid: float(v @ q) for sid, v in zip(missing, svecs)})
@@ -107,6 +153,7 @@ def to_hits(catalog: Catalog, ranked: list[Ranked]) -> list[Hit]:
     if not ranked:
         return []
     segs = catalog.segments_by_id([r.segment_id for r in ranked])
+    ranked = [r for r in ranked if r.segment_id in segs]  # (older vectors: rows gone since)
     videos = catalog.videos_by_id(list({segs[r.segment_id].video_id for r in ranked}))
     exists = {vid: Path(v.path).exists() for vid, v in videos.items()}
     hits = []

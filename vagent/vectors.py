@@ -165,6 +165,9 @@ class VectorSet:
         self.record: Record | None = None
         self.names: dict[str, str] = {}
         self.hint = hint or f"vagent repair --library {root}"
+        # True when loaded from the record's previous generation (the catalog rows are newer)
+        self.stale = False
+        self._held: dict[str, set[int]] = {}
 
     @property
     def segments(self) -> VectorIndex:
@@ -200,6 +203,15 @@ class VectorSet:
                 names[kind] = name
                 self._load_one(index, self.root / name, entry)
         self.indexes, self.generation, self.record, self.names = fresh, generation, record, names
+        self.stale = bool(record) and generation != (record or {}).get("generation")
+        self._held = {}
+
+    def held(self, kind: str) -> set[int]:
+        """The ids stored in one kind's index (for reading an older generation)."""
+        if kind not in self._held:
+            ids = getattr(self.indexes[kind], "ids", None)
+            self._held[kind] = set(ids().tolist()) if callable(ids) else set()
+        return self._held[kind]
 
     def _load_one(self, index: VectorIndex, path: Path, entry: dict[str, Any] | None) -> None:
         if not path.exists():

@@ -236,6 +236,7 @@ def _committed(vectors: VectorSet, record: dict[str, Any]) -> None:
     vectors.generation = record["generation"]
     vectors.record = record
     vectors.names = {k: f["name"] for k, f in record["files"].items()}
+    vectors.stale = False
 
 
 def commit_vectors(

@@ -104,9 +104,10 @@ def _rebuild(
         by_seg[f.segment_id].append(f.id)
     computed = 0
     for sid in seg_keep.tolist():
-        if sid not in svec and by_seg.get(sid):
-            m = np.mean([fvec[i] for i in by_seg[sid]], axis=0).astype(np.float32)
-            svec[sid] = m / max(float(np.linalg.norm(m)), 1e-12)
+        if sid not in svec:  # a segment without frames (audio only) has a zero vector
+            m = np.mean([fvec[i] for i in by_seg[sid]], axis=0) if by_seg.get(sid) else None
+            m = np.zeros(row.dim) if m is None else m
+            svec[sid] = (m / max(float(np.linalg.norm(m)), 1e-12)).astype(np.float32)
             computed += 1
     seg_ids = np.array([i for i in seg_keep.tolist() if i in svec], np.int64)
     if len(seg_ids):
