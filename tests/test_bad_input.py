@@ -60,7 +60,7 @@ def batch(videos: Path, tmp_path: Path) -> dict[str, Path]:
 REASONS = {
     "zero": "empty file",
     "text": "not a readable video",
-    "audio": "no video stream",
+    "audio": "audio-only file has no speech",  # a tone: indexed by speech, of which it has none
     "short": "truncated or corrupt: frames end at",
     "truncated": "not a readable video",
     "nodir": "directory has no video files",

@@ -49,8 +49,14 @@ from vagent.validate import (
 @click.option("--decoder", default="pyav", show_default=True, help="Decoder id.")
 @click.option(
     "--text",
-    help="Text track of a new library: subtitles,ocr (default), any of subtitles,ocr,captions, "
-    "or none. Subtitles come from streams in the file and .srt/.vtt files beside it.",
+    help="Text track of a new library: subtitles,ocr,speech (default), any of "
+    "subtitles,ocr,captions,speech, or none. Subtitles come from streams in the file and "
+    ".srt/.vtt files beside it; speech is transcribed where a file has audio.",
+)
+@click.option(
+    "--asr",
+    help="Speech recogniser id for speech (new library: faster-whisper/tiny.en; e.g. "
+    "faster-whisper/large-v3-turbo or faster-whisper/LOCAL_FOLDER).",
 )
 @click.option("--text-encoder", help="Text embedder id (new library: st/all-MiniLM-L6-v2).")
 @click.option("--ocr", help="OCR reader id (new library: rapidocr).")
@@ -88,6 +94,7 @@ def index(
     text_encoder: str | None,
     ocr: str | None,
     captioner: str | None,
+    asr: str | None,
     kv_answerer: str | None,
     allow_partial: bool,
     batch_size: int,
@@ -112,6 +119,7 @@ def index(
             text_encoder=text_encoder,
             ocr=ocr,
             captioner=captioner,
+            asr=asr,
             allow_partial=allow_partial,
             batch_size=batch_size,
             progress=not as_json and sys.stderr.isatty(),
@@ -229,7 +237,10 @@ def search(
             f"(at {hms(h.frame_time)}){via}{gone}"
         )
         for t in h.texts[:2]:
-            click.echo(f"       {t['source']} {hms(t['start'])}: {t['text'][:90]}")
+            if "at" in t:  # speech: quoted where its matching words were said
+                click.echo(f'       {t["source"]} {hms(t["at"])}: "{t["text"][:88]}"')
+            else:
+                click.echo(f"       {t['source']} {hms(t['start'])}: {t['text'][:90]}")
 
 
 def _weights(text: str | None) -> dict[str, float] | None:
@@ -276,6 +287,8 @@ def info(library: str, db: str | None, as_json: bool) -> None:
     if t["sources"]:
         spans = ", ".join(f"{n} {src}" for src, n in sorted(t["spans"].items())) or "no spans yet"
         click.echo(f"text      {','.join(t['sources'])} via {t['encoder']} ({t['dim']}-d); {spans}")
+        if t.get("asr"):
+            click.echo(f"speech    {t['asr']}")
     else:
         click.echo("text      none (frames only)")
     click.echo(

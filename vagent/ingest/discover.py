@@ -122,7 +122,8 @@ def discover(paths: list[str], audio: bool = False) -> tuple[list[str], list[tup
             bad.append(
                 (
                     printable(raw),
-                    f"directory has no video files ({', '.join(sorted(suffixes))})",
+                    f"directory has no video files ({', '.join(sorted(VIDEO_SUFFIXES))})"
+                    + (f" or audio files ({', '.join(sorted(AUDIO_SUFFIXES))})" if audio else ""),
                 )
             )
     seen: set[str] = set()

@@ -263,10 +263,8 @@ class IndexRun:
             raise BadVideo(path, f"audio stream ({audio.codec}) holds no sound (0 seconds)")
         duration = max(audio.duration, track.audio_seconds)
         if not spoken:
-            why = "silent" if not track.heard_sound else "no speech heard (music or noise only?)"
-            raise BadVideo(
-                path, f"audio-only file with no speech to index ({why}, {duration:.1f} s)"
-            )
+            why = "is silent" if not track.heard_sound else "has no speech (music or noise only?)"
+            raise BadVideo(path, f"audio-only file {why} over {duration:.1f} s: nothing to index")
         texts = sorted(
             [*self._texts(path, None, duration), *spoken],
             key=lambda t: (t.start, t.source, t.text),

@@ -3,9 +3,10 @@
 
 Audio is decoded in pieces (``vagent.audio``) and handed to the recogniser in windows of about
 ``WINDOW_SECONDS``, each cut at the quietest moment near its end so no word is cut in two; memory
-stays flat. Each utterance becomes one span, split at its longest pause while it is longer than
-``MAX_SPAN_SECONDS`` or ``PIECE_CHARS``. A hit on a speech span points at the words that matched
-(``word_time``), not at the start of the utterance.
+stays flat. Each utterance becomes one span, split at every pause of ``PAUSE_SECONDS`` or more,
+then at its longest pause while it is longer than ``MAX_SPAN_SECONDS`` or ``PIECE_CHARS``.
+A hit on a speech span points at the words that matched (``word_time``), not at the start of
+the utterance.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ WINDOW_SECONDS = 60.0  # audio per recogniser call
 CUT_SEARCH_SECONDS = 8.0  # the cut is the quietest moment in this much before a window's end
 CUT_STEP = 0.1  # seconds per loudness measure when looking for the cut
 MAX_SPAN_SECONDS = 20.0
+PAUSE_SECONDS = 1.5  # a silence this long between words always ends a span
 # the recogniser's silence-free audio is not speech (its own VAD says so): below this loudness
 SILENT_RMS = 1e-4
 
@@ -56,8 +58,8 @@ def _split(u: Utterance) -> list[SpeechSpan]:
         part = todo.pop(0)
         said = "".join(w[2] for w in part).strip()
         long = part[-1][1] - part[0][0] > MAX_SPAN_SECONDS or len(said) > PIECE_CHARS
-        if long and len(part) > 1:
-            gaps = [part[i + 1][0] - part[i][1] for i in range(len(part) - 1)]
+        gaps = [part[i + 1][0] - part[i][1] for i in range(len(part) - 1)]
+        if gaps and (long or max(gaps) >= PAUSE_SECONDS):
             at = int(np.argmax(gaps)) + 1
             todo[:0] = [part[:at], part[at:]]
             continue
