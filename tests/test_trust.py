@@ -176,6 +176,13 @@ def test_quote_window_and_grounding_rules() -> None:
     assert made_up.grounded and made_up.by == "quote" and made_up.coverage == 0.0
     said = assess("How big is each step?", "The learning rate sets it", step, free=True)
     assert said.by == "words" and said.coverage == 1.0
+    soup = {"channels": ["text"], "score": 2.0, "texts": [{"text": "Today we cook a soup"}]}
+    simmer = {"channels": ["text"], "score": 1.0, "texts": [{"text": SIMMER}]}
+    long = assess("How long does the soup simmer?", "For 2 hours.", [soup, simmer], free=True)
+    assert long.by == "quote" and long.support[0].evidence == 1  # the span holding a duration
+    pointed = {"channels": ["anchor"], "score": 1.0, "texts": [{"text": "add the tomatoes"}]}
+    then = assess("What do we do right before that?", "We wait.", [pointed], free=True)
+    assert then.grounded and then.by == "quote"
     assert option_scores("How long?", ["five minutes", "twenty minutes"], []) is None
     ev2 = [{"channels": ["text"], "score": 1.0, "texts": [{"text": SIMMER}]}]
     scores = option_scores("How long does it simmer?", ["five minutes", "twenty minutes"], ev2)

@@ -65,7 +65,8 @@ def resolve(question: str, turns: Sequence[dict[str, Any]]) -> tuple[str, dict[s
     m = _ANCHOR.search(question)
     n = None if m else _NEXT.search(question)
     found = m or n
-    moments = cited(last)
+    # "that" is the latest moment an answer rested on (an abstained turn has none)
+    moments = next((cited(t) for t in reversed(turns) if cited(t)), [])
     if found and moments:
         c = moments[0]
         side = _side(found.group("dir"))

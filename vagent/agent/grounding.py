@@ -6,11 +6,14 @@ verify and finish nodes and the tests share one definition.
 A *span* (one subtitle cue, one OCR line, one caption) **supports** an answer when it holds one
 of the question's content words, or, in a moment the search matched by its words (text or
 lexical channel) or that the thread pointed at (a follow-up's ``anchor``), one of the answer's
-own content words. Content words are lower-cased, lightly stemmed ("simmers" -> "simmer"),
-stop words dropped. An answer is **grounded** when some span supports it, or, for answerers that
-look at frames, when it rests on frames that were decoded; it is never grounded when the
-answerer itself declines ("I don't know", ``Draft.meta["supported"] is False``) or when an open
-answer repeats an earlier turn's answer word for word for a different question.
+own content words; a follow-up without content words of its own ("what happens right before
+that?") is answered by the moments it points at. Content words are lower-cased, lightly
+stemmed ("simmers" -> "simmer"), stop words dropped. An answer is **grounded** when some span
+supports it, or, for answerers that look at frames, when it rests on frames that were decoded;
+it is never grounded when the answerer itself declines ("I don't know",
+``Draft.meta["supported"] is False``) or when an open answer repeats an earlier turn's answer
+word for word for a different question. An open answer whose own words the evidence mostly
+does not hold is grounded only "by quote" (see ``assess``).
 
 The **deciding words** of a span are the question's and the answer's content words it holds;
 ``quote`` cuts a window around them, so a citation shows the words that decide the answer,
@@ -42,6 +45,19 @@ _DECLINES = re.compile(
     re.I,
 )
 MATCHED_CHANNELS = frozenset({"text", "lexical", "anchor"})
+_NUMBER_WORDS = """one two three four five six seven eight nine ten eleven twelve fifteen twenty
+    thirty forty fifty sixty hundred thousand million half dozen once twice"""
+_WHEN_WORDS = """monday tuesday wednesday thursday friday saturday sunday morning afternoon
+    evening night noon midnight today tomorrow yesterday january february march april june july
+    august september october november december"""
+_NUMBERS = frozenset(_NUMBER_WORDS.split())
+_DURATION = frozenset(["second", "minute", "hour", "day", "week", "month", "year"])
+_WHEN = frozenset(_WHEN_WORDS.split())
+_KINDS = [
+    (re.compile(r"\bhow\s+long\b", re.I), _DURATION | _NUMBERS),
+    (re.compile(r"\bhow\s+(?:many|much|often|old|big|far|hot|cold|high|fast)\b", re.I), _NUMBERS),
+    (re.compile(r"\bwhen\b|\bwhat\s+time\b|\bwhich\s+day\b", re.I), _WHEN | _NUMBERS),
+]
 QUOTE_CHARS = 90
 MIN_COVERAGE = 0.5
 
@@ -71,6 +87,19 @@ def content_words(text: str) -> set[str]:
     return {stem(w) for w in _WORD.findall(text.lower()) if _is_content(w)}
 
 
+def expected(question: str) -> frozenset[str] | None:
+    """The kind of words an answer to ``question`` holds ("how long" -> durations and numbers;
+    digits always count for these kinds); None when the question does not say."""
+    for pattern, words in _KINDS:
+        if pattern.search(question):
+            return words
+    return None
+
+
+def holds_kind(words: set[str], kind: frozenset[str] | None) -> bool:
+    return kind is not None and (bool(words & kind) or any(w.isdigit() for w in words))
+
+
 def declines(text: str) -> bool:
     """The answer says it cannot answer from what it was shown."""
     return bool(_DECLINES.search(text or ""))
@@ -78,12 +107,16 @@ def declines(text: str) -> bool:
 
 @dataclass
 class Support:
-    """One span that supports the answer: evidence index, span index, its deciding words."""
+    """One span that supports the answer: evidence index, span index, its deciding words, and
+    ``focus``: how well it answers the question alone (its question words, plus one half when it
+    holds the kind of words the question asks for), then the moment's rank."""
 
     evidence: int
     span: int
     words: set[str]
     score: float
+    focus: tuple[float, float] = (0.0, 0.0)
+    answers_question: bool = False
 
 
 @dataclass
@@ -121,16 +154,24 @@ def supporting(question: str, answer: str, evidence: Sequence[dict[str, Any]]) -
     """The spans that support ``answer`` to ``question`` (see the module doc), best first."""
     q = content_words(question)
     a = content_words(answer) - q
+    kind = expected(question)
     out = []
     for i, j, s in spans(evidence):
         words = content_words(str(s["text"]))
         hit_q = words & q
-        matched = bool(set(evidence[i].get("channels") or []) & MATCHED_CHANNELS)
+        channels = set(evidence[i].get("channels") or [])
+        matched = bool(channels & MATCHED_CHANNELS)
         hit_a = words & a if matched or hit_q else set()
-        if hit_q or hit_a:
+        # "what happens right before that?" names its moment by time, not by words
+        pointed = not q and "anchor" in channels
+        if hit_q or hit_a or pointed:
             # answer words decide more than question words; a higher-ranked moment breaks ties
-            score = len(hit_q) + 2.0 * len(hit_a) + 0.01 * float(evidence[i].get("score") or 0)
-            out.append(Support(i, j, hit_q | hit_a, score))
+            rank = float(evidence[i].get("score") or 0)
+            bonus = 0.5 if hit_q and holds_kind(words, kind) else 0.0
+            asked = len(hit_q) + bonus + (1.0 if pointed else 0.0)
+            score = asked + 2.0 * len(hit_a) + 0.01 * rank
+            sup = Support(i, j, hit_q | hit_a, score, (asked, rank), bool(hit_q) or pointed)
+            out.append(sup)
     return sorted(out, key=lambda s: -s.score)
 
 
@@ -173,8 +214,13 @@ def assess(
         coverage = round(len(new & held) / len(new), 3) if new else None
     if found and (coverage is None or coverage >= MIN_COVERAGE):
         return Grounding(True, found, by="words", coverage=coverage)
-    if found and any(sup.words & content_words(question) for sup in found):
-        by_q = [sup for sup in found if sup.words & content_words(question)]
+    if found and any(sup.answers_question for sup in found):
+        # the sentence is not to be trusted: the span answering the question alone decides
+        by_q = sorted(
+            (sup for sup in found if sup.answers_question),
+            key=lambda sup: sup.focus,
+            reverse=True,
+        )
         return Grounding(True, by_q, by="quote", coverage=coverage)
     if found:
         return Grounding(
