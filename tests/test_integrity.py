@@ -18,6 +18,7 @@ from sqlalchemy import select
 from tests.conftest import COLOUR
 from vagent import Library, search
 from vagent.catalog import FrameRow, LibraryRow
+from vagent.errors import LibraryNotFound
 from vagent.integrity.owner import MARKER, FolderOwned
 from vagent.vectors import VectorFilesDamaged
 
@@ -86,6 +87,8 @@ def test_another_catalog_on_the_same_folder_is_refused(videos: Path, tmp_path: P
     assert "\n" not in str(err.value) and "--db" in str(err.value)
     with pytest.raises(FolderOwned):  # before any model is loaded (the default needs a network)
         other.index([str(videos / "rgb.mp4")], progress=False)
+    with pytest.raises(LibraryNotFound, match="open it with that --db"):
+        other.search("yellow")
     after = {p.name: p.read_bytes() for p in lib.root.iterdir() if ".faiss" in p.name}
     assert after == before
     assert Library.open("shared").search("yellow", k=1)[0].video.endswith("yw.mp4")
@@ -101,6 +104,8 @@ def test_a_renamed_folder_is_refused_until_renamed_back(videos: Path, tmp_path: 
     with pytest.raises(FolderOwned, match=r"holds library 'first'.*rename it back"):
         _index(Library.open(moved), [videos / "rgb.mp4"])
     assert _vector_files(moved) == before
+    with pytest.raises(LibraryNotFound, match=r"holds library 'first'.*rename it back"):
+        Library.open(moved).search("yellow")  # not "index videos first" (that lost data)
     moved.rename(tmp_path / "libs" / "first")
     back = Library.open(tmp_path / "libs" / "first")
     assert back.search("yellow", k=1)

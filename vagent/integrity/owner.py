@@ -118,6 +118,25 @@ def check_new_folder(root: Path, catalog_url: str, name: str) -> None:
         )
 
 
+def not_here(root: Path, name: str) -> str | None:
+    """Why this catalog has no library ``name`` although ``root`` holds one (a renamed folder,
+    another catalog's library), in one line; None when the folder holds none."""
+    marker = read_marker(root)
+    if marker is None:
+        return None
+    other = marker.get("library") or "?"
+    where = f" of catalog {marker['catalog']}" if marker.get("catalog") else ""
+    if other != name:
+        return (
+            f"no library '{name}' here: {root} holds library '{other}'{where} (was the folder "
+            f"renamed? rename it back to '{other}')"
+        )
+    return (
+        f"this catalog has no library '{name}': {root} holds library '{other}'{where}; open "
+        f"it with that --db"
+    )
+
+
 def _owned_message(root: Path, name: str, marker: dict[str, Any]) -> str:
     other = marker.get("library") or "?"
     where = f" of catalog {marker['catalog']}" if marker.get("catalog") else ""
