@@ -27,6 +27,7 @@ from vagent.integrity.owner import (
     MARKER,
     check_new_folder,
     check_owner,
+    not_here,
     read_marker,
     repair_hint,
 )
@@ -112,7 +113,8 @@ class Library:
         row = cat.library(self.name) if cat else None
         if row is None:
             raise LibraryNotFound(
-                f"no library '{self.name}' at {self.root}: index videos first with "
+                not_here(self.root, self.name)
+                or f"no library '{self.name}' at {self.root}: index videos first with "
                 f"`vagent index PATHS --library {self.name}`"
             )
         return row
