@@ -435,3 +435,28 @@ def test_hybrid_search_reads_the_previous_generation_when_the_current_is_damaged
         hits = reader.search(query, k=5)
         assert hits and all(Path(h.video).name == "rgb.mp4" for h in hits), query
     assert capsys.readouterr().err.count(f"meanwhile reading generation {before}") == 1
+
+
+def test_a_write_meets_damage_anywhere_in_the_catalog(videos: Path) -> None:
+    """Damage in pages a command would not read (here an index of the frames table) stops a
+    write before it starts, even when the file given is unchanged (it used to exit 0)."""
+    import sqlite3
+
+    lib = Library.open("pages")
+    _index(lib, [videos / "yw.mp4"])
+    lib.close()
+    db = lib.root / "catalog.db"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    (page,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name='ix_frames_segment'")
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    data = bytearray(db.read_bytes())
+    start = (page[0] - 1) * size
+    for i in range(start + 8, start + size, 7):
+        data[i] ^= 0x33
+    db.write_bytes(bytes(data))
+    from vagent.catalog.store import CatalogDamaged
+
+    with pytest.raises(CatalogDamaged, match=f"catalog {db} is damaged"):
+        _index(Library.open("pages"), [videos / "yw.mp4"])

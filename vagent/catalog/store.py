@@ -169,6 +169,16 @@ class Catalog:
         if missing:
             Base.metadata.create_all(self.engine, tables=missing)
 
+    def quick_check(self) -> None:
+        """Before a write: SQLite's quick integrity check of the whole file (damage in pages a
+        command would not read otherwise); raises CatalogDamaged. Other databases: nothing."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self.engine.connect() as conn:
+            found = [r[0] for r in conn.exec_driver_sql("PRAGMA quick_check(3)")]
+        if found != ["ok"]:
+            raise CatalogDamaged(damaged_message(self.url, "; ".join(found)))
+
     def has_table(self, name: str) -> bool:
         return inspect(self.engine).has_table(name)
 

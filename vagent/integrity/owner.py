@@ -71,7 +71,8 @@ def _same_catalog(url: str, root: Path) -> bool:
 def check_owner(root: Path, catalog: Catalog, name: str, row: LibraryRow | None) -> None:
     """Refuse, in one line, to write library ``name`` (``row``: its row in ``catalog``, None
     when new) into ``root`` when the folder holds another catalog's or another library's
-    files."""
+    files; and a catalog file that is damaged anywhere (``quick_check``)."""
+    catalog.quick_check()
     marker = read_marker(root)
     if marker is not None:
         if row is not None and row.uid == marker["uid"]:
