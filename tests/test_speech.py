@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import wave
 from pathlib import Path
 
 import av
@@ -178,3 +179,101 @@ def test_speech_in_a_video_is_indexed_and_found(tmp_path: Path) -> None:
     # the hit points at the matching words (said from 14 s on), not at the segment's start
     assert 14.0 - 0.5 <= top.frame_time <= 14.0 + 3.5
     assert abs(quote["at"] - top.frame_time) < 1e-6
+
+
+def _words_of(lib_name: str) -> list[tuple[float, float, str]]:
+    from sqlalchemy import select
+
+    from vagent.catalog import TextSpanRow
+    from vagent.library import Library
+    from vagent.text.speech import load_words
+
+    with Library.open(lib_name).catalog.session() as s:
+        rows = s.scalars(select(TextSpanRow.words).where(TextSpanRow.source == "speech")).all()
+    return [w for r in rows for w in load_words(r)]
+
+
+@needs_espeak
+@pytest.mark.slow
+@pytest.mark.usefixtures("colour_plugin")
+def test_audio_only_files_index_by_speech_and_bad_audio_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from click.testing import CliRunner
+
+    from vagent.cli import cli
+
+    pods = tmp_path / "pods"
+    pods.mkdir()
+    audio = place(tmp_path, 24.0, LINES)
+    mux(pods / "meeting.wav", audio, 24.0, video=False)
+    mux(pods / "meeting.mp3", audio[: 20 * RATE] * 0.8, 20.0, video=False)  # another file
+    mux(pods / "silent.wav", np.zeros(5 * RATE, np.float32), 5.0, video=False)
+    with wave.open(str(pods / "empty.wav"), "wb") as w:  # a header and 0 seconds of audio
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(RATE)
+    (pods / "notes.mp3").write_text("not audio, just text\n" * 200)
+    runner = CliRunner()
+    args = ["index", str(pods), "--library", "pods", "--encoder", "colour", "--text", "speech"]
+    result = runner.invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 1, result.output  # some failed, the rest indexed
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 3 and "Traceback" not in result.stderr
+    by_name = {Path(ln.split(": ")[1]).name: ln for ln in errors}
+    assert "is silent" in by_name["silent.wav"]
+    assert "0 seconds" in by_name["empty.wav"] or "no sound" in by_name["empty.wav"]
+    assert "not a readable" in by_name["notes.mp3"]
+    assert "indexed 2" in result.stdout
+
+    out = runner.invoke(cli, ["search", "Thursday Berlin", "--library", "pods", "-k", "2"]).stdout
+    assert "meeting.wav" in out and "speech 00:00:1" in out  # quoted at its words, ~14 s
+    info = runner.invoke(cli, ["info", "--library", "pods"]).stdout
+    assert "speech    faster-whisper/tiny.en" in info and "audio" in info
+    # every word placed at 14 s lands within 0.5 s of where espeak-ng's sentence began
+    starts = sorted(w[0] for w in _words_of("pods") if 10 < w[0] < 20)
+    assert starts and abs(starts[0] - 14.0) < 0.5
+
+
+@pytest.mark.usefixtures("colour_plugin")
+def test_asr_is_pinned_per_library(videos: Path) -> None:
+    from vagent.errors import VagentError
+    from vagent.library import Library
+
+    lib = Library.open("pinned")
+    lib.index([str(videos / "yw.mp4")], encoder="colour", text="speech", progress=False)
+    assert lib.info()["text"]["asr"] == "faster-whisper/tiny.en"
+    lib.index([str(videos / "yw.mp4")], asr="faster-whisper", progress=False)  # same model
+    with pytest.raises(VagentError) as err:
+        lib.index([str(videos / "yw.mp4")], asr="faster-whisper/large-v3-turbo", progress=False)
+    msg = str(err.value)
+    assert "--asr faster-whisper/tiny.en" in msg and "large-v3-turbo" in msg and "\n" not in msg
+
+
+def test_long_audio_is_cut_in_quiet_places(tmp_path: Path) -> None:
+    """Windows are cut at the quietest moment near their end, never inside a loud stretch."""
+    from vagent.text.speech import cut_point
+
+    loud = np.sin(np.arange(20 * RATE) / 3).astype(np.float32)
+    loud[17 * RATE : 17 * RATE + RATE // 2] = 0.0  # a half-second pause 3 s before the end
+    at = cut_point(loud)
+    assert 17 * RATE <= at <= 17 * RATE + RATE // 2
+
+
+@needs_espeak
+@pytest.mark.slow
+def test_speech_track_windows_keep_words_whole(tmp_path: Path) -> None:
+    from vagent.text.speech import SpeechTrack
+
+    clip = mux(
+        tmp_path / "a.wav",
+        place(tmp_path, 30.0, [*LINES, (24.0, "Thank you all.")]),
+        30.0,
+        video=False,
+    )
+    asr = plugins.registry().create("asr", "faster-whisper")
+    warned: list[str] = []
+    track = SpeechTrack(asr, warned.append, window=12.0)  # three windows over 30 s
+    spans = track.run(str(clip))
+    text = " ".join(s.text.lower() for s in spans)
+    assert "thursday" in text and "planning" in text and "thank" in text
+    assert not warned and abs(track.audio_seconds - 30.0) < 0.2
+    assert all(a[0] <= b[0] for s in spans for a, b in zip(s.words, s.words[1:]))

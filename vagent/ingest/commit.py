@@ -53,7 +53,11 @@ class NewTexts:
 
 def segment_vectors(vectors: np.ndarray, spans: list[SegmentSpan]) -> np.ndarray:
     """Mean of each segment's frame vectors, L2-normalised: (len(spans), dim)."""
-    out = np.stack([vectors[list(s.frames)].mean(axis=0) for s in spans]).astype(np.float32)
+    dim = vectors.shape[1]
+    # a segment without frames (an audio-only file's) gets a zero vector: it never ranks
+    # visually (visual search ranks segments by their frames), yet every row has its vector
+    means = [vectors[list(s.frames)].mean(axis=0) if s.frames else np.zeros(dim) for s in spans]
+    out = np.stack(means).astype(np.float32)
     out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
     return out
 
@@ -101,11 +105,14 @@ def _insert_video(s: Session, lib: LibraryRow, vectors: VectorSet, new: NewVideo
     frame_ids = np.array(
         s.scalars(
             insert(FrameRow).returning(FrameRow.id, sort_by_parameter_order=True), frame_rows
-        ).all(),
+        ).all()
+        if frame_rows  # an audio-only file has none
+        else [],
         dtype=np.int64,
     )
     vectors.segments.add(seg_ids, segment_vectors(new.vectors, new.segments))
-    vectors.frames.add(frame_ids, new.vectors)
+    if len(frame_ids):
+        vectors.frames.add(frame_ids, new.vectors)
     _insert_texts(s, vectors, video.id, new.texts, new.text_vectors)
 
 
@@ -117,6 +124,8 @@ def _insert_texts(
     text_vectors: np.ndarray | None,
 ) -> None:
     if texts and vectors.texts is not None and text_vectors is not None:
+        from vagent.text.speech import dump_words
+
         text_rows = [
             {
                 "video_id": video_id,
@@ -124,6 +133,9 @@ def _insert_texts(
                 "end": t.end,
                 "source": t.source,
                 "text": t.text,
+                # speech spans keep their words' times and language (vagent.text.speech)
+                "words": dump_words(w) if (w := getattr(t, "words", ())) else None,
+                "language": getattr(t, "language", None),
             }
             for t in texts
         ]

@@ -259,6 +259,8 @@ class IndexRun:
         track = SpeechTrack(p.asr, self._warn)
         track.start(path)
         spoken = self._speech(track, path)
+        if track.unreadable is not None:
+            raise BadVideo(path, f"not a readable audio file ({track.unreadable})")
         if track.audio_seconds <= 0:
             raise BadVideo(path, f"audio stream ({audio.codec}) holds no sound (0 seconds)")
         duration = max(audio.duration, track.audio_seconds)
@@ -364,6 +366,8 @@ class IndexRun:
             texts = sorted(
                 [*texts, *self._speech(speech, path)], key=lambda t: (t.start, t.source, t.text)
             )
+            if speech.unreadable is not None:  # the frames are indexed; say why no speech
+                self._warn(f"{printable(path)}: audio unreadable ({speech.unreadable}); no speech")
         if captions is not None:
             texts = sorted([*texts, *captions.finish()], key=lambda t: (t.start, t.source, t.text))
         text_vectors = self._embed(texts, path)

@@ -99,6 +99,7 @@ class SpeechTrack:
     wall_seconds: float = 0.0
     spans: list[SpeechSpan] = field(default_factory=list)
     heard_sound: bool = False
+    unreadable: str | None = None  # why no audio at all could be decoded (said by the caller)
     _thread: threading.Thread | None = None
     _error: BaseException | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -126,7 +127,10 @@ class SpeechTrack:
                     rest = data[cut:]
                     held, held_n = ([rest] if rest.size else []), int(rest.size)
         except AudioBroken as exc:
-            self.warn(f"{path}: {exc} (speech indexed up to there)")
+            if self.audio_seconds > 0:
+                self.warn(f"{path}: {exc} (speech indexed up to there)")
+            else:
+                self.unreadable = exc.reason
         if held_n:
             self._hear(np.concatenate(held), origin or 0.0)
         self.wall_seconds += time.perf_counter() - t0

@@ -150,7 +150,8 @@ def why(e: dict[str, Any], want: Words | None = None) -> str:
     elif e.get("channels") == ["anchor"]:
         parts = ["next to the earlier answer's moment"]
     for t in quotes_of(e, want):
-        parts.append(f'{t["source"]} at {clock(t["start"])}: "{t["text"]}"')
+        at = t.get("at", t["start"])  # speech: where its matching words were said
+        parts.append(f'{t["source"]} at {clock(at)}: "{t["text"]}"')
     if e.get("missing"):
         parts.append("source file missing")
     return "; ".join(parts)
