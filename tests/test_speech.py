@@ -232,6 +232,21 @@ def test_audio_only_files_index_by_speech_and_bad_audio_is_one_line(
     starts = sorted(w[0] for w in _words_of("pods") if 10 < w[0] < 20)
     assert starts and abs(starts[0] - 14.0) < 0.5
 
+    # ask cites the spoken words of an audio-only file by time, like a subtitle
+    from tests.plugins import scripted
+    from vagent import Agent, Library
+
+    plugins.add_plugin("testscripted", scripted)
+    try:
+        with Agent.open(Library.open("pods"), answerer="scripted", planner="rules") as agent:
+            res = agent.ask("Where is the budget review on Thursday?")
+    finally:
+        plugins.remove_plugin("testscripted")
+    assert "thursday" in res.answer.lower(), res.answer
+    cited = res.citations[0]
+    assert Path(cited.video).suffix in (".wav", ".mp3") and cited.start <= 14.0 < cited.end
+    assert "speech at 0:1" in cited.why, cited.why
+
 
 @pytest.mark.usefixtures("colour_plugin")
 def test_asr_is_pinned_per_library(videos: Path) -> None:

@@ -69,6 +69,7 @@ class WhisperASR(ASR):
         self.compute_type = "float16" if self.device == "cuda" else "int8"
         english_only = Path(self.source).name.endswith(".en") or self.id.endswith(".en")
         self.language: str | None = "en" if english_only else None
+        self.vad = True  # Silero VAD skips silence and music (benchmarks turn it off to compare)
         self._model: Any = None
         self._pipeline: Any = None
 
@@ -105,8 +106,8 @@ class WhisperASR(ASR):
             "language": self.language,
             "beam_size": 1,
             "word_timestamps": True,
-            "vad_filter": True,
-            "vad_parameters": VAD_PARAMETERS,
+            "vad_filter": self.vad,
+            "vad_parameters": VAD_PARAMETERS if self.vad else None,
             "condition_on_previous_text": False,
         }
         if self._pipeline is not None:

@@ -264,3 +264,38 @@ def kv_bench(
         emit_json(r)
     else:
         click.echo(b.format_table(r))
+
+
+@bench.command("speech")
+@click.option("--audio", help="Measure this file instead of a talk made with espeak-ng.")
+@click.option(
+    "--seconds",
+    type=Bounded(SECONDS),
+    default=120.0,
+    show_default=True,
+    help="Length of the generated talk (~60% speech).",
+)
+@click.option("--asr", "asr_id", help="Recogniser id (default faster-whisper/tiny.en).")
+@json_option
+@guarded
+def speech_bench(audio: str | None, seconds: float, asr_id: str | None, as_json: bool) -> None:
+    """Speech-track speed (audio-seconds per wall-second) against the recogniser alone."""
+    from vagent.bench import speech as b
+
+    r = b.run(audio, seconds, asr_id)
+    if as_json:
+        emit_json(r)
+        return
+    no_vad = r["no_vad_x_realtime"]
+    click.echo(
+        f"speech {r['asr']}: {r['audio_seconds']:.0f} audio-s, {r['spans']} spans; track "
+        f"{r['track_x_realtime']}x real time, bound (the recogniser alone on decoded audio) "
+        f"{r['bound_x_realtime']}x: ratio {r['ratio']:.2f}"
+        + (f"; without VAD {no_vad}x" if no_vad is not None else "")
+    )
+    if r["start_error_median_s"] is not None:
+        click.echo(
+            f"sentence starts: median {r['start_error_median_s']} s, max "
+            f"{r['start_error_max_s']} s from where they were placed "
+            f"({r['sentences_placed']} sentences)"
+        )

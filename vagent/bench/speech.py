@@ -1,0 +1,120 @@
+"""``vagent bench speech``: speech-track speed in audio-seconds per wall-second, against its
+bound, the same recogniser transcribing the same audio already decoded in memory (what the
+track costs beyond the model: decoding, resampling, windows). Also without VAD where the
+recogniser has a ``vad`` switch, and how close word times land to where sentences were placed.
+
+The talk is made with espeak-ng (sentences placed at known times, ~60% speech) unless ``audio``
+names a file.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from vagent import plugins
+from vagent.audio import RATE, chunks
+from vagent.errors import VagentError
+from vagent.settings import DEFAULT_ASR
+from vagent.text.speech import SpeechTrack
+
+SENTENCES = [
+    "The quarterly budget review moves to Thursday afternoon.",
+    "Maria will open the new office in Berlin next spring.",
+    "Please send the slides to the whole team before noon.",
+    "Our sales grew by twelve percent in the last quarter.",
+    "The train to Munich leaves from platform seven.",
+    "We agreed to hire two more engineers this year.",
+]
+
+
+def _say(text: str, path: Path) -> np.ndarray:
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        raise VagentError(
+            "bench speech makes its talk with espeak-ng, which is not installed "
+            "(apt-get install espeak-ng), or pass --audio FILE"
+        )
+    subprocess.run([espeak, "-w", str(path), text], check=True, capture_output=True)
+    return np.concatenate([a for _, a in chunks(str(path))])
+
+
+def make_talk(path: Path, seconds: float, speech_share: float = 0.6) -> list[float]:
+    """Write a WAV of ``seconds`` where sentences fill about ``speech_share`` of the time;
+    returns the times the sentences start."""
+    said = [_say(s, path.with_suffix(f".{i}.wav")) for i, s in enumerate(SENTENCES)]
+    audio = np.zeros(int(seconds * RATE), np.float32)
+    placed: list[float] = []
+    t, i = 1.0, 0
+    while True:
+        clip = said[i % len(said)]
+        n = clip.size / RATE
+        if t + n >= seconds:
+            break
+        a = int(t * RATE)
+        audio[a : a + clip.size] = clip
+        placed.append(t)
+        t += n + n * (1 - speech_share) / speech_share
+        i += 1
+    with av.open(str(path), "w") as out:
+        stream: Any = out.add_stream("pcm_s16le", rate=RATE)
+        stream.layout = "mono"
+        pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
+        for s in range(0, pcm.size, 4096):
+            frame = av.AudioFrame.from_ndarray(pcm[s : s + 4096].reshape(1, -1), "s16", "mono")
+            frame.sample_rate, frame.pts = RATE, s
+            for pkt in stream.encode(frame):
+                out.mux(pkt)
+        for pkt in stream.encode():
+            out.mux(pkt)
+    return placed
+
+
+def run(audio: str | None, seconds: float, asr_id: str | None) -> dict[str, Any]:
+    asr = plugins.registry().create("asr", asr_id or DEFAULT_ASR)
+    asr.load()
+    with tempfile.TemporaryDirectory() as tmp:
+        placed: list[float] = []
+        path = audio
+        if path is None:
+            path = str(Path(tmp) / "talk.wav")
+            placed = make_talk(Path(path), seconds)
+        samples = np.concatenate([a for _, a in chunks(path)])
+        length = samples.size / RATE
+        asr.transcribe(samples[: 5 * RATE])  # warm up
+        t0 = time.perf_counter()
+        alone = asr.transcribe(samples)
+        bound = length / (time.perf_counter() - t0)
+        no_vad = None
+        if hasattr(asr, "vad"):
+            asr.vad = False
+            t0 = time.perf_counter()
+            asr.transcribe(samples)
+            no_vad = length / (time.perf_counter() - t0)
+            asr.vad = True
+        track = SpeechTrack(asr, lambda line: None)
+        t0 = time.perf_counter()
+        spans = track.run(path)
+        speed = length / (time.perf_counter() - t0)
+    starts = [s.words[0][0] if s.words else s.start for s in spans]
+    errors = [min(abs(p - s) for s in starts) for p in placed] if starts else []
+    return {
+        "asr": asr.id,
+        "audio_seconds": round(length, 2),
+        "sentences_placed": len(placed),
+        "spans": len(spans),
+        "utterances_alone": len(alone),
+        "track_x_realtime": round(speed, 1),
+        "bound_x_realtime": round(bound, 1),
+        "ratio": round(speed / bound, 3),
+        "no_vad_x_realtime": None if no_vad is None else round(no_vad, 1),
+        "start_error_median_s": round(float(np.median(errors)), 3) if errors else None,
+        "start_error_max_s": round(float(np.max(errors)), 3) if errors else None,
+    }
