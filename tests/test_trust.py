@@ -145,6 +145,16 @@ def test_answerer_that_declines_is_not_given_as_an_answer(soup: Library) -> None
     assert res.citations and all(c.near_miss for c in res.citations)
 
 
+def test_a_refined_search_that_finds_the_same_moments_asks_the_answerer_once(
+    soup: Library,
+) -> None:
+    with Agent.open(soup, answerer="trusty/hesitant", planner="rules") as agent:
+        res = agent.ask("How long does it simmer?")
+    answers = [n for n in res.trace["nodes"] if n["node"] == "answer"]
+    assert len(answers) >= 2 and all(a.get("reused") for a in answers[1:])
+    assert len(trusty.CALLS) == 1 and "twenty minutes" in res.answer
+
+
 # ---- traceable -----------------------------------------------------------------------------
 
 

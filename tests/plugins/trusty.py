@@ -4,9 +4,10 @@
 with the question as asked (ties: the moment the agent ranked highest), multiple choice the
 option sharing the most words with the evidence; confidence 0.9. ``trusty/inventor`` makes an
 answer up whatever it is shown (the issue's mushroom), at 0.33, and picks option A.
-``trusty/decline`` says it does not know; ``trusty/embellish`` adds words no evidence holds.
-``trusty/contrary`` prefers, at 0.7, the option that mentions "five" (as SmolLM2 did against a
-subtitle saying twenty). Registered per test.
+``trusty/hesitant`` reads as ``trusty`` at confidence 0.2; ``trusty/decline`` says it does
+not know; ``trusty/embellish`` adds words no evidence holds; ``trusty/contrary`` prefers, at
+0.7, the option that mentions "five" (as SmolLM2 did against a subtitle saying twenty).
+Registered per test.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class Trusty(Answerer):
         if not spans:
             return Draft("nothing is said there", None, 0.9, None, [], meta)
         _, _, i, text = max(spans, key=lambda x: (x[0], x[1]))
-        return Draft(text, None, 0.9, None, [i], meta)
+        return Draft(text, None, 0.2 if self.mode == "hesitant" else 0.9, None, [i], meta)
 
 
 def _text(e: Any) -> str:

@@ -2,7 +2,8 @@
 
 The answerer sees the question as resolved against the thread (``state["resolved"]``). With no
 evidence at all it is not called (there is nothing to read), unless ``guess`` asks for an answer
-anyway.
+anyway; nor when a refined search chose the same moments as the last round (the last draft is
+kept, marked ``reused``).
 
 Verify first asks whether the draft stands on the evidence (``grounding.assess``). For multiple
 choice it then re-asks with the options rotated by one (every option moves) and maps the reply
@@ -111,12 +112,26 @@ def answer(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], di
             "meta": {"skipped": "no evidence"},
         }
         return {"draft": empty}, {"answerer": ctx.answerer.id, "skipped": "no evidence"}
+    shown = shown_key(state)
+    prev = state.get("draft") or {}
+    if prev.get("shown") == shown and "skipped" not in (prev.get("meta") or {}):
+        # a refined search that chose the same moments: the answerer would say the same again
+        again = {**prev, "meta": {**(prev.get("meta") or {}), "reused": True}}
+        return {"draft": again}, {"answerer": ctx.answerer.id, "reused": "same evidence"}
     q = build_question(state, ctx)
     d = call_answerer(ctx, q)
     info = {"answerer": ctx.answerer.id, "confidence": d.confidence, "choice": d.choice}
     if "kv_segments" in d.meta:  # answerers that read stored KV caches say how many they used
         info.update(source=d.meta.get("source"), kv_segments=d.meta["kv_segments"])
-    return {"draft": draft_dict(d)}, info
+    return {"draft": {**draft_dict(d), "shown": shown}}, info
+
+
+def shown_key(state: dict[str, Any]) -> list[list[Any]]:
+    """What the answerer is shown, as plain data: each moment's segment and frame times."""
+    return [
+        [e["segment_id"], list(e.get("frame_times") or []), bool(e.get("missing"))]
+        for e in state.get("evidence") or []
+    ]
 
 
 def verify(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -132,7 +147,8 @@ def verify(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], di
         if lexical is not None:
             best = {**draft, "choice": int(np.argmax(lexical))}
             g = _assess(state, ctx, best)
-    if options and called and (g.grounded or state.get("guess")):
+    reused = bool((draft.get("meta") or {}).get("reused"))
+    if options and called and not reused and (g.grounded or state.get("guess")):
         _check_options(state, ctx, draft, info)
         g = _assess(state, ctx, draft)  # the chosen option may have changed
     draft.update(grounded=g.grounded, grounding=g.to_dict())
