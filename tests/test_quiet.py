@@ -159,3 +159,12 @@ def test_numpy_minilm_query_vectors_equal_sentence_transformers() -> None:
     assert light.dtype == full.dtype == np.float32 and light.shape == (3, 384)
     assert np.abs(light - full).max() < 1e-5
     assert np.allclose(np.linalg.norm(light, axis=1), 1.0, atol=1e-6)
+
+
+def test_the_default_planner_is_the_rules() -> None:
+    """The plan step costs nothing by default (measured: the LLM plan added no accuracy worth
+    its seconds on a CPU; see vagent.agent.choose); `--planner llm` still gives it."""
+    from vagent.agent.choose import default_planner
+
+    reg = plugins.registry()
+    assert default_planner(reg) == "rules" and "llm" in reg.names("planner")

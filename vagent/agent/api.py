@@ -139,8 +139,8 @@ class Agent:
         """An agent over ``library`` (a name, a folder, or a ``Library``).
 
         ``answerer``/``planner``: component ids (default: ``hf-vlm`` with a GPU and weights,
-        else ``hf-text``; the ``llm`` planner, which uses the answerer's model when it has
-        one). ``checkpoint``: keep threads in the library's ``threads.sqlite`` (True), in
+        else ``hf-text``; the ``rules`` planner, or ``llm``, which adds queries the answerer's
+        model writes). ``checkpoint``: keep threads in the library's ``threads.sqlite`` (True), in
         another SQLite file (a path), or not at all (False).
         """
         lib = library if isinstance(library, Library) else Library.open(library, db=db)

@@ -16,7 +16,7 @@ from vagent.validate import LIMIT, TIMEOUT, clean_text
 
 
 def _agent_options(f: Any) -> Any:
-    f = click.option("--planner", help="Planner id (default: llm, which falls back to rules).")(f)
+    f = click.option("--planner", help="Planner id: rules (default) or llm.")(f)
     f = click.option(
         "--answerer",
         help="Answerer id: hf-text, hf-vlm/<model>, clip-choice... (default: hf-vlm with a GPU "
