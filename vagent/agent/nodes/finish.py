@@ -132,6 +132,7 @@ def quotes_of(e: dict[str, Any], words: Words | None) -> list[dict[str, Any]]:
             "source": texts[i].get("source", "text"),
             "start": texts[i].get("start", e.get("start", 0.0)),
             "text": quote(str(texts[i]["text"]), wants[i]),
+            **({"at": texts[i]["at"]} if "at" in texts[i] else {}),  # speech: its words' time
         }
         for i in order[:QUOTES_PER_CITATION]
     ]
