@@ -74,3 +74,21 @@ def test_bench_needle_finds_needles_in_a_short_haystack(tmp_path: Path) -> None:
     assert 0.0 <= cell["answer_accuracy"] <= 1.0
     assert any(row["cited"] for row in r["rows"])  # citations point at the needle's moment
     assert (tmp_path / "heat.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_bench_ask_reports_the_targets_on_the_quickstart_library(tmp_path: Path) -> None:
+    from vagent.bench.ask import table
+
+    r = _bench(
+        tmp_path, "ask", "--hours", "0.05", "--haystack-seconds", "120", "--planner", "rules"
+    )
+    assert r["latency_ms"]["plan"]["p50"] >= 0 and r["questions"] == 10
+    q = r["quickstart"]
+    assert q["answerer"] == "hf-text" and len(q["ask_ms"]) == len(q["questions"]) == 4
+    assert len(q["cold_search_ms"]) == 3 and q["cold_search_p50_ms"] > 0
+    assert q["cold_ask_ms"] > q["cold_search_p50_ms"] * 0.5 and q["plan_p50_ms"] >= 0
+    text = table(r)
+    for line in ("plan p50 (quickstart)", "ask p50 (4 questions)", "cold `vagent search` p50"):
+        assert line in text
+    assert "target < 3000 ms" in text

@@ -207,14 +207,29 @@ def needle(
     help="Library size in video hours.",
 )
 @click.option("--answerer", help="Answerer id (default as `vagent ask`: hf-text on a CPU).")
-@click.option("--planner", help="Planner id (default llm).")
+@click.option("--planner", help="Planner id (default as `vagent ask`).")
+@click.option(
+    "--quickstart/--no-quickstart",
+    default=True,
+    show_default=True,
+    help="Also time ask, and search and ask from a cold process, on the quickstart's library.",
+)
+@click.option("--haystack-seconds", type=click.IntRange(120, 3600), default=600, hidden=True)
 @json_option
 @guarded
-def ask_bench(hours: float, answerer: str | None, planner: str | None, as_json: bool) -> None:
-    """Per-node latency of `vagent ask` on a large library, and the agent's own overhead."""
+def ask_bench(
+    hours: float,
+    answerer: str | None,
+    planner: str | None,
+    quickstart: bool,
+    haystack_seconds: int,
+    as_json: bool,
+) -> None:
+    """Per-node latency of `vagent ask` on a large library, the agent's own overhead, and what
+    a user waits for on the quickstart's library (plan, ask, cold search) against the targets."""
     from vagent.bench import ask as b
 
-    r = b.run(hours, answerer, planner)
+    r = b.run(hours, answerer, planner, quickstart, haystack_seconds)
     if as_json:
         emit_json(r)
     else:
