@@ -62,8 +62,10 @@ def _read_previous(
     video added since has no vectors there, and one removed since is left out of results."""
     previous = (parse_record(row.vector_files) or {}).get("previous") or {}
     files = previous.get("files") or {}
-    if previous.get("generation") != row.generation - 1 or not files or not all(
-        f.get("sha256") for f in files.values()
+    if (
+        previous.get("generation") != row.generation - 1
+        or not files
+        or not all(f.get("sha256") for f in files.values())
     ):
         raise damage
     older = LibraryRow(**{c.name: getattr(row, c.name) for c in LibraryRow.__table__.columns})
