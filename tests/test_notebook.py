@@ -36,6 +36,10 @@ def test_notebook_runs_and_answers_with_citations(
     client.execute()
     code = [c for c in nb.cells if c.cell_type == "code"]
     outputs = [_text(c) for c in code]
+    stderr = "".join(o.get("text", "") for c in code for o in c.get("outputs", [])
+                     if o.get("name") == "stderr")  # fmt: skip
+    assert "Warning" not in stderr and "WARNING" not in stderr, stderr  # e.g. tqdm's IProgress
+    assert stderr.count("random-weight encoder") <= 1
     assert "indexed 1, unchanged 0, failed 0" in outputs[2]
     ask, follow, mc = outputs[3], outputs[4], outputs[5]
     assert "standup.mp4" in ask and "subtitle" in ask  # a citation naming the subtitle
