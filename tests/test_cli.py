@@ -133,7 +133,7 @@ def test_real_sample_videos_end_to_end(tmp_path: Path) -> None:
             home=tmp_path,
         ).stdout
     )
-    assert info["text"]["sources"] == ["ocr", "subtitles"]  # OCR ran over real footage
+    assert info["text"]["sources"] == ["ocr", "speech", "subtitles"]  # OCR ran over real footage
     assert {Path(h["video"]).name for h in hits} == {p.name for p in samples}
     assert all(h["start"] <= h["frame_time"] <= h["end"] for h in hits)
     assert all(h["extra"] == {"semantic": False} for h in hits)

@@ -292,3 +292,49 @@ def test_speech_track_windows_keep_words_whole(tmp_path: Path) -> None:
     assert "thursday" in text and "planning" in text and "thank" in text
     assert not warned and abs(track.audio_seconds - 30.0) < 0.2
     assert all(a[0] <= b[0] for s in spans for a, b in zip(s.words, s.words[1:]))
+
+
+@needs_espeak
+@pytest.mark.slow
+@pytest.mark.usefixtures("colour_plugin")
+def test_kill_9_mid_transcription_leaves_the_library_readable_and_resumable(
+    tmp_path: Path,
+) -> None:
+    import os
+    import signal
+    import sys
+    import time
+
+    from vagent.integrity.check import check_library
+    from vagent.library import Library
+
+    pods = tmp_path / "pods"
+    pods.mkdir()
+    said = place(tmp_path, 10.0, [(1.0, "The budget review moves to Thursday.")])
+    for i in range(4):
+        lead = np.zeros(int(i * 0.1 * RATE), np.float32)  # each file its own content
+        mux(pods / f"p{i}.wav", np.concatenate([lead, said, said, said]), 30.0, video=False)
+    home = tmp_path / "home"
+    code = (
+        "import sys; from tests.plugins import colour; from vagent import plugins; "
+        "plugins.add_plugin('testcolour', colour); from vagent.cli import main; main(sys.argv[1:])"
+    )
+    args = ["index", str(pods), "--library", "pods", "--encoder", "colour", "--text", "speech"]
+    env = {**os.environ, "VAGENT_HOME": str(home)}
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], env=env, cwd=Path.cwd())
+    lib = Library.open(home / "pods")
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if lib.exists() and len(lib.videos()) >= 1:
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)  # the next file is being transcribed now
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = len(lib.videos())
+    assert 1 <= done < 4, "the writer was not killed mid-run"
+    assert check_library(lib).ok
+    assert lib.search("budget Thursday", k=3, mode="text")  # readable after the kill
+    rerun = Library.open(home / "pods").index([str(pods)], progress=False)
+    assert len(rerun.indexed) == 4 - done and len(rerun.skipped) == done
+    assert check_library(lib).ok and len(lib.videos()) == 4

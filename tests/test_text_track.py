@@ -57,7 +57,7 @@ def _lib(talk: Path, **kw: object) -> Library:
 def test_ocr_and_subtitle_spans_are_indexed(talk: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lib = _lib(talk)
     info = lib.info()
-    assert info["text"]["sources"] == ["ocr", "subtitles"]
+    assert info["text"]["sources"] == ["ocr", "speech", "subtitles"]  # speech: none (no audio)
     assert info["text"]["spans"] == {"ocr": 1, "subtitle": 2}
     assert "talk.en.srt:10: cue 3: end" in capsys.readouterr().err  # reported with its line
 
