@@ -1,5 +1,6 @@
 # make setup: create .venv and install vagent with its test tools (idempotent).
-# make test:  setup + lint + the whole test suite.   make demo: setup + index samples + search.
+# make test:  setup + lint + the whole test suite.
+# make demo:  setup + write videos/ (the README quickstart's files) + index samples + search.
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
