@@ -26,7 +26,7 @@ from vagent.text.limits import PIECE_CHARS
 from vagent.types import TextSpan
 
 SOURCE = "speech"
-WINDOW_SECONDS = 60.0  # audio per recogniser call
+WINDOW_SECONDS = 600.0  # audio per recogniser call (~38 MB of samples)
 CUT_SEARCH_SECONDS = 8.0  # the cut is the quietest moment in this much before a window's end
 CUT_STEP = 0.1  # seconds per loudness measure when looking for the cut
 MAX_SPAN_SECONDS = 20.0
