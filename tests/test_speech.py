@@ -106,7 +106,8 @@ def test_whisper_hears_espeak_with_word_times(tmp_path: Path) -> None:
 def mux(path: Path, audio: np.ndarray, seconds: float, video: bool = True) -> Path:
     """Write ``audio`` (16 kHz mono float32) as AAC, beside a small colour video (10 fps,
     red then blue) when ``video``; the container is chosen by ``path``'s suffix."""
-    with av.open(str(path), "w") as out:
+    opts = {"movflags": "faststart"} if path.suffix in (".mp4", ".m4a") else {}
+    with av.open(str(path), "w", options=opts) as out:
         vs = None
         if video:
             vs = out.add_stream("libx264", rate=10)
@@ -338,3 +339,54 @@ def test_kill_9_mid_transcription_leaves_the_library_readable_and_resumable(
     rerun = Library.open(home / "pods").index([str(pods)], progress=False)
     assert len(rerun.indexed) == 4 - done and len(rerun.skipped) == done
     assert check_library(lib).ok and len(lib.videos()) == 4
+
+
+@pytest.mark.parametrize(("rate", "layout"), [(8000, "mono"), (48000, "5.1"), (96000, "stereo")])
+def test_any_audio_becomes_16k_mono_in_flat_pieces(tmp_path: Path, rate: int, layout: str) -> None:
+    from vagent.audio import chunks, probe_audio
+
+    path = tmp_path / f"a{rate}.mkv"
+    channels = {"mono": 1, "stereo": 2, "5.1": 6}[layout]
+    t = np.arange(int(7.5 * rate)) / rate
+    tone = (0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32)
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("pcm_f32le", rate=rate)
+        s.layout = layout
+        for a in range(0, tone.size, 4096):
+            piece = np.tile(tone[a : a + 4096], (1, channels))  # packed: samples interleaved
+            frame = av.AudioFrame.from_ndarray(piece.reshape(1, -1), format="flt", layout=layout)
+            frame.sample_rate, frame.pts = rate, a
+            for pkt in s.encode(frame):
+                out.mux(pkt)
+        for pkt in s.encode():
+            out.mux(pkt)
+    info = probe_audio(str(path))
+    assert info is not None and not info.has_video and info.channels == channels
+    pieces = list(chunks(str(path), seconds=2.0))
+    assert [p.size for _, p in pieces[:-1]] == [2 * RATE] * 3  # 2 s pieces, then the rest
+    assert [round(s, 3) for s, _ in pieces] == [0.0, 2.0, 4.0, 6.0]
+    total = sum(p.size for _, p in pieces) / RATE
+    assert abs(total - 7.5) < 0.05
+    assert all(p.dtype == np.float32 and p.ndim == 1 for _, p in pieces)
+
+
+@needs_espeak
+@pytest.mark.slow
+@pytest.mark.usefixtures("colour_plugin")
+def test_truncated_audio_keeps_what_was_heard(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vagent.library import Library
+
+    audio = place(tmp_path, 30.0, [(2.0, LINES[1][1]), (22.0, "Thank you all.")])
+    full = mux(tmp_path / "full.m4a", audio, 30.0, video=False)  # the header first
+    cut = tmp_path / "cut.m4a"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size * 85 // 100])  # header says 30 s
+    lib = Library.open("cut")
+    report = lib.index([str(cut)], encoder="colour", text="speech", progress=False)
+    assert report.indexed and not report.failed
+    err = capsys.readouterr().err
+    assert "audio unreadable after 2" in err and err.count("\n") == 1, err  # ~22 s
+    (video,) = lib.videos()
+    assert 20.0 < video.duration < 25.0  # what was read, not the 30 s the header declares
+    assert lib.search("Thursday", k=1, mode="text")

@@ -264,6 +264,13 @@ class IndexRun:
         if track.audio_seconds <= 0:
             raise BadVideo(path, f"audio stream ({audio.codec}) holds no sound (0 seconds)")
         duration = max(audio.duration, track.audio_seconds)
+        if audio.duration - track.audio_seconds > max(2.0, 0.02 * audio.duration):
+            duration = track.audio_seconds  # the rest is unreadable: indexed up to there
+        if duration == track.audio_seconds < audio.duration and not track.broken:
+            self._warn(
+                f"{printable(path)}: truncated or corrupt: audio ends at {duration:.1f}s of "
+                f"{audio.duration:.1f}s the header declares; indexed the readable part"
+            )
         if not spoken:
             why = "is silent" if not track.heard_sound else "has no speech (music or noise only?)"
             raise BadVideo(path, f"audio-only file {why} over {duration:.1f} s: nothing to index")

@@ -100,6 +100,7 @@ class SpeechTrack:
     spans: list[SpeechSpan] = field(default_factory=list)
     heard_sound: bool = False
     unreadable: str | None = None  # why no audio at all could be decoded (said by the caller)
+    broken: bool = False  # decoding stopped part-way (said in one line)
     _thread: threading.Thread | None = None
     _error: BaseException | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -128,7 +129,8 @@ class SpeechTrack:
                     held, held_n = ([rest] if rest.size else []), int(rest.size)
         except AudioBroken as exc:
             if self.audio_seconds > 0:
-                self.warn(f"{path}: {exc} (speech indexed up to there)")
+                self.broken = True
+                self.warn(f"{path}: {exc}; speech indexed up to there")
             else:
                 self.unreadable = exc.reason
         if held_n:
