@@ -390,3 +390,40 @@ def test_truncated_audio_keeps_what_was_heard(
     (video,) = lib.videos()
     assert 20.0 < video.duration < 25.0  # what was read, not the 30 s the header declares
     assert lib.search("Thursday", k=1, mode="text")
+
+
+def _two_streams(path: Path, first: np.ndarray, second: np.ndarray) -> Path:
+    """An audio-only .mkv with two PCM streams (the first is the default one)."""
+    with av.open(str(path), "w") as out:
+        streams = [out.add_stream("pcm_s16le", rate=RATE, layout="mono") for _ in range(2)]
+        for s, audio in zip(streams, (first, second)):
+            pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
+            for a in range(0, pcm.size, 4096):
+                frame = av.AudioFrame.from_ndarray(pcm[a : a + 4096].reshape(1, -1), "s16", "mono")
+                frame.sample_rate, frame.pts = RATE, a
+                for pkt in s.encode(frame):
+                    out.mux(pkt)
+            for pkt in s.encode():
+                out.mux(pkt)
+    return path
+
+
+@needs_espeak
+@pytest.mark.slow
+@pytest.mark.usefixtures("colour_plugin")
+def test_audio_stream_picks_one_of_several(tmp_path: Path) -> None:
+    from vagent.errors import BadNumber
+    from vagent.library import Library
+
+    said = place(tmp_path, 8.0, [(1.0, LINES[1][1])])
+    two = _two_streams(tmp_path / "two.mkv", np.zeros_like(said), said)
+    one = mux(tmp_path / "one.wav", said, 8.0, video=False)
+    default = Library.open("default").index([str(two)], encoder="colour", text="speech")
+    assert "is silent" in default.failed[0][1]  # the default stream is the silent one
+    lib = Library.open("second")
+    picked = lib.index([str(two), str(one)], encoder="colour", text="speech", audio_stream=1)
+    assert [Path(p).name for p in picked.indexed] == ["two.mkv"]
+    assert picked.failed[0][1].startswith("no audio stream 1 (--audio-stream; it has 1)")
+    assert lib.search("Thursday", k=1, mode="text")
+    with pytest.raises(BadNumber, match="--audio-stream"):
+        lib.index([str(one)], audio_stream=64)

@@ -43,8 +43,19 @@ class AudioInfo:
     stream: int
 
 
-def _stream(container: Any) -> Any | None:
+class NoSuchStream(BadVideo):
+    """``--audio-stream N`` names a stream the file does not have."""
+
+
+def _stream(container: Any, number: int | None = None) -> Any | None:
     streams = container.streams.audio
+    if number is not None:
+        if number >= len(streams):
+            has = f"streams 0-{len(streams) - 1}" if len(streams) > 1 else f"{len(streams)}"
+            raise NoSuchStream(
+                container.name, f"no audio stream {number} (--audio-stream; it has {has})"
+            )
+        return streams[number]
     if not streams:
         return None
     try:
@@ -65,11 +76,11 @@ def _open(path: str) -> Any:
         raise BadVideo(path, f"not a readable audio or video file ({msg})") from None
 
 
-def probe_audio(path: str) -> AudioInfo | None:
-    """The file's default audio stream, or None when it has none. Raises BadVideo when the file
-    cannot be opened at all."""
+def probe_audio(path: str, stream: int | None = None) -> AudioInfo | None:
+    """The file's default audio stream (or its ``stream``-th), or None when it has none. Raises
+    BadVideo when the file cannot be opened at all, NoSuchStream when it lacks ``stream``."""
     with _open(path) as c:
-        s = _stream(c)
+        s = _stream(c, stream)
         if s is None:
             return None
         cc = s.codec_context
@@ -92,14 +103,14 @@ def probe_audio(path: str) -> AudioInfo | None:
 
 
 def chunks(
-    path: str, seconds: float = 30.0, rate: int = RATE
+    path: str, seconds: float = 30.0, rate: int = RATE, stream: int | None = None
 ) -> Iterator[tuple[float, np.ndarray]]:
     """``(start, samples)`` pieces of about ``seconds`` each: mono float32 at ``rate``, starting
     at ``start`` seconds of the file, back to back. Raises ``AudioBroken`` where decoding fails
     (the pieces before it have been yielded)."""
     want = max(1, int(seconds * rate))
     with _open(path) as c:
-        s = _stream(c)
+        s = _stream(c, stream)
         if s is None:
             raise BadVideo(path, "no audio stream")
         s.thread_type = "AUTO"

@@ -51,7 +51,15 @@ from vagent.settings import (
 from vagent.storage import describe as storage_failure
 from vagent.threads import single_threaded
 from vagent.types import Hit, IndexReport
-from vagent.validate import BATCH_SIZE, FPS, SEGMENT_SECONDS, K, check_weights, clean_text
+from vagent.validate import (
+    AUDIO_STREAM,
+    BATCH_SIZE,
+    FPS,
+    SEGMENT_SECONDS,
+    K,
+    check_weights,
+    clean_text,
+)
 from vagent.vectors import VectorSet, parse_record, sweep, tag_of
 
 __all__ = ["DEFAULT_ENCODER", "Library"]
@@ -187,6 +195,7 @@ class Library:
         batch_size: int = 32,
         progress: bool = True,
         asr: str | None = None,
+        audio_stream: int | None = None,
     ) -> IndexReport:
         """Index files and folders. Unchanged files are skipped, moved ones re-pointed, changed
         ones replaced; each bad file is reported (``report.failed``) and the rest go on.
@@ -194,7 +203,8 @@ class Library:
         ``text``: the text track of a new library, comma-separated from subtitles, ocr,
         captions, speech (default "subtitles,ocr,speech"; "none" for frames only); ``captioner``
         describes each segment when captions are on (default hf-vlm); ``asr`` transcribes speech
-        (default faster-whisper/tiny.en), pinned per library like the encoders. ``fps`` is in
+        (default faster-whisper/tiny.en), pinned per library like the encoders, from the default
+        audio stream or the ``audio_stream``-th (0-based, in [0, 63]). ``fps`` is in
         (0, 60], ``segment_seconds`` in [0.5, 3600], ``batch_size`` in [1, 1024] (BadNumber
         otherwise).
 
@@ -204,6 +214,8 @@ class Library:
         if segment_seconds is not None:
             segment_seconds = SEGMENT_SECONDS.check(segment_seconds)
         batch_size = BATCH_SIZE.check_int(batch_size)
+        if audio_stream is not None:
+            audio_stream = AUDIO_STREAM.check_int(audio_stream)
         reg = plugins.registry()
         fresh: NewParts | None = None
         is_new = not self.exists()
@@ -224,6 +236,7 @@ class Library:
                     fresh, encoder, fps, segment_seconds, segmenter, index, decoder, text,
                     text_encoder, ocr, captioner, allow_partial, batch_size, progress, asr,
                 )  # fmt: skip
+                run.opts.audio_stream = audio_stream
                 report = run.run([os.fspath(p) for p in paths])
         except BaseException as exc:
             self._forget_if_empty(made, new_catalog)

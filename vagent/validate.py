@@ -79,6 +79,7 @@ class Range:
 FPS = Range("--fps", 0, 60, low_open=True)
 SEGMENT_SECONDS = Range("--segment-seconds", 0.5, 3600)
 BATCH_SIZE = Range("--batch-size", 1, 1024, integer=True)
+AUDIO_STREAM = Range("--audio-stream", 0, 63, integer=True)
 K = Range("-k", 1, 1000, integer=True)
 WEIGHT = Range("--weights", 0, 100)
 TIMEOUT = Range("--timeout", 0, 86_400, low_open=True)

@@ -22,6 +22,7 @@ from vagent.hybrid import DEFAULT_WEIGHTS
 from vagent.library import DEFAULT_ENCODER, Library
 from vagent.types import IndexReport
 from vagent.validate import (
+    AUDIO_STREAM,
     BATCH_SIZE,
     FPS,
     SEGMENT_SECONDS,
@@ -57,6 +58,11 @@ from vagent.validate import (
     "--asr",
     help="Speech recogniser id for speech (new library: faster-whisper/tiny.en; e.g. "
     "faster-whisper/large-v3-turbo or faster-whisper/LOCAL_FOLDER).",
+)
+@click.option(
+    "--audio-stream",
+    type=Bounded(AUDIO_STREAM),
+    help="Transcribe this audio stream (0-based, in [0, 63]; default: the file's default one).",
 )
 @click.option("--text-encoder", help="Text embedder id (new library: st/all-MiniLM-L6-v2).")
 @click.option("--ocr", help="OCR reader id (new library: rapidocr).")
@@ -95,6 +101,7 @@ def index(
     ocr: str | None,
     captioner: str | None,
     asr: str | None,
+    audio_stream: int | None,
     kv_answerer: str | None,
     allow_partial: bool,
     batch_size: int,
@@ -120,6 +127,7 @@ def index(
             ocr=ocr,
             captioner=captioner,
             asr=asr,
+            audio_stream=audio_stream,
             allow_partial=allow_partial,
             batch_size=batch_size,
             progress=not as_json and sys.stderr.isatty(),

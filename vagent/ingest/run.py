@@ -19,7 +19,7 @@ import numpy as np
 from sqlalchemy import select
 from tqdm import tqdm
 
-from vagent.audio import AudioInfo, probe_audio
+from vagent.audio import AudioInfo, NoSuchStream, probe_audio
 from vagent.catalog import Catalog, VideoRow
 from vagent.components import ASR, OCR, Captioner, Decoder, Segmenter, TextEncoder, VisualEncoder
 from vagent.errors import BadVideo, VagentError
@@ -59,6 +59,7 @@ class Options:
     allow_partial: bool = False
     progress: bool = True
     caption_seconds: float = 10.0
+    audio_stream: int | None = None  # speech from this audio stream (None: the default one)
 
 
 def truncation(info: VideoInfo, last_time: float, fps: float) -> str | None:
@@ -208,7 +209,9 @@ class IndexRun:
         if self.parts.asr is None:
             return None
         try:
-            return probe_audio(path)
+            return probe_audio(path, self.opts.audio_stream)
+        except NoSuchStream as exc:
+            raise BadVideo(path, exc.reason) from None
         except BadVideo:
             return None
 
@@ -220,7 +223,7 @@ class IndexRun:
         info = self.parts.decoder.probe(path)
         speech = None
         if audio is not None and self.parts.asr is not None:
-            speech = SpeechTrack(self.parts.asr, self._warn)
+            speech = SpeechTrack(self.parts.asr, self._warn, stream=self.opts.audio_stream)
             speech.start(path)  # transcribes in its own thread while the frames are encoded
         try:
             return self._encode_frames(path, digest, size, mtime_ns, info, sidecars, speech)
@@ -256,7 +259,7 @@ class IndexRun:
         over its length for hits to land on, no frame vectors."""
         p, o = self.parts, self.opts
         assert p.asr is not None
-        track = SpeechTrack(p.asr, self._warn)
+        track = SpeechTrack(p.asr, self._warn, stream=o.audio_stream)
         track.start(path)
         spoken = self._speech(track, path)
         if track.unreadable is not None:

@@ -95,6 +95,7 @@ class SpeechTrack:
     asr: ASR
     warn: Callable[[str], None]
     window: float = WINDOW_SECONDS
+    stream: int | None = None  # which audio stream (None: the default one)
     audio_seconds: float = 0.0
     wall_seconds: float = 0.0
     spans: list[SpeechSpan] = field(default_factory=list)
@@ -112,7 +113,8 @@ class SpeechTrack:
         held_n = 0
         origin: float | None = None
         try:
-            for start, piece in chunks(path, seconds=min(10.0, self.window), rate=rate):
+            pieces = chunks(path, min(10.0, self.window), rate, self.stream)
+            for start, piece in pieces:
                 if self._stop.is_set():
                     return self.spans
                 if origin is None:
