@@ -427,3 +427,19 @@ def test_audio_stream_picks_one_of_several(tmp_path: Path) -> None:
     assert lib.search("Thursday", k=1, mode="text")
     with pytest.raises(BadNumber, match="--audio-stream"):
         lib.index([str(one)], audio_stream=64)
+
+
+@needs_espeak
+@pytest.mark.slow
+def test_demo_answers_a_question_only_the_speech_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vagent import demo_speech
+
+    monkeypatch.chdir(tmp_path)
+    assert demo_speech.main("openclip/vagent-tiny-vit/random") == 0
+    out = capsys.readouterr().out
+    assert (tmp_path / "demo-speech" / "standup.wav").is_file()
+    assert "search finds standup.wav" in out and "speech at 0:" in out
+    answer = out.split("--library demo-speech\n")[1].splitlines()[0]
+    assert "thursday" in answer.lower(), out

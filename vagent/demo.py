@@ -118,8 +118,11 @@ def main() -> int:
         )
         for t in h.texts[:1]:
             print(f"       {t['source']}: {t['text']}")
+    from vagent import demo_speech  # a recording indexed by its spoken words, then asked
+
+    spoken = demo_speech.main(encoder or lib.settings().encoder)
     print(f"demo: {_reach_vagent()}; then follow the README quickstart (it uses {VIDEOS}/)")
-    return 1 if report.failed else 0
+    return 1 if report.failed or spoken else 0
 
 
 if __name__ == "__main__":
