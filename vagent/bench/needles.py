@@ -80,9 +80,45 @@ NEEDLES = [
 ]
 
 
+# Said aloud (espeak-ng) in the haystack's audio: sentences of their own, so a spoken needle is
+# never also on screen or in a subtitle.
+SPOKEN = [
+    Needle(
+        "The quarterly budget review moves to the Berlin office",
+        "Where does the quarterly budget review move to?",
+        "Which German city hosts the finance meeting now?",
+        "Berlin",
+    ),
+    Needle(
+        "Our new product launch is planned for the fifth of June",
+        "When is the new product launch planned?",
+        "On what date will the company release its latest offering?",
+        "fifth of June",
+    ),
+    Needle(
+        "Maria painted the kitchen walls bright yellow",
+        "What colour did Maria paint the kitchen walls?",
+        "Which shade was chosen for the cooking room?",
+        "yellow",
+    ),
+    Needle(
+        "The museum closes at six in the evening on Sundays",
+        "When does the museum close on Sundays?",
+        "At what hour must visitors leave the gallery at the weekend?",
+        "six in the evening",
+    ),
+    Needle(
+        "The train to Vienna leaves from platform nine",
+        "Which platform does the train to Vienna leave from?",
+        "Where do travellers board for Austria's capital by rail?",
+        "platform nine",
+    ),
+]
+
+
 def check() -> None:
     """Reworded questions share no word (stopwords aside) with their needle; plain ones do."""
-    for n in NEEDLES:
+    for n in [*NEEDLES, *SPOKEN]:
         words = set(tokens(n.sentence))
         if set(tokens(n.reworded)) & words:
             raise AssertionError(f"reworded question shares {set(tokens(n.reworded)) & words}")
