@@ -229,6 +229,7 @@ def test_audio_only_files_index_by_speech_and_bad_audio_is_one_line(
     assert "meeting.wav" in out and "speech 00:00:1" in out  # quoted at its words, ~14 s
     info = runner.invoke(cli, ["info", "--library", "pods"]).stdout
     assert "speech    faster-whisper/tiny.en" in info and "audio" in info
+    assert f"; {len(_words_of('pods')):,} words heard" in info  # counted in SQL, checked here
     # every word placed at 14 s lands within 0.5 s of where espeak-ng's sentence began
     starts = sorted(w[0] for w in _words_of("pods") if 10 < w[0] < 20)
     assert starts and abs(starts[0] - 14.0) < 0.5

@@ -30,6 +30,15 @@ def library_info(lib: Library, row: LibraryRow, vectors: VectorSet) -> dict[str,
             .where(TextSpanRow.video_id.in_(vids))
             .group_by(TextSpanRow.source)
         ).all()
+        # words heard (speech spans keep them as JSON [[s, e, "w"], ...]): one "], [" between two
+        joins = func.length(TextSpanRow.words) - func.length(
+            func.replace(TextSpanRow.words, "], [", "")
+        )
+        words = s.scalar(
+            select(func.coalesce(func.sum(joins / 4 + 1), 0)).where(
+                TextSpanRow.video_id.in_(vids), TextSpanRow.words.is_not(None)
+            )
+        )
     return {
         "name": row.name,
         "root": str(lib.root),
@@ -50,6 +59,7 @@ def library_info(lib: Library, row: LibraryRow, vectors: VectorSet) -> dict[str,
             "ocr": row.ocr,
             "captioner": row.captioner,
             "asr": row.asr,
+            "speech_words": int(words or 0),
             "spans": {str(src): int(n) for src, n in by_source},
         },
         **cat.counts(row.id),

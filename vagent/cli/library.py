@@ -296,7 +296,8 @@ def info(library: str, db: str | None, as_json: bool) -> None:
         spans = ", ".join(f"{n} {src}" for src, n in sorted(t["spans"].items())) or "no spans yet"
         click.echo(f"text      {','.join(t['sources'])} via {t['encoder']} ({t['dim']}-d); {spans}")
         if t.get("asr"):
-            click.echo(f"speech    {t['asr']}")
+            heard = f"; {t['speech_words']:,} words heard" if t.get("speech_words") else ""
+            click.echo(f"speech    {t['asr']}{heard}")
     else:
         click.echo("text      none (frames only)")
     click.echo(
