@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -250,7 +251,11 @@ def test_videomme_rows_as_jsonl(tmp_path: Path) -> None:
     ann = tmp_path / "videomme.jsonl"
     ann.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     items, problems = convert_videomme([ann], tmp_path / "data")
-    assert [i.qid for i in items] == ["001-1", "002-1"]
+    # the broken item is kept and counted, as Video-MME's own scoring counts it (always wrong)
+    assert [i.qid for i in items] == ["001-1", "001-2", "002-1"]
+    broken = items.pop(1)
+    assert (broken.answer, broken.scorable, broken.benchmark) == ("", False, "videomme")
+    assert "answer 'E' is not among the options" in (broken.defect or "")
     first = items[0]
     assert first.video == str(tmp_path / "data" / "fFjv93ACGo8.mp4")
     assert first.options == ["Apples.", "Candles.", "Berries.", "The same number."]
@@ -261,8 +266,7 @@ def test_videomme_rows_as_jsonl(tmp_path: Path) -> None:
         None,
     )
     assert first.bucket == "<2 min" and items[1].bucket == "15-60 min"
-    assert [(p.line, p.file) for p in problems] == [(2, str(ann))]
-    assert "entry 2: answer 'E' is not among the options" in problems[0].reason
+    assert problems == []
 
 
 def test_videomme_github_json_nests_questions_under_videos(tmp_path: Path) -> None:
@@ -303,8 +307,8 @@ def test_videomme_parquet(tmp_path: Path) -> None:
     path.parent.mkdir()
     pq.write_table(pa.Table.from_pylist(rows), path)
     items, problems = convert_videomme([path.parent], tmp_path / "data")
-    assert [(i.qid, i.answer) for i in items] == [("001-1", "B")]
-    assert [(p.line, p.file) for p in problems] == [(2, str(path))]
+    assert [(i.qid, i.answer, i.line) for i in items] == [("001-1", "B", 1), ("001-2", "", 2)]
+    assert problems == []
 
 
 def _ego_question(uid: str, **kw: Any) -> dict[str, Any]:
@@ -398,17 +402,18 @@ def test_mlvu_task_files_and_video_subfolders(tmp_path: Path) -> None:
     items, problems = convert_mlvu([json_dir], videos)
     assert [(i.qid, i.answer, i.category) for i in items] == [
         ("1_plotQA/0", "A", "plotQA"),
+        ("1_plotQA/1", "", "plotQA"),  # kept: MLVU counts it (never right)
         ("4_count/0", "B", "count"),
         ("9_summary/0", "The video starts with waves lapping against the rocks.", "summary"),
     ]
+    broken = items.pop(1)
+    assert broken.line == _starts(json_dir / "1_plotQA.json")[1] == 15
+    assert broken.defect == "answer 'A dog' is not among the options; counted as wrong"
     assert items[0].video == str(videos / "1_plotQA" / "movie101_66.mp4")
     assert items[1].video == str(videos / "4_count" / "count_126.mp4")  # not there yet: same rule
     assert items[2].options is None and items[2].bucket == ">60 min"
     assert items[1].duration == 572.86
-    [p] = problems
-    assert p.file == str(json_dir / "1_plotQA.json")
-    assert p.line == _starts(json_dir / "1_plotQA.json")[1] == 15
-    assert p.reason == "entry 2: answer 'A dog' is not among the options"
+    assert {i.benchmark for i in items} == {"mlvu"} and problems == []
 
 
 def _lvb_entry(i: int, **kw: Any) -> dict[str, Any]:
@@ -439,7 +444,7 @@ def test_longvideobench_val_and_test(tmp_path: Path) -> None:
         [_lvb_entry(0), _lvb_entry(1, correct_choice=7), _lvb_entry(2, candidates=["a", "a"])],
     )
     items, problems = convert_longvideobench([val], tmp_path / "videos")
-    [item] = items
+    item, bad_index, repeats = items
     assert (item.qid, item.answer, item.answer_text, item.category, item.duration) == (
         "86CxyhFV9MI_0",
         "B",
@@ -447,10 +452,18 @@ def test_longvideobench_val_and_test(tmp_path: Path) -> None:
         "TOS",
         190.16,
     )
+    assert (item.length, item.benchmark, item.defect) == ("600", "longvideobench", None)
     assert item.video == str(tmp_path / "videos" / "86CxyhFV9MI.mp4")
-    assert [p.line for p in problems] == _starts(val)[1:]
-    assert "entry 2: answer index 7" in problems[0].reason
-    assert "entry 3: malformed options" in problems[1].reason
+    assert problems == []
+    assert [i.line for i in (bad_index, repeats)] == _starts(val)[1:]
+    assert (bad_index.answer, bad_index.answer_text) == ("", "")
+    assert "answer index 7 is not among the options" in (bad_index.defect or "")
+    # official scoring compares letters: the repeated option stands and B stays the answer
+    assert (repeats.options, repeats.answer, repeats.defect) == (
+        ["a", "a"],
+        "B",
+        "option B repeats option A ('a')",
+    )
 
     test = _json(tmp_path / "lvb_test_wo_gt.json", [_lvb_entry(i) for i in range(3)])
     for e in (data := json.loads(test.read_text())):
@@ -462,16 +475,15 @@ def test_longvideobench_val_and_test(tmp_path: Path) -> None:
 
 
 def test_converted_items_read_back_the_same(tmp_path: Path) -> None:
-    val = _json(tmp_path / "ann" / "lvb_val.json", [_lvb_entry(0), _lvb_entry(1, correct_choice=3)])
+    val = _json(tmp_path / "ann" / "lvb_val.json", [_lvb_entry(0), _lvb_entry(1, correct_choice=9)])
     items, _ = convert_longvideobench([val], tmp_path / "videos")
     out = tmp_path / "eval.jsonl"
     write_jsonl(items, out)
     assert json.loads(out.read_text().splitlines()[0])["video"] == "videos/86CxyhFV9MI.mp4"
     back, problems = read_jsonl(out)
     assert problems == []
-    assert [(i.video, i.answer, i.options, i.qid) for i in back] == [
-        (i.video, i.answer, i.options, i.qid) for i in items
-    ]
+    assert back == [dataclasses.replace(i, line=n) for n, i in enumerate(items, 1)]
+    assert back[1].defect and not back[1].scorable
 
 
 def test_unreadable_annotation_is_a_problem_not_a_crash(tmp_path: Path) -> None:
@@ -496,19 +508,25 @@ def test_convert_command(tmp_path: Path) -> None:
     runner = CliRunner()
     args = ["convert", "longvideobench", str(val), "--videos", str(tmp_path / "v"), "-o", str(out)]
     result = runner.invoke(cli, args)
-    assert result.exit_code == 1, result.output
-    assert result.stdout == f"longvideobench: wrote 2 items to {out}, 1 problems\n"
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        f"longvideobench: wrote 3 items to {out}, 1 kept with data defects, 0 problems\n"
+    )
     line = _starts(val)[2]
-    assert result.stderr.startswith(f"{val}:{line}: entry 3: answer index 9")
-    assert len(read_jsonl(out)[0]) == 2
+    assert result.stderr.startswith(f"kept 86CxyhFV9MI_2 (line {line}): answer index 9 is not")
+    assert len(read_jsonl(out)[0]) == 3
 
     result = runner.invoke(cli, [*args, "--json"])
-    assert result.exit_code == 1
     report = json.loads(result.stdout)
-    assert report["written"] == 2 and report["output"] == str(out)
-    assert report["problems"] == [
-        {"file": str(val), "line": line, "reason": report["problems"][0]["reason"]}
-    ]
+    assert report["written"] == 3 and report["output"] == str(out)
+    assert [(d["qid"], d["line"]) for d in report["defects"]] == [("86CxyhFV9MI_2", line)]
+    assert report["problems"] == []
+
+    broken = _json(tmp_path / "broken.json", [_lvb_entry(0), {"id": "x", "correct_choice": 0}])
+    result = runner.invoke(
+        cli, ["convert", "longvideobench", str(broken), "--videos", "v", "-o", str(out)]
+    )
+    assert result.exit_code == 1 and "entry 2: missing 'question'" in result.stderr
 
     clean = _json(tmp_path / "clean.json", [_lvb_entry(0)])
     result = runner.invoke(

@@ -38,8 +38,12 @@ def _scalar_text(value: Any, what: str) -> str:
     return str(value).strip()
 
 
-def clean_options(raw: Any) -> list[str]:
-    """The option texts without letter prefixes; malformed lists raise ``ValueError``."""
+def clean_options(raw: Any, allow_repeats: bool = False) -> list[str]:
+    """The option texts without letter prefixes; malformed lists raise ``ValueError``.
+
+    A repeated option is refused unless ``allow_repeats`` (official scoring keeps such items:
+    :func:`repeated_option` names the repeat).
+    """
     if not isinstance(raw, list | tuple):
         raise ValueError(f"malformed options: a list is needed, not {type(raw).__name__}")
     if len(raw) < 2:
@@ -52,16 +56,23 @@ def clean_options(raw: Any) -> list[str]:
     # some don't is taken as written.
     if all(p is not None and p[0] == LETTERS[i] for i, p in enumerate(prefixed)):
         texts = [p[1].strip() for p in prefixed if p is not None]
-    seen: dict[str, int] = {}
     for i, t in enumerate(texts):
         if not t:
             raise ValueError(f"malformed options: option {LETTERS[i]} is empty")
+    repeat = repeated_option(texts)
+    if repeat and not allow_repeats:
+        raise ValueError(f"malformed options: {repeat}")
+    return texts
+
+
+def repeated_option(options: list[str]) -> str | None:
+    """``option D repeats option A ('Blue')`` for the first repeat, else None."""
+    seen: dict[str, int] = {}
+    for i, t in enumerate(options):
         first = seen.setdefault(_key(t), i)
         if first != i:
-            raise ValueError(
-                f"malformed options: option {LETTERS[i]} repeats option {LETTERS[first]} ({t!r})"
-            )
-    return texts
+            return f"option {LETTERS[i]} repeats option {LETTERS[first]} ({t!r})"
+    return None
 
 
 def _letter_in_range(letter: str, options: list[str], raw: Any) -> str:

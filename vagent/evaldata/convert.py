@@ -15,16 +15,27 @@ naming its file and line, never an exception. Field names follow the public rele
   ``candidates``, ``answer`` (the option's text), ``question_type``; the generation tasks have
   no ``candidates``. Videos are ``<videos>/<json file stem>/<video>``.
 - LongVideoBench: ``lvb_val.json`` of ``id``, ``video_id``, ``video_path``, ``question``,
-  ``candidates``, ``correct_choice`` (0-based), ``duration``, ``question_category``.
+  ``candidates``, ``correct_choice`` (0-based), ``duration``, ``duration_group``,
+  ``question_category``, ``subtitle_path``; the Hugging Face parquet has ``option0`` ..
+  ``option4`` padded with "N/A" instead of ``candidates``. Subtitles: ``subtitles/<id>_en.json``.
+- LVBench: ``video_info.meta.jsonl``, one video a line: ``key`` (YouTube id, the video is
+  ``<key>.mp4``), ``video_info.duration_minutes``, ``qa[]`` of ``uid``, ``question`` (options
+  embedded as "\n(A) ...\n(B) ..."), ``answer`` (a letter), ``question_type`` (a list).
+
+Data defects (a repeated option, an answer not among the options or empty) do not drop the
+item: it is kept with its ``defect`` and scored as the official scripts do (letters compared,
+so an answer that is not an option is always wrong), and the converter's caller reports it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from vagent.evaldata.answers import LETTERS as LETTERS_
 from vagent.evaldata.items import (
     EvalItem,
     Problem,
@@ -39,13 +50,14 @@ __all__ = [
     "convert",
     "convert_egoschema",
     "convert_longvideobench",
+    "convert_lvbench",
     "convert_mlvu",
     "convert_videomme",
     "length_bucket",
 ]
 
 Result = tuple[list[EvalItem], list[Problem]]
-Converter = Callable[[list[Path], Path], Result]
+Converter = Callable[[list[Path], Path, Path | None], Result]
 
 EGOSCHEMA_SECONDS = 180.0  # "three-minute-long video clips" (EgoSchema README)
 
@@ -80,6 +92,7 @@ def _collect(
     entries: Entries,
     make: Callable[[int, Any], dict[str, Any]],
     keep: Callable[[Any], bool] = lambda entry: True,
+    benchmark: str | None = None,
 ) -> Result:
     """Items from the entries ``keep`` accepts; ``make(n, entry)`` gets the 1-based entry number.
 
@@ -91,7 +104,10 @@ def _collect(
         if not keep(entry):
             continue
         try:
-            items.append(parse_record(make(n, entry), line))
+            rec = make(n, entry)
+            if benchmark:
+                rec["benchmark"] = benchmark
+            items.append(parse_record(rec, line, lenient=True))
         except ValueError as exc:
             problems.append(Problem(line, f"entry {n}: {exc}", str(path)))
     return items, problems
@@ -133,7 +149,20 @@ def _flatten_videomme(entries: Entries) -> Entries:
     return flat
 
 
-def convert_videomme(annotations: list[Path], videos: Path) -> Result:
+def _subtitle(folder: Path | None, name: str) -> str | None:
+    """``folder/name`` when it is a file there, else None."""
+    if folder is None:
+        return None
+    path = folder.expanduser().absolute() / name
+    try:
+        return str(path) if path.is_file() else None
+    except OSError:
+        return None
+
+
+def convert_videomme(
+    annotations: list[Path], videos: Path, subtitles: Path | None = None
+) -> Result:
     videos = videos.expanduser().absolute()
 
     def row(n: int, entry: Any) -> dict[str, Any]:
@@ -148,9 +177,13 @@ def convert_videomme(annotations: list[Path], videos: Path) -> Result:
             "category": entry.get("task_type"),
             "qid": entry.get("question_id"),
             "length": entry.get("duration", entry.get("duration_category")),
+            "subtitles": _subtitle(subtitles, f"{vid}.srt"),
         }
 
-    return _run(annotations, lambda path, entries: _collect(path, _flatten_videomme(entries), row))
+    return _run(
+        annotations,
+        lambda path, entries: _collect(path, _flatten_videomme(entries), row, benchmark="videomme"),
+    )
 
 
 def _lacks(
@@ -169,32 +202,51 @@ def _unanswered(
     return [Problem(lines[0], f"{len(lines)} of {len(entries)} entries {why}; skipped", str(path))]
 
 
-def convert_longvideobench(annotations: list[Path], videos: Path) -> Result:
+def _padded_options(entry: Mapping[str, Any]) -> Any:
+    """LongVideoBench's parquet ``option0`` .. ``option4``, the trailing "N/A" padding cut."""
+    options = [entry.get(f"option{i}") for i in range(5)]
+    while options and (options[-1] is None or str(options[-1]).strip() in ("", "N/A")):
+        options.pop()
+    return options
+
+
+def convert_longvideobench(
+    annotations: list[Path], videos: Path, subtitles: Path | None = None
+) -> Result:
     videos = videos.expanduser().absolute()
     lacking = _lacks("correct_choice")
 
     def row(n: int, entry: Any) -> dict[str, Any]:
         question = _get(entry, "question")
         name = entry.get("video_path") or f"{_get(entry, 'video_id')}.mp4"
+        options = entry.get("candidates")
+        if options is None and "option0" in entry:
+            options = _padded_options(entry)
+        group = entry.get("duration_group")
+        sub = entry.get("subtitle_path") or f"{entry.get('video_id')}_en.json"
         return {
             "video": _video(videos, str(name)),
             "question": question,
-            "options": _get(entry, "candidates"),
+            "options": options if options is not None else _get(entry, "candidates"),
             "answer": entry["correct_choice"],
             "category": entry.get("question_category"),
             "duration": entry.get("duration"),
             "qid": entry.get("id"),
+            "length": None if group is None else str(group),
+            "subtitles": _subtitle(subtitles, str(sub)),
         }
 
     def one(path: Path, entries: Entries) -> Result:
-        items, problems = _collect(path, entries, row, keep=lambda e: not lacking(e))
+        items, problems = _collect(
+            path, entries, row, keep=lambda e: not lacking(e), benchmark="longvideobench"
+        )
         why = "have no correct_choice (the test split's answers are not public)"
         return items, problems + _unanswered(path, entries, lacking, why)
 
     return _run(annotations, one)
 
 
-def convert_mlvu(annotations: list[Path], videos: Path) -> Result:
+def convert_mlvu(annotations: list[Path], videos: Path, subtitles: Path | None = None) -> Result:
     videos = videos.expanduser().absolute()
 
     def one(path: Path, entries: Entries) -> Result:
@@ -211,12 +263,24 @@ def convert_mlvu(annotations: list[Path], videos: Path) -> Result:
                 "qid": f"{task}/{n - 1}",
             }
 
-        return _collect(path, entries, row)
+        return _collect(path, entries, row, benchmark="mlvu")
 
     return _run(annotations, one)
 
 
-def convert_egoschema(annotations: list[Path], videos: Path) -> Result:
+def _ego_answer(entry: Any, answers: Mapping[str, Any]) -> Any:
+    """The original release's answer (subset_answers.json), else the HF row's own."""
+    if isinstance(entry, Mapping) and "q_uid" in entry:
+        return answers.get(str(entry["q_uid"]))
+    raw = entry.get("answer") if isinstance(entry, Mapping) else None
+    if isinstance(raw, str) and raw.strip().isdigit():
+        return int(raw)  # the HF rows give the 0-based index as text
+    return raw if raw not in ("", None) else None
+
+
+def convert_egoschema(
+    annotations: list[Path], videos: Path, subtitles: Path | None = None
+) -> Result:
     videos = videos.expanduser().absolute()
     question_files: list[tuple[Path, Entries]] = []
     answers: dict[str, Any] = {}
@@ -225,34 +289,101 @@ def convert_egoschema(annotations: list[Path], videos: Path) -> Result:
         entries, unread = read_entries(path)
         problems += unread
         first = entries[0][1] if len(entries) == 1 else None
-        if isinstance(first, Mapping) and "q_uid" not in first:
+        if isinstance(first, Mapping) and "q_uid" not in first and "video_idx" not in first:
             answers.update(first)  # subset_answers.json: {q_uid: option index}
         elif entries:
             question_files.append((path, entries))
-    lacking = _lacks("q_uid", lambda uid: str(uid) in answers)
+
+    def lacking(entry: Any) -> bool:
+        return isinstance(entry, Mapping) and _ego_answer(entry, answers) is None
 
     def row(n: int, entry: Any) -> dict[str, Any]:
-        uid = str(_get(entry, "q_uid"))
+        if isinstance(entry, Mapping) and "q_uid" not in entry and "video_idx" in entry:
+            # the Hugging Face rows (lmms-lab/egoschema): video_idx, question, option[], answer
+            uid = str(_get(entry, "video_idx"))
+            options = _get(entry, "option")
+            qid = str(entry.get("question_idx") or uid)
+        else:
+            uid = str(_get(entry, "q_uid"))
+            options = [_get(entry, f"option {i}") for i in range(5)]
+            qid = uid
         return {
             "video": _video(videos, f"{uid}.mp4"),
             "question": _get(entry, "question"),
-            "options": [_get(entry, f"option {i}") for i in range(5)],
-            "answer": answers[uid],
+            "options": options,
+            "answer": _ego_answer(entry, answers),
             "duration": EGOSCHEMA_SECONDS,
-            "qid": uid,
+            "qid": qid,
         }
 
     items: list[EvalItem] = []
     why = "have no answer in the given answer files (subset_answers.json holds the public 500)"
     for path, entries in question_files:
-        got, bad = _collect(path, entries, row, keep=lambda e: not lacking(e))
+        got, bad = _collect(
+            path, entries, row, keep=lambda e: not lacking(e), benchmark="egoschema"
+        )
         items += got
         problems += bad + _unanswered(path, entries, lacking, why)
     items, dups = drop_duplicate_qids(items)
     return items, problems + dups
 
 
+# "\n(A) text" in LVBench's question: the options' start; the question is what comes before.
+_EMBEDDED = re.compile(r"\n\s*\(([A-Z])\)[ \t]*")
+
+
+def split_embedded_options(text: str) -> tuple[str, list[str]]:
+    """``"Why?\n(A) x\n(B) y\n"`` -> ``("Why?", ["x", "y"])``; the letters must run A, B, ..."""
+    parts = _EMBEDDED.split("\n" + text.strip("\n") if text.startswith("(A)") else text)
+    question, rest = parts[0].strip(), parts[1:]
+    letters, options = rest[0::2], [o.strip() for o in rest[1::2]]
+    if not options:
+        raise ValueError("no options '\\n(A) ...' in the question")
+    if "".join(letters) != LETTERS_[: len(letters)]:
+        raise ValueError(f"embedded options are lettered {''.join(letters)}, not A, B, ...")
+    return question, options
+
+
+def convert_lvbench(annotations: list[Path], videos: Path, subtitles: Path | None = None) -> Result:
+    videos = videos.expanduser().absolute()
+
+    def one(path: Path, entries: Entries) -> Result:
+        flat: Entries = []
+        problems: list[Problem] = []
+        for n, (line, video) in enumerate(entries, 1):
+            qa = video.get("qa") if isinstance(video, Mapping) else None
+            if not isinstance(qa, list):
+                problems.append(Problem(line, f"entry {n}: no 'qa' list", str(path)))
+                continue
+            outer = {k: v for k, v in video.items() if k != "qa"}
+            flat += [(line, {**outer, **q} if isinstance(q, Mapping) else q) for q in qa]
+
+        def row(n: int, entry: Any) -> dict[str, Any]:
+            key = str(_get(entry, "key"))
+            question, options = split_embedded_options(str(_get(entry, "question")))
+            info = entry.get("video_info")
+            minutes = info.get("duration_minutes") if isinstance(info, Mapping) else None
+            types = entry.get("question_type")
+            types = [types] if isinstance(types, str) else types
+            return {
+                "video": _video(videos, f"{key}.mp4"),
+                "question": question,
+                "options": options,
+                "answer": entry.get("answer"),
+                "category": types[0] if isinstance(types, list) and types else None,
+                "types": types,
+                "duration": minutes * 60.0 if isinstance(minutes, int | float) else None,
+                "qid": None if entry.get("uid") is None else str(entry["uid"]),
+            }
+
+        items, bad = _collect(path, flat, row, benchmark="lvbench")
+        return items, problems + bad
+
+    return _run(annotations, one)
+
+
 CONVERTERS: dict[str, Converter] = {
+    "lvbench": convert_lvbench,
     "videomme": convert_videomme,
     "egoschema": convert_egoschema,
     "mlvu": convert_mlvu,
@@ -260,7 +391,9 @@ CONVERTERS: dict[str, Converter] = {
 }
 
 
-def convert(fmt: str, annotations: list[Path], videos: Path) -> Result:
+def convert(
+    fmt: str, annotations: list[Path], videos: Path, subtitles: Path | None = None
+) -> Result:
     """Convert with the named converter (a key of :data:`CONVERTERS`)."""
     try:
         converter = CONVERTERS[fmt]
@@ -268,4 +401,6 @@ def convert(fmt: str, annotations: list[Path], videos: Path) -> Result:
         raise ValueError(
             f"unknown format {fmt!r}; choose one of {', '.join(sorted(CONVERTERS))}"
         ) from None
-    return converter([Path(p) for p in annotations], Path(videos))
+    return converter(
+        [Path(p) for p in annotations], Path(videos), None if subtitles is None else Path(subtitles)
+    )

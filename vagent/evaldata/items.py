@@ -1,7 +1,10 @@
 """Evaluation items: one question about one video, read from and written to JSONL.
 
 One JSON object a line: ``{"video", "question", "answer", "options"?, "category"?, "duration"?,
-"qid"?, "length"?}``. Blank lines and lines starting with ``#`` are skipped; a malformed line is
+"qid"?, "length"?, "benchmark"?, "types"?, "subtitles"?, "defect"?}``. A line with a ``defect``
+(written by ``vagent convert``) is kept as its benchmark's official scoring keeps it: repeated
+options stand, and an answer that is not among the options (or empty) is never right.
+Blank lines and lines starting with ``#`` are skipped; a malformed line is
 reported as a :class:`Problem` with its line number and the rest are read. A relative ``video``
 is relative to the JSONL file's folder.
 """
@@ -17,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from vagent.errors import VagentError
-from vagent.evaldata.answers import LETTERS, choice_letter, clean_options, open_answer
+from vagent.evaldata.answers import (
+    LETTERS,
+    choice_letter,
+    clean_options,
+    open_answer,
+    repeated_option,
+)
 
 BUCKETS = ("<2 min", "2-15 min", "15-60 min", ">60 min")
 # Video-MME gives a length label instead of a duration: short (< 2 min), medium (4-15 min),
@@ -58,6 +67,15 @@ class EvalItem:
     qid: str | None = None
     line: int = 0  # where it came from (JSONL line, or the entry's line in an annotation file)
     length: str | None = None  # a benchmark's own length label (Video-MME: short/medium/long)
+    benchmark: str | None = None  # the converter's name: lvbench, videomme, mlvu, ...
+    types: list[str] | None = None  # LVBench: the question's types (one item, several types)
+    subtitles: str | None = None  # the benchmark's subtitle file for this video
+    defect: str | None = None  # a data defect kept as official scoring keeps it
+
+    @property
+    def scorable(self) -> bool:
+        """False when the answer is not among the options: such an item is always wrong."""
+        return not (self.options is not None and self.answer == "")
 
     @property
     def is_choice(self) -> bool:
@@ -66,7 +84,7 @@ class EvalItem:
     @property
     def answer_text(self) -> str:
         """The correct option's text (multiple choice) or the free-text answer."""
-        if self.options is None:
+        if self.options is None or not self.scorable:
             return self.answer
         return self.options[LETTERS.index(self.answer)]
 
@@ -87,10 +105,12 @@ class EvalItem:
         if self.options is not None:
             rec["options"] = list(self.options)
         rec["answer"] = self.answer
-        for key in ("category", "duration", "qid", "length"):
+        for key in ("category", "duration", "qid", "length", "benchmark", "types", "subtitles"):
             value = getattr(self, key)
             if value is not None:
                 rec[key] = value
+        if self.defect is not None:
+            rec["defect"] = self.defect
         return rec
 
 
@@ -128,14 +148,48 @@ def _duration(value: Any) -> float | None:
     return float(value)
 
 
-def parse_record(rec: Any, line: int = 0, base: Path | None = None) -> EvalItem:
+def _types(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError("types is not a list of text")
+    return [v.strip() for v in value if v.strip()] or None
+
+
+def _choice(rec: Mapping[str, Any], lenient: bool) -> tuple[list[str], str, str | None]:
+    """Options, answer letter and defect; lenient keeps defects as official scoring does."""
+    options = clean_options(rec["options"], allow_repeats=lenient)
+    defects = [repeated_option(options)] if lenient else []
+    try:
+        if rec.get("answer") in (None, ""):
+            raise ValueError("answer is empty")
+        answer = choice_letter(rec["answer"], options)
+    except ValueError as exc:
+        if not lenient:
+            raise
+        answer = ""
+        defects.append(f"{exc}; counted as wrong")
+    found = "; ".join(d for d in defects if d)
+    stored = rec.get("defect")
+    return options, answer, (stored if isinstance(stored, str) and stored else found or None)
+
+
+def parse_record(
+    rec: Any, line: int = 0, base: Path | None = None, lenient: bool = False
+) -> EvalItem:
     """Check one JSONL object and normalise it; ``ValueError`` says what is wrong.
 
-    ``base`` is the folder a relative ``video`` is resolved against.
+    ``base`` is the folder a relative ``video`` is resolved against. ``lenient`` (or a
+    ``defect`` in the record) keeps a multiple-choice item with repeated options or an answer
+    that is not among them, as the benchmarks' official scripts count it.
     """
     if not isinstance(rec, Mapping):
         raise ValueError(f"not a JSON object but {type(rec).__name__}")
-    missing = [k for k in ("video", "question", "answer") if rec.get(k) in (None, "")]
+    lenient = lenient or bool(rec.get("defect"))
+    needed = ("video", "question") if lenient and rec.get("options") is not None else None
+    missing = [k for k in needed or ("video", "question", "answer") if rec.get(k) in (None, "")]
     if missing:
         raise ValueError("missing " + ", ".join(missing))
     video, question = _text(rec, "video"), _text(rec, "question")
@@ -144,12 +198,13 @@ def parse_record(rec: Any, line: int = 0, base: Path | None = None) -> EvalItem:
     path = Path(video).expanduser()
     if base is not None and not path.is_absolute():
         path = base / path
-    raw_options = rec.get("options")
-    if raw_options is None:
-        options, answer = None, open_answer(rec["answer"])
+    options: list[str] | None = None
+    defect: str | None = None
+    if rec.get("options") is None:
+        answer = open_answer(rec["answer"])
     else:
-        options = clean_options(raw_options)
-        answer = choice_letter(rec["answer"], options)
+        options, answer, defect = _choice(rec, lenient)
+    subtitles = _text(rec, "subtitles")
     return EvalItem(
         video=str(path),
         question=question,
@@ -160,6 +215,10 @@ def parse_record(rec: Any, line: int = 0, base: Path | None = None) -> EvalItem:
         qid=_text(rec, "qid"),
         line=line,
         length=_text(rec, "length"),
+        benchmark=_text(rec, "benchmark"),
+        types=_types(rec.get("types")),
+        subtitles=subtitles,
+        defect=defect,
     )
 
 

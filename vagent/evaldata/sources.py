@@ -78,7 +78,9 @@ def _parquet(path: Path) -> tuple[Entries, list[Problem]]:
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        return [], [Problem(0, "reading Parquet needs pyarrow: pip install pyarrow", str(path))]
+        return [], [
+            Problem(0, "reading Parquet needs pyarrow: pip install 'vagent[eval]'", str(path))
+        ]
     try:
         rows = pq.read_table(path).to_pylist()
     except Exception as exc:  # pyarrow raises its own error types for bad files
