@@ -102,6 +102,11 @@ def vagent_register_answerers(register: Register) -> None:
 
 
 @hookspec
+def vagent_register_judges(register: Register) -> None:
+    """Register judges of open answers: ``factory(spec) -> vagent.evaldata.judge.Judge``."""
+
+
+@hookspec
 def vagent_register_kv_stores(register: Register) -> None:
     """Register KV stores: ``factory(spec, root, budget_bytes=...) -> vagent.kv.store.KVStore``.
 

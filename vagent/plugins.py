@@ -32,6 +32,7 @@ KINDS: dict[str, str] = {
     "planner": "vagent_register_planners",
     "answerer": "vagent_register_answerers",
     "kv_store": "vagent_register_kv_stores",
+    "judge": "vagent_register_judges",
 }
 
 

@@ -8,10 +8,18 @@ Every item is answered: where the evidence supports no answer the agent's guess 
 (``guessed`` in the results). Videos the JSONL names that the library lacks are indexed first
 (with the library's settings, or the given ones for a new library); a missing video or a failed
 answer costs only its item.
+
+Items converted from a public benchmark (``benchmark`` set) are also reported in that
+benchmark's own table (:mod:`vagent.evaldata.tables`); their open answers are not scored by the
+all-words rule but by a judge plugin when one is named, else reported unscored. An item kept
+with a data defect (its answer is not among the options) is counted wrong, as the official
+scripts count it. ``run`` records what a reader needs to reproduce the numbers.
 """
 
 from __future__ import annotations
 
+import hashlib
+import random
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -21,9 +29,12 @@ from typing import Any
 
 import numpy as np
 
+from vagent import __version__
 from vagent.agent.api import Agent
 from vagent.errors import VagentError
 from vagent.evaldata import EvalItem, Problem, length_bucket, read_jsonl
+from vagent.evaldata.judge import Judge
+from vagent.evaldata.tables import GROUPING, benchmark_table, open_summary
 from vagent.library import Library
 from vagent.text.lexical import tokens
 
@@ -42,6 +53,10 @@ class EvalReport:
     answerer: str
     problems: list[str] = field(default_factory=list)
     results: list[dict[str, Any]] = field(default_factory=list)
+    benchmark: dict[str, Any] | None = None  # the benchmark's own table (tables.py)
+    open: dict[str, Any] = field(default_factory=dict)  # open answers per task, unscored or judged
+    defects: int = 0  # items kept with a data defect (counted wrong, as official scoring does)
+    run: dict[str, Any] = field(default_factory=dict)  # reproducibility: versions, models, seed
 
     def to_dict(self, with_results: bool = True) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -56,10 +71,104 @@ def holds_answer(expected: str, answer: str) -> bool:
     return bool(want) and want <= set(tokens(answer))
 
 
-def is_correct(item: EvalItem, choice: str | None, answer: str) -> bool:
+def is_open(item: EvalItem) -> bool:
+    """A benchmark's open question: scored by a judge, never by the all-words rule."""
+    return item.options is None and item.benchmark is not None
+
+
+def is_correct(item: EvalItem, choice: str | None, answer: str) -> bool | None:
+    """Right or wrong; None for a benchmark's open question (a judge's business)."""
     if item.options:
-        return choice == item.answer
+        return item.scorable and choice == item.answer
+    if is_open(item):
+        return None
     return holds_answer(item.answer, answer)
+
+
+def select(
+    items: list[EvalItem], limit: int | None, sample: int | None, seed: int
+) -> list[EvalItem]:
+    """``sample`` items drawn with ``seed`` (kept in file order), then the first ``limit``.
+
+    The same file, sample and seed give the same items on every machine.
+    """
+    if sample is not None and sample < len(items):
+        picked = sorted(random.Random(seed).sample(range(len(items)), sample))
+        items = [items[i] for i in picked]
+    return items if limit is None else items[:limit]
+
+
+def sha256_of(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def library_pins(lib: Library) -> dict[str, Any]:
+    """The models and settings a library is pinned to (what its numbers depend on)."""
+    if not lib.exists():
+        return {}
+    row = lib.settings()
+    keys = [
+        "encoder",
+        "embedding_space",
+        "index_backend",
+        "index_spec",
+        "segmenter",
+        "segment_seconds",
+        "sample_fps",
+        "text_sources",
+        "ocr",
+        "text_encoder",
+        "captioner",
+        "asr",
+    ]
+    return {k: getattr(row, k, None) for k in keys}
+
+
+def _sidecar(video: str) -> bool:
+    p = Path(video)
+    return any((p.parent / f"{p.stem}{s}").is_file() for s in (".srt", ".vtt"))
+
+
+def check_subtitles(
+    lib: Library, items: list[EvalItem], mode: str | None, index_options: dict[str, Any]
+) -> list[Problem]:
+    """``with``: the library reads subtitles, and each item's benchmark subtitles lie beside
+    its video (one problem per video otherwise; its items are still asked). ``without``: the
+    library must not read subtitles (a new one is made without them)."""
+    if mode is None:
+        return []
+    sources = lib.settings().text_sources.split(",") if lib.exists() else None
+    if mode == "without":
+        if sources is not None and "subtitles" in sources:
+            raise VagentError(
+                f"library '{lib.name}' indexes subtitles; --subtitles without needs a library "
+                "made without them (for example --text ocr,speech on a new library)"
+            )
+        if sources is None and not index_options.get("text"):
+            index_options["text"] = "ocr,speech"
+        elif "subtitles" in str(index_options.get("text", "")).split(","):
+            raise VagentError("--subtitles without contradicts --text with subtitles")
+        return []
+    if sources is not None and "subtitles" not in sources:
+        raise VagentError(f"library '{lib.name}' does not index subtitles (--subtitles with)")
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for it in items:
+        if it.video in seen or _sidecar(it.video):
+            continue
+        seen.add(it.video)
+        where = f" ({it.subtitles} is elsewhere: vagent convert --subtitles-beside)"
+        problems.append(
+            Problem(
+                it.line,
+                f"no subtitles beside {it.video}{where if it.subtitles else ''}; asked without",
+            )
+        )
+    return problems
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -120,19 +229,45 @@ def evaluate(
     limit: int | None = None,
     progress: bool = True,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+    judge: str | None = None,
+    subtitles: str | None = None,
 ) -> EvalReport:
     items, problems = read_jsonl(path)
-    if limit is not None:
-        items = items[:limit]
+    run: dict[str, Any] = {
+        "vagent": __version__,
+        "questions": str(path),
+        "sha256": sha256_of(path),
+        "items_in_file": len(items),
+        "limit": limit,
+        "sample": sample,
+        "seed": seed,
+        "subtitles": subtitles,
+        "judge": judge,
+    }
+    items = select(items, limit, sample, seed)
+    scorer: Judge | None = None
+    if judge:
+        from vagent import plugins
+
+        scorer = plugins.registry().create("judge", judge)
+        run["judge"] = scorer.id
     lib = Library.open(library, db=db)
-    items, missing = ensure_indexed(lib, items, index_options or {}, progress)
+    index_options = dict(index_options or {})
+    problems += check_subtitles(lib, items, subtitles, index_options)
+    items, missing = ensure_indexed(lib, items, index_options, progress)
     problems += missing
+    run["library"] = library_pins(lib)
     durations = {v.path: v.duration for v in lib.videos()} if lib.exists() else {}
     rows: list[dict[str, Any]] = []
     node_ms: dict[str, list[float]] = defaultdict(list)
     if not items:
-        return _report(rows, node_ms, "none", problems, path)
+        return _report(rows, node_ms, "none", problems, path, run)
     with Agent.open(lib, answerer=answerer, planner=planner, checkpoint=False) as agent:
+        run["answerer"] = agent.ctx.answerer.id
+        run["planner"] = getattr(agent.ctx.planner, "id", type(agent.ctx.planner).__name__)
+        run["agent"] = dict(agent.ctx.config.__dict__)
         for it in items:
             t0 = time.perf_counter()
             try:
@@ -150,6 +285,12 @@ def evaluate(
                 node_ms[k].append(v)
             node_ms["total"].append((time.perf_counter() - t0) * 1000.0)
             video = str(Path(it.video).resolve())
+            score = None
+            if is_open(it) and scorer is not None:
+                try:
+                    score = float(scorer.score(it.question, it.answer, res.answer))
+                except Exception as exc:  # a judge plugin's failure costs only its item
+                    problems.append(Problem(it.line, f"judge {scorer.id} failed: {exc}"))
             row = {
                 "line": it.line,
                 "qid": it.qid,
@@ -162,12 +303,18 @@ def evaluate(
                 "guessed": res.guessed,
                 "category": it.category or "none",
                 "length": length_bucket(it.duration or durations.get(video), it.length),
+                "benchmark": it.benchmark,
+                "group": it.length,
+                "types": it.types,
+                "open": is_open(it),
+                "score": score,
+                "defect": it.defect,
                 "citations": [c._asdict() for c in res.citations],
             }
             rows.append(row)
             if on_result is not None:
                 on_result(row)
-        return _report(rows, node_ms, agent.ctx.answerer.id, problems, path)
+        return _report(rows, node_ms, agent.ctx.answerer.id, problems, path, run)
 
 
 def _report(
@@ -176,16 +323,49 @@ def _report(
     answerer: str,
     problems: list[Problem],
     path: str | Path,
+    run: dict[str, Any],
 ) -> EvalReport:
-    correct = sum(r["correct"] for r in rows)
+    scored = [r for r in rows if r["correct"] is not None]
+    correct = sum(r["correct"] for r in scored)
+    names = {r["benchmark"] for r in rows}
+    name = names.pop() if len(names) == 1 else None
     return EvalReport(
-        accuracy=round(correct / len(rows), 4) if rows else None,
-        n=len(rows),
+        accuracy=round(correct / len(scored), 4) if scored else None,
+        n=len(scored),
         correct=correct,
-        by_category=_group(rows, "category"),
-        by_length=_group(rows, "length"),
+        by_category=_group(scored, "category"),
+        by_length=_group(scored, "length"),
         latency_ms={k: percentiles(v) for k, v in node_ms.items()},
         answerer=answerer,
         problems=[f"{p.file or path}:{p.line}: {p.reason}" for p in problems],
         results=rows,
+        benchmark=benchmark_table(name, rows) if name in GROUPING else None,
+        open=open_summary(rows),
+        defects=sum(bool(r["defect"]) for r in rows),
+        run=run,
     )
+
+
+def table_lines(report: EvalReport) -> list[str]:
+    """The text lines ``vagent eval`` prints after its accuracy: the benchmark's own table,
+    open answers, defects and what the run is reproducible from."""
+    lines: list[str] = []
+    t = report.benchmark
+    if t is not None:
+        overall = "n/a" if t["overall"] is None else f"{t['overall']:.3f}"
+        lines.append(f"{t['benchmark']}: {t['metric']} {overall}")
+        for k, v in t["groups"].items():
+            acc = "n/a" if v["accuracy"] is None else f"{v['accuracy']:.3f}"
+            lines.append(f"  {t['group_by']:<14} {k:<28} {acc}  ({v['correct']}/{v['n']})")
+    for task, v in report.open.items():
+        mean = "not scored (no --judge)" if v["mean_score"] is None else f"{v['mean_score']:.3f}"
+        lines.append(f"  open {task:<23} {v['n']} answers, {v['scored']} judged: {mean}")
+    if report.defects:
+        lines.append(f"  {report.defects} items with data defects counted as official scoring does")
+    run = report.run
+    if run:
+        lines.append(
+            f"run: vagent {run['vagent']}, questions sha256 {run['sha256'][:16]}..., seed "
+            f"{run['seed']}, sample {run['sample']}, limit {run['limit']}"
+        )
+    return lines

@@ -143,6 +143,16 @@ def trust_line(res: Any) -> str:
 @library_options
 @_agent_options
 @click.option("--limit", type=Bounded(LIMIT), help="Only the first N questions (N >= 1).")
+@click.option(
+    "--sample", type=Bounded(LIMIT), help="N questions drawn with --seed (the same every run)."
+)
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
+@click.option("--judge", help="Judge plugin scoring open answers (default none: not scored).")
+@click.option(
+    "--subtitles",
+    type=click.Choice(["with", "without"]),
+    help="The benchmark's subtitle setting (Video-MME reports both); checked against the library.",
+)
 @click.option("--encoder", help="Visual encoder for a new library (default as `vagent index`).")
 @click.option("--text", help="Text track for a new library (default subtitles,ocr).")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write per-question results (JSONL).")
@@ -155,6 +165,10 @@ def eval_cmd(
     answerer: str | None,
     planner: str | None,
     limit: int | None,
+    sample: int | None,
+    seed: int,
+    judge: str | None,
+    subtitles: str | None,
     encoder: str | None,
     text: str | None,
     out: str | None,
@@ -177,6 +191,10 @@ def eval_cmd(
         index_options=opts,
         limit=limit,
         progress=not as_json,
+        sample=sample,
+        seed=seed,
+        judge=judge,
+        subtitles=subtitles,
     )
     for p in report.problems:
         click.echo(f"problem: {p}", err=True)
@@ -192,6 +210,10 @@ def eval_cmd(
         for title, table in (("category", report.by_category), ("length", report.by_length)):
             for k, v in table.items():
                 click.echo(f"  {title:<8} {k:<20} {v['accuracy']:.3f}  ({v['correct']}/{v['n']})")
+        from vagent.agent.evaluate import table_lines
+
+        for line in table_lines(report):
+            click.echo(line)
         click.echo("latency (ms)      p50       p95")
         for k, v in report.latency_ms.items():
             click.echo(f"  {k:<12} {v['p50']:9.1f} {v['p95']:9.1f}")
