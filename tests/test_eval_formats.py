@@ -4,6 +4,7 @@ Parquet releases (LongVideoBench, EgoSchema), subtitle locations, Parquet withou
 from __future__ import annotations
 
 import builtins
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,9 @@ def test_lvbench_through_the_command_reads_back(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     [item], problems = read_jsonl(out)
     assert problems == [] and item.types == ["reasoning", "event understanding"]
+    head = out.read_text().splitlines()[:2]
+    assert head[0].startswith("# vagent ") and head[0].endswith(" convert lvbench")
+    assert head[1] == f"# annotation {hashlib.sha256(ann.read_bytes()).hexdigest()} {ann}"
     assert (item.answer, item.benchmark) == ("C", "lvbench")
 
 
@@ -173,7 +177,7 @@ def test_longvideobench_json_subtitles_placed_beside_the_video(tmp_path: Path) -
     (subs / "gone_en.json").write_text("[{]")
     ann = tmp_path / "lvb_val.json"
     rows = [
-        _lvb_row(0),
+        _lvb_row(0, starting_timestamp_for_subtitles=1.0),  # the clip starts 1 s into the source
         _lvb_row(1, video_id="gone", video_path="gone.mp4", subtitle_path="gone_en.json"),
     ]
     for r in rows:
@@ -193,8 +197,8 @@ def test_longvideobench_json_subtitles_placed_beside_the_video(tmp_path: Path) -
     spans, sub_problems = read_subtitle_file(srt)
     assert sub_problems == []
     assert [(s.start, s.end, s.text) for s in spans] == [
-        (1.5, 3.0, "Hello there"),
-        (4.0, 6.25, "General Kenobi"),
+        (0.5, 2.0, "Hello there"),
+        (3.0, 5.25, "General Kenobi"),
     ]
     items, _ = read_jsonl(out)
     assert [i.subtitles for i in items] == [str(srt), None]

@@ -111,7 +111,8 @@ def test_eval_mlvu_json_table_open_answers_defects_and_run(tmp_path: Path) -> No
          "benchmark": "mlvu"},
     ]  # fmt: skip
     q = clips / "mlvu.jsonl"
-    q.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    head = "# vagent 0.1.0 convert mlvu\n# annotation abc123 /data/MLVU/json/1_plotQA.json\n"
+    q.write_text(head + "".join(json.dumps(x) + "\n" for x in lines))
     args = ["eval", str(q), "-l", "mlvu", "--answerer", "scripted", "--json"]
     out, _ = _run(*args, "--encoder", "colour", "--text", "subtitles", "--subtitles", "with")
     rep = json.loads(out)
@@ -125,6 +126,7 @@ def test_eval_mlvu_json_table_open_answers_defects_and_run(tmp_path: Path) -> No
     run = rep["run"]
     assert run["vagent"] == __version__ and run["seed"] == 0 and run["judge"] is None
     assert run["sha256"] == hashlib.sha256(q.read_bytes()).hexdigest()
+    assert run["annotations"] == [{"sha256": "abc123", "file": "/data/MLVU/json/1_plotQA.json"}]
     assert run["answerer"] == "scripted" and run["planner"] and run["agent"]["k"] > 0
     assert run["library"]["encoder"].startswith("colour")
     assert run["library"]["text_sources"] == "subtitles" and run["subtitles"] == "with"

@@ -18,7 +18,6 @@ scripts count it. ``run`` records what a reader needs to reproduce the numbers.
 
 from __future__ import annotations
 
-import hashlib
 import random
 import time
 from collections import defaultdict
@@ -33,6 +32,7 @@ from vagent import __version__
 from vagent.agent.api import Agent
 from vagent.errors import VagentError
 from vagent.evaldata import EvalItem, Problem, length_bucket, read_jsonl
+from vagent.evaldata.items import sha256_of
 from vagent.evaldata.judge import Judge
 from vagent.evaldata.tables import GROUPING, benchmark_table, open_summary
 from vagent.library import Library
@@ -98,12 +98,17 @@ def select(
     return items if limit is None else items[:limit]
 
 
-def sha256_of(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+def annotations_of(path: str | Path) -> list[dict[str, str]]:
+    """The ``# annotation <sha256> <file>`` lines ``vagent convert`` heads its output with."""
+    found = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if not line.startswith("#"):
+                break
+            parts = line[1:].strip().split(" ", 2)
+            if len(parts) == 3 and parts[0] == "annotation":
+                found.append({"sha256": parts[1], "file": parts[2]})
+    return found
 
 
 def library_pins(lib: Library) -> dict[str, Any]:
@@ -239,6 +244,7 @@ def evaluate(
         "vagent": __version__,
         "questions": str(path),
         "sha256": sha256_of(path),
+        "annotations": annotations_of(path),
         "items_in_file": len(items),
         "limit": limit,
         "sample": sample,

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import click
 
+from vagent import __version__
 from vagent.cli.common import emit_json, guarded, json_option
 from vagent.evaldata.convert import CONVERTERS, convert
-from vagent.evaldata.items import write_jsonl
+from vagent.evaldata.items import sha256_of, write_jsonl
+from vagent.evaldata.sources import expand
 from vagent.evaldata.subtitles import place_subtitles
 
 
@@ -80,7 +82,13 @@ def convert_cmd(
         else:
             items, bad = place_subtitles(items)
         problems += bad
-    written = write_jsonl(items, output) if items else 0
+    header = [f"vagent {__version__} convert {fmt}"]
+    for path in expand(list(annotations)):
+        try:
+            header.append(f"annotation {sha256_of(path)} {path.absolute()}")
+        except OSError:  # unreadable: already a problem
+            continue
+    written = write_jsonl(items, output, header) if items else 0
     defects = [i for i in items if i.defect]
     with_subs = sum(i.subtitles is not None for i in items)
     if as_json:

@@ -1,8 +1,10 @@
 """Evaluation data for ``vagent eval``: question items in JSONL, converters from public benchmarks.
 
 ``read_jsonl``/``write_jsonl`` move :class:`EvalItem` lists to and from JSONL; the converters in
-:mod:`vagent.evaldata.convert` turn Video-MME, EgoSchema, MLVU and LongVideoBench annotations
-into them. Whatever cannot be read is a :class:`Problem` (file, line, reason), never an exception.
+:mod:`vagent.evaldata.convert` turn LVBench, Video-MME, EgoSchema, MLVU and LongVideoBench
+annotations into them; :mod:`vagent.evaldata.tables` shapes results as each benchmark reports
+them; :mod:`vagent.evaldata.judge` is the contract of judges for open answers.
+Whatever cannot be read is a :class:`Problem` (file, line, reason), never an exception.
 """
 
 from __future__ import annotations

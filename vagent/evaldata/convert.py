@@ -224,6 +224,7 @@ def convert_longvideobench(
             options = _padded_options(entry)
         group = entry.get("duration_group")
         sub = entry.get("subtitle_path") or f"{entry.get('video_id')}_en.json"
+        offset = entry.get("starting_timestamp_for_subtitles")
         return {
             "video": _video(videos, str(name)),
             "question": question,
@@ -234,6 +235,7 @@ def convert_longvideobench(
             "qid": entry.get("id"),
             "length": None if group is None else str(group),
             "subtitles": _subtitle(subtitles, str(sub)),
+            "subtitles_offset": offset or None,
         }
 
     def one(path: Path, entries: Entries) -> Result:

@@ -11,6 +11,7 @@ is relative to the JSONL file's folder.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -70,6 +71,7 @@ class EvalItem:
     benchmark: str | None = None  # the converter's name: lvbench, videomme, mlvu, ...
     types: list[str] | None = None  # LVBench: the question's types (one item, several types)
     subtitles: str | None = None  # the benchmark's subtitle file for this video
+    subtitles_offset: float | None = None  # seconds the subtitles' clock is ahead of the video
     defect: str | None = None  # a data defect kept as official scoring keeps it
 
     @property
@@ -105,7 +107,8 @@ class EvalItem:
         if self.options is not None:
             rec["options"] = list(self.options)
         rec["answer"] = self.answer
-        for key in ("category", "duration", "qid", "length", "benchmark", "types", "subtitles"):
+        keys = ("category", "duration", "qid", "length", "benchmark", "types", "subtitles")
+        for key in (*keys, "subtitles_offset"):
             value = getattr(self, key)
             if value is not None:
                 rec[key] = value
@@ -218,6 +221,7 @@ def parse_record(
         benchmark=_text(rec, "benchmark"),
         types=_types(rec.get("types")),
         subtitles=subtitles,
+        subtitles_offset=_duration(rec.get("subtitles_offset")),
         defect=defect,
     )
 
@@ -271,10 +275,20 @@ def read_jsonl(path: str | Path) -> tuple[list[EvalItem], list[Problem]]:
     return items, sorted(problems + dups, key=lambda p: p.line)
 
 
-def write_jsonl(items: Iterable[EvalItem], path: str | Path) -> int:
+def sha256_of(path: str | Path) -> str:
+    """The file's sha256 (hex), read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_jsonl(items: Iterable[EvalItem], path: str | Path, header: Iterable[str] = ()) -> int:
     """Write items as JSONL (atomically); videos under the file's folder are stored relative.
 
-    Returns how many were written.
+    ``header`` lines are written first as ``# `` comments (readers skip them; ``vagent eval``
+    reports the ``# annotation <sha256> <file>`` ones). Returns how many items were written.
     """
     path = Path(path).expanduser()
     folder = path.absolute().parent
@@ -283,6 +297,8 @@ def write_jsonl(items: Iterable[EvalItem], path: str | Path) -> int:
     count = 0
     try:
         with tmp.open("w", encoding="utf-8") as f:
+            for line in header:
+                f.write("# " + " ".join(line.split()) + "\n")
             for item in items:
                 f.write(json.dumps(item.to_record(folder), ensure_ascii=False) + "\n")
                 count += 1

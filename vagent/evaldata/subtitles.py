@@ -41,8 +41,15 @@ def _clock(value: Any) -> float:
     return seconds
 
 
-def json_cues(path: Path) -> list[tuple[float, float, str]]:
-    """LongVideoBench's JSON subtitles as (start, end, text); ``ValueError`` says what is wrong."""
+def json_cues(
+    path: Path, offset: float = 0.0, duration: float | None = None
+) -> list[tuple[float, float, str]]:
+    """LongVideoBench's JSON subtitles as (start, end, text) on the video's clock.
+
+    ``offset``: the entry's ``starting_timestamp_for_subtitles`` (the subtitles count from the
+    source video's start, the clip starts that far in); cues before the clip are dropped. A
+    cue without an end lasts to ``duration``. ``ValueError`` says what is wrong.
+    """
     if path.stat().st_size > MAX_SUBTITLE_BYTES:
         raise ValueError(f"larger than {MAX_SUBTITLE_BYTES // 2**20} MiB")
     try:
@@ -63,11 +70,12 @@ def json_cues(path: Path) -> list[tuple[float, float, str]]:
         else:
             start, end, text = cue.get("start"), cue.get("end"), cue.get("line", cue.get("text"))
         try:
-            a, b = _clock(start), _clock(end)
+            a = _clock(start) - offset
+            b = (duration if end is None and duration else _clock(end)) - offset
         except ValueError as exc:
             raise ValueError(f"cue {n}: {exc}") from None
-        if isinstance(text, str) and text.strip() and b >= a:
-            cues.append((a, b, " ".join(text.split())))
+        if isinstance(text, str) and text.strip() and b >= a and b > 0:
+            cues.append((max(a, 0.0), b, " ".join(text.split())))
     return cues
 
 
@@ -109,7 +117,8 @@ def place_subtitles(
                 if not target.exists():
                     target.parent.mkdir(parents=True, exist_ok=True)
                     if source.suffix.lower() == ".json":
-                        target.write_text(srt_text(json_cues(source)), encoding="utf-8")
+                        cues = json_cues(source, item.subtitles_offset or 0.0, item.duration)
+                        target.write_text(srt_text(cues), encoding="utf-8")
                     else:
                         shutil.copyfile(source, target)
             except (OSError, ValueError) as exc:
