@@ -55,7 +55,8 @@ def test_index_search_info_remove_json(run, videos: Path) -> None:  # type: igno
 def test_human_output(run, videos: Path) -> None:  # type: ignore[no-untyped-def]
     out = run("index", str(videos / "rgb.mp4"), "--library", "lib", "--encoder", COLOUR)
     assert out.startswith(
-        "lib: indexed 1, replaced 0, moved 0, unchanged 0, failed 0; 30.0 video-s"
+        "lib: indexed 1, replaced 0, moved 0, unchanged 0, failed 0, frames reused 27/30; "
+        "30.0 video-s"
     )
     lines = run("search", "green", "--library", "lib", "-k", "1").splitlines()
     assert lines[0].split()[2:4] == ["rgb.mp4", "00:00:10-00:00:20"]

@@ -64,6 +64,7 @@ def library_info(lib: Library, row: LibraryRow, vectors: VectorSet) -> dict[str,
         },
         **cat.counts(row.id),
         "video_seconds": round(sum(v.duration for v in videos), 3),
+        "frames_reused": sum(v.frames_reused or 0 for v in videos),
         "bytes": {
             "catalog": path.stat().st_size if path.exists() else None,
             "vectors": sum(vectors.bytes_on_disk().values()),
@@ -75,6 +76,7 @@ def library_info(lib: Library, row: LibraryRow, vectors: VectorSet) -> dict[str,
                 "resolution": f"{v.width}x{v.height}" if v.width else "audio",
                 "codec": v.codec,
                 "frames": v.sampled_frames,
+                "frames_reused": v.frames_reused or 0,
                 "missing": not Path(v.path).exists(),
             }
             for v in videos

@@ -196,6 +196,7 @@ class Library:
         progress: bool = True,
         asr: str | None = None,
         audio_stream: int | None = None,
+        dedupe: bool = True,
     ) -> IndexReport:
         """Index files and folders. Unchanged files are skipped, moved ones re-pointed, changed
         ones replaced; each bad file is reported (``report.failed``) and the rest go on.
@@ -206,7 +207,8 @@ class Library:
         (default faster-whisper/tiny.en), pinned per library like the encoders, from the default
         audio stream or the ``audio_stream``-th (0-based, in [0, 63]). ``fps`` is in
         (0, 60], ``segment_seconds`` in [0.5, 3600], ``batch_size`` in [1, 1024] (BadNumber
-        otherwise).
+        otherwise). ``dedupe``: near-duplicate frames (a held slide) reuse the vector of the
+        last frame encoded instead of being encoded (a per-run choice, not pinned).
 
         A new library that ends up holding nothing (every file failed) is not kept. A full disk
         stops the run with :class:`DiskFull`, whose ``report`` says what had landed."""
@@ -237,6 +239,7 @@ class Library:
                     text_encoder, ocr, captioner, allow_partial, batch_size, progress, asr,
                 )  # fmt: skip
                 run.opts.audio_stream = audio_stream
+                run.opts.dedupe = dedupe
                 report = run.run([os.fspath(p) for p in paths])
         except BaseException as exc:
             self._forget_if_empty(made, new_catalog)

@@ -103,6 +103,9 @@ class IndexReport:
     text_spans: int = 0
     ocr_frames_read: int = 0
     ocr_frames_reused: int = 0
+    # sampled frames encoded, and those that reused the last encoded frame's vector (dedupe)
+    frames_encoded: int = 0
+    frames_reused: int = 0
 
     @property
     def ok(self) -> bool:

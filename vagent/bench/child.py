@@ -17,6 +17,11 @@ def main() -> None:
     ap.add_argument("--encoder", required=True)
     ap.add_argument("--fps", type=float, default=1.0)
     ap.add_argument("--batch-size", type=int, default=32)
+    # off: every sampled frame encoded, the pipeline the bound describes; on: near-duplicates
+    # reuse the last encoded vector (`vagent bench ingest --content` compares the two)
+    ap.add_argument("--dedupe", choices=["on", "off"], default="off")
+    ap.add_argument("--segment-seconds", type=float, default=None)
+    ap.add_argument("--query", action="append", default=[], help="also report its top 10")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         lib = Library.open(f"{tmp}/bench")
@@ -28,16 +33,22 @@ def main() -> None:
             batch_size=a.batch_size,
             text="none",
             progress=False,
+            dedupe=a.dedupe == "on",
+            segment_seconds=a.segment_seconds,
         )
         if report.failed:
             raise SystemExit(f"{report.failed[0][0]}: {report.failed[0][1]}")
+        tops = {q: [[h.start, h.end] for h in lib.search(q, 10, mode="visual")] for q in a.query}
     print(
         json.dumps(
             {
                 "video_seconds": report.video_seconds,
                 "wall_seconds": report.wall_seconds,
                 "video_s_per_s": report.video_seconds / report.wall_seconds,
+                "frames_encoded": report.frames_encoded,
+                "frames_reused": report.frames_reused,
                 "peak_rss_mib": round(peak_rss_mib(), 1),
+                "tops": tops,
             }
         )
     )

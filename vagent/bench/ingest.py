@@ -161,3 +161,67 @@ def run(
             result["naive"] = nv
             result["speedup_vs_naive"] = round(short["video_s_per_s"] / nv["video_s_per_s"], 2)
     return result
+
+
+# A fixed query set for the dedupe comparison (its top-10 segments with dedupe on and off).
+QUERIES = (
+    "a slide with a title and bullet points",
+    "a red slide",
+    "a green background",
+    "people in a video meeting",
+    "a person talking",
+    "a webcam picture in the corner",
+    "fast moving colourful shapes",
+    "a blue screen",
+    "text on a yellow background",
+    "a purple scene",
+)
+
+
+def content_run(
+    content: str,
+    seconds: float,
+    encoder_id: str,
+    fps: float,
+    size: tuple[int, int],
+    batch: int,
+    segment_seconds: float,
+    hold: float = 20.0,
+) -> dict[str, Any]:
+    """Index a ``content`` video (``vagent.bench.content``) with dedupe off, then on, each in
+    a fresh process: throughput, the fraction of frames encoded, top-10 overlap for QUERIES."""
+    from vagent.bench.content import content_video
+
+    w, h = size
+    src = CACHE / f"{content}-{int(seconds)}s-{w}x{h}-h{hold:g}.mp4"
+    if not src.exists():
+        tmp = src.with_suffix(".tmp.mp4")
+        content_video(tmp, content, seconds, size=size, hold=hold)
+        tmp.rename(src)
+    args = ["--video", str(src), "--encoder", encoder_id, "--fps", str(fps)]
+    args += ["--batch-size", str(batch), "--segment-seconds", str(segment_seconds)]
+    for q in QUERIES:
+        args += ["--query", q]
+    runs = {d: run_child("vagent.bench.child", [*args, "--dedupe", d]) for d in ("off", "on")}
+    off, on = runs["off"], runs["on"]
+    overlaps = []
+    for q in QUERIES:
+        a = {tuple(x) for x in off["tops"][q]}
+        b = {tuple(x) for x in on["tops"][q]}
+        overlaps.append(len(a & b) / max(len(a), 1))
+    sampled = on["frames_encoded"] + on["frames_reused"]
+    return {
+        "content": content,
+        "video": {"path": str(src), "seconds": seconds, "size": f"{w}x{h}", "hold": hold},
+        "encoder": encoder_id,
+        "device": "cuda" if on_gpu() else "cpu",
+        "sample_fps": fps,
+        "segment_seconds": segment_seconds,
+        "frames_sampled": sampled,
+        "frames_encoded_fraction": round(on["frames_encoded"] / max(sampled, 1), 3),
+        "video_s_per_s": {d: round(r["video_s_per_s"], 2) for d, r in runs.items()},
+        "speedup": round(on["video_s_per_s"] / off["video_s_per_s"], 2),
+        "top10_overlap": round(float(np.mean(overlaps)), 3),
+        "top10_overlap_min": round(float(np.min(overlaps)), 3),
+        "queries": len(QUERIES),
+    }

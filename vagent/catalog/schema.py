@@ -116,6 +116,9 @@ class VideoRow(Base):
     # change redoes its subtitle spans. None: no subtitle track, or indexed before this column
     # (added after schema v1 shipped, on open, like libraries.captioner).
     sidecars: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # sampled frames that reused the vector of the last frame encoded (dedupe); None: indexed
+    # before this column (additive, on open).
+    frames_reused: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class SegmentRow(Base):

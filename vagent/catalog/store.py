@@ -36,7 +36,7 @@ ADDITIVE_COLUMNS: dict[str, dict[str, str]] = {
         "vector_files": "TEXT",
         "asr": "VARCHAR(255)",
     },
-    "videos": {"sidecars": "VARCHAR(64)"},
+    "videos": {"sidecars": "VARCHAR(64)", "frames_reused": "INTEGER"},
     "text_spans": {"words": "TEXT", "language": "VARCHAR(16)"},
 }
 ADDITIVE_TABLES: tuple[Table, ...] = (KvRow.__table__,)  # type: ignore[assignment]

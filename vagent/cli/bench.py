@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from vagent.cli.common import Bounded, emit_json, guarded, json_option, number_list
-from vagent.validate import BATCH_SIZE, FPS, K, Range
+from vagent.validate import BATCH_SIZE, FPS, SEGMENT_SECONDS, K, Range
 
 SECONDS = Range("--seconds", 0, 86_400, low_open=True)
 LONG_SECONDS = Range("--long-seconds", 0, 86_400)  # 0 skips the long video
@@ -47,9 +47,22 @@ def _size(text: str) -> tuple[int, int]:
 )
 @click.option("--encoder", default="openclip/ViT-B-32/random", show_default=True)
 @click.option("--fps", type=Bounded(FPS), default=1.0, show_default=True, help="Sampling rate.")
-@click.option("--size", default="1280x720", show_default=True, help="Generated video size.")
+@click.option("--size", help="Generated video size (default 1280x720; 640x360 with --content).")
 @click.option("--keyframe-seconds", type=Bounded(KEYFRAME_SECONDS), default=2.0, show_default=True)
 @click.option("--batch-size", type=Bounded(BATCH_SIZE), default=32, show_default=True)
+@click.option(
+    "--content",
+    type=click.Choice(["slides", "meeting", "motion"]),
+    help="Instead: make this kind of video and compare dedupe on and off (throughput, frames "
+    "encoded, top-10 overlap of a fixed query set).",
+)
+@click.option(
+    "--segment-seconds",
+    type=Bounded(SEGMENT_SECONDS),
+    default=5.0,
+    show_default=True,
+    help="Segment length of the --content libraries.",
+)
 @click.option(
     "--naive/--no-naive",
     default=True,
@@ -64,17 +77,47 @@ def ingest(
     long_seconds: float,
     encoder: str,
     fps: float,
-    size: str,
+    size: str | None,
     keyframe_seconds: float,
     batch_size: int,
+    content: str | None,
+    segment_seconds: float,
     naive: bool,
     as_json: bool,
 ) -> None:
-    """Decode-only, encode-only and end-to-end indexing throughput, and peak memory."""
+    """Decode-only, encode-only and end-to-end indexing throughput, and peak memory; with
+    --content, dedupe on against off on that kind of video."""
     from vagent.bench import ingest as b
 
+    if content is not None:
+        wh = _size(size or "640x360")
+        c = b.content_run(content, seconds, encoder, fps, wh, batch_size, segment_seconds)
+        if as_json:
+            emit_json(c)
+            return
+        v, speed = c["video"], c["video_s_per_s"]
+        click.echo(f"video     {v['path']}  {v['seconds']:.0f} s {v['size']}, {content}")
+        click.echo(f"encoder   {c['encoder']} on {c['device']}; sampling {c['sample_fps']:g} fps")
+        click.echo(
+            f"dedupe off {speed['off']:.2f} video-s/s, on {speed['on']:.2f} "
+            f"({c['speedup']:.2f}x); frames encoded {c['frames_encoded_fraction']:.1%} of "
+            f"{c['frames_sampled']}"
+        )
+        click.echo(
+            f"top-10 overlap over {c['queries']} queries: mean {c['top10_overlap']:.3f}, "
+            f"min {c['top10_overlap_min']:.3f}"
+        )
+        return
     r = b.run(
-        video, seconds, long_seconds, encoder, fps, _size(size), keyframe_seconds, batch_size, naive
+        video,
+        seconds,
+        long_seconds,
+        encoder,
+        fps,
+        _size(size or "1280x720"),
+        keyframe_seconds,
+        batch_size,
+        naive,
     )
     if as_json:
         emit_json(r)

@@ -78,6 +78,14 @@ from vagent.validate import (
 )
 @click.option("--allow-partial", is_flag=True, help="Index the readable part of truncated files.")
 @click.option(
+    "--dedupe",
+    type=click.Choice(["on", "off"]),
+    default="on",
+    show_default=True,
+    help="on: a frame that looks like the last frame encoded (a held slide) reuses its vector; "
+    "off: every sampled frame is encoded.",
+)
+@click.option(
     "--batch-size",
     type=Bounded(BATCH_SIZE),
     default=32,
@@ -104,6 +112,7 @@ def index(
     audio_stream: int | None,
     kv_answerer: str | None,
     allow_partial: bool,
+    dedupe: str,
     batch_size: int,
     as_json: bool,
 ) -> None:
@@ -129,6 +138,7 @@ def index(
             asr=asr,
             audio_stream=audio_stream,
             allow_partial=allow_partial,
+            dedupe=dedupe == "on",
             batch_size=batch_size,
             progress=not as_json and sys.stderr.isatty(),
         )
@@ -171,6 +181,9 @@ def _print_report(
     )
     if report.text_redone:  # unchanged videos whose sidecar subtitles changed
         line += f", text redone {len(report.text_redone)}"
+    if report.frames_reused:  # near-duplicate frames that took the last encoded vector
+        sampled = report.frames_encoded + report.frames_reused
+        line += f", frames reused {report.frames_reused}/{sampled}"
     if report.video_seconds and report.wall_seconds:
         speed = report.video_seconds / report.wall_seconds
         line += (
@@ -303,6 +316,7 @@ def info(library: str, db: str | None, as_json: bool) -> None:
     click.echo(
         f"contents  {d['videos'].__len__()} videos, {hms(d['video_seconds'])} of video, "
         f"{d['segments']} segments, {d['frames']} frames"
+        + (f" ({d['frames_reused']} reused)" if d.get("frames_reused") else "")
     )
     click.echo(f"size      catalog {b['catalog'] or 0:,} B, vectors {b['vectors']:,} B")
     for v in d["videos"]:

@@ -1,5 +1,9 @@
 """Decode and encode one video at once: a decoder thread feeds a bounded queue, the encoder
-drains it, so both run together and memory holds a few batches whatever the video's length."""
+drains it, so both run together and memory holds a few batches whatever the video's length.
+
+With ``dedupe`` on, the decoder thread also marks near-duplicates of the last frame encoded
+(``vagent.ingest.dedupe``); the encoder skips them and they reuse that frame's vector, so every
+sampled frame still has a vector."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vagent.components import Decoder, VisualEncoder
+from vagent.ingest.dedupe import Deduper
 from vagent.memory import release_freed_memory
 from vagent.types import FrameBatch, VideoInfo
 
@@ -20,10 +25,12 @@ _DONE = object()
 
 @dataclass
 class EncodedVideo:
-    """A video's sampled frame ``times`` (n,) and ``vectors`` (n, dim)."""
+    """A video's sampled frame ``times`` (n,) and ``vectors`` (n, dim); ``reused``: how many
+    frames took the vector of the last frame encoded instead of being encoded."""
 
     times: np.ndarray
     vectors: np.ndarray
+    reused: int = 0
 
 
 MAX_ASPECT = 4.0
@@ -47,24 +54,28 @@ def encode_video(
     queue_batches: int = 3,
     on_batch: Callable[[FrameBatch], None] | None = None,
     short_side: int | None = None,
+    dedupe: bool = False,
 ) -> EncodedVideo:
     """Sample ``info.path`` at ``fps`` and embed every sampled frame.
 
     Frames are decoded with their short side at ``short_side`` (default: the encoder's input
     size; larger when another consumer, OCR, needs detail). ``on_batch`` sees every batch after
-    it is encoded. Errors raised by the decoder (in its thread) are re-raised here.
+    it is encoded (all of its frames, duplicates included). Errors raised by the decoder (in its
+    thread) are re-raised here.
     """
     size = frame_size(info, short_side or encoder.input_size)
     q: queue.Queue[object] = queue.Queue(maxsize=queue_batches)
     stop = threading.Event()
     failure: list[BaseException] = []
+    deduper = Deduper() if dedupe else None
 
     def produce() -> None:
         try:
             for batch in decoder.sample(info.path, fps, size, batch_size):
+                keep = deduper.keep(batch.images) if deduper is not None else None
                 while not stop.is_set():
                     try:
-                        q.put(batch, timeout=0.1)
+                        q.put((batch, keep), timeout=0.1)
                         break
                     except queue.Full:
                         continue
@@ -79,17 +90,24 @@ def encode_video(
     thread.start()
     times: list[np.ndarray] = []
     vectors: list[np.ndarray] = []
+    last: np.ndarray | None = None  # the vector of the last frame encoded
     try:
         while True:
-            item = q.get()
-            if item is _DONE:
+            got = q.get()
+            if got is _DONE:
                 break
+            assert isinstance(got, tuple)
+            item, keep = got
             assert isinstance(item, FrameBatch)
             times.append(item.times)
-            vectors.append(encoder.encode_images(item.images))
+            if keep is None:
+                vectors.append(encoder.encode_images(item.images))
+            else:
+                vectors.append(_fill(encoder, item.images, keep, last))
+                last = vectors[-1][-1]
             if on_batch is not None:
                 on_batch(item)
-            del item
+            del item, got
             release_freed_memory()
     finally:
         stop.set()
@@ -101,4 +119,20 @@ def encode_video(
         raise failure[0]
     if not times:
         return EncodedVideo(np.zeros(0), np.zeros((0, encoder.dim), np.float32))
-    return EncodedVideo(np.concatenate(times), np.concatenate(vectors))
+    reused = deduper.reused if deduper is not None else 0
+    return EncodedVideo(np.concatenate(times), np.concatenate(vectors), reused)
+
+
+def _fill(
+    encoder: VisualEncoder, images: np.ndarray, keep: np.ndarray, last: np.ndarray | None
+) -> np.ndarray:
+    """Encode ``images[keep]``; every other frame takes the vector of the last frame encoded
+    before it (``last`` for those before this batch's first kept frame)."""
+    fresh = encoder.encode_images(images[keep]) if keep.any() else None
+    rows = [] if last is None else [last[None]]
+    if fresh is not None:
+        rows.append(fresh)
+    table = np.concatenate(rows).astype(np.float32, copy=False)
+    # row of each frame in ``table``: kept frames so far (minus one when there is no ``last``)
+    pos = np.cumsum(keep) - (1 if last is None else 0)
+    return table[pos]

@@ -60,6 +60,7 @@ class Options:
     progress: bool = True
     caption_seconds: float = 10.0
     audio_stream: int | None = None  # speech from this audio stream (None: the default one)
+    dedupe: bool = True  # near-duplicate frames reuse the last encoded frame's vector
 
 
 def truncation(info: VideoInfo, last_time: float, fps: float) -> str | None:
@@ -358,6 +359,7 @@ class IndexRun:
                 o.batch_size,
                 on_batch=each,
                 short_side=min(OCR_SHORT_SIDE, info.width, info.height) if track else None,
+                dedupe=o.dedupe,
             )
         finally:
             bar.close()
@@ -383,6 +385,8 @@ class IndexRun:
         text_vectors = self._embed(texts, path)
         self.report.video_seconds += duration
         self.report.text_spans += len(texts)
+        self.report.frames_encoded += len(enc.times) - enc.reused
+        self.report.frames_reused += enc.reused
         row = {
             "path": path,
             "content_hash": digest,
@@ -395,6 +399,7 @@ class IndexRun:
             "codec": info.codec,
             "frame_count": info.frame_count,
             "sampled_frames": len(enc.times),
+            "frames_reused": enc.reused,
             "decode_strategy": p.decoder.id,
             "indexed_at": datetime.now(timezone.utc),
             "sidecars": sidecars,
