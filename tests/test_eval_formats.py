@@ -1,5 +1,6 @@
 """Benchmark formats added for leaderboard-comparable evaluation: LVBench, the Hugging Face
-Parquet releases (LongVideoBench, EgoSchema), subtitle locations, Parquet without pyarrow."""
+Parquet releases (LongVideoBench, EgoSchema, CinePile), subtitle locations, Parquet without
+pyarrow."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 from vagent.cli import cli
 from vagent.evaldata import read_jsonl
 from vagent.evaldata.convert import (
+    convert_cinepile,
     convert_egoschema,
     convert_longvideobench,
     convert_lvbench,
@@ -22,6 +24,7 @@ from vagent.evaldata.convert import (
     split_embedded_options,
 )
 from vagent.evaldata.subtitles import json_cues
+from vagent.evaldata.tables import benchmark_table
 from vagent.text.subtitles import read_subtitle_file
 
 pa = pytest.importorskip("pyarrow")
@@ -285,3 +288,42 @@ def test_parquet_without_pyarrow_names_the_extra(
     assert result.stderr == (
         f"{path}:0: reading Parquet needs pyarrow: pip install 'vagent[eval]'\n"
     )
+
+
+# --- CinePile --------------------------------------------------------------------------------
+
+
+def test_cinepile_parquet_and_its_table(tmp_path: Path) -> None:
+    base = {
+        "movie_name": "Heat (1995)",
+        "yt_clip_link": "https://www.youtube.com/watch?v=AbC123xyz_0",
+        "question": "What does the man hold before he leaves?",
+        "choices": ["A gun", "A bag", "A phone", "A map", "Nothing"],
+        "answer_key": "A bag",
+        "answer_key_position": 1,
+        "question_category": "Setting and\nTechnical Analysis",  # the release's line break
+        "hard_split": "False",
+        "subtitles": "<subtitle> Let's go.",
+    }
+    rows = [
+        base,
+        {**base, "answer_key_position": 4, "hard_split": "True", "question_category": "Theme"},
+    ]
+    path = _parquet(tmp_path / "cinepile" / "test-00000-of-00001.parquet", rows)
+    videos = tmp_path / "clips"
+    videos.mkdir()
+    (videos / "Heat (1995)_AbC123xyz_0.mp4").write_bytes(b"")
+    items, problems = convert_cinepile([path], videos)
+    assert problems == []
+    assert [(i.answer, i.category, i.types, i.qid) for i in items] == [
+        ("B", "Setting and Technical Analysis", None, "AbC123xyz_0/1"),
+        ("E", "Theme", ["hard"], "AbC123xyz_0/2"),
+    ]
+    assert items[0].video == str(videos / "Heat (1995)_AbC123xyz_0.mp4")
+    result = [
+        {"correct": c, "open": False, "category": i.category, "types": i.types}
+        for i, c in zip(items, (True, False), strict=True)
+    ]
+    t = benchmark_table("cinepile", result)
+    assert t["group_by"] == "question_category" and t["overall"] == 0.5
+    assert t["hard_split"] == {"n": 1, "correct": 0, "accuracy": 0.0}

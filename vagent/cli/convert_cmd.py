@@ -65,6 +65,7 @@ def convert_cmd(
     egoschema       questions.json and subset_answers.json, or the HF parquet rows
     mlvu            the per-task json files (1_plotQA.json ...) or their folder
     longvideobench  lvb_val.json or the HF parquet
+    cinepile        the HF parquet (test-*.parquet)
 
     Entries that cannot be converted are skipped, one line each on stderr (file:line: reason);
     the exit code is 1 if any were, 2 if nothing was converted (then nothing is written).

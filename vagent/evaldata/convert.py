@@ -22,6 +22,11 @@ naming its file and line, never an exception. Field names follow the public rele
   ``<key>.mp4``), ``video_info.duration_minutes``, ``qa[]`` of ``uid``, ``question`` (options
   embedded as "\n(A) ...\n(B) ..."), ``answer`` (a letter), ``question_type`` (a list).
 
+- CinePile: the Hugging Face parquet (``tomg-group-umd/cinepile``) of ``movie_name``,
+  ``yt_clip_link``, ``question``, ``choices``, ``answer_key``, ``answer_key_position``
+  (0-based), ``question_category``, ``hard_split``; the clip is ``<YouTube id>.mp4`` or
+  ``<movie_name>_<YouTube id>.mp4``.
+
 Data defects (a repeated option, an answer not among the options or empty) do not drop the
 item: it is kept with its ``defect`` and scored as the official scripts do (letters compared,
 so an answer that is not an option is always wrong), and the converter's caller reports it.
@@ -48,6 +53,7 @@ from vagent.evaldata.sources import Entries, expand, read_entries
 __all__ = [
     "CONVERTERS",
     "convert",
+    "convert_cinepile",
     "convert_egoschema",
     "convert_longvideobench",
     "convert_lvbench",
@@ -384,8 +390,38 @@ def convert_lvbench(annotations: list[Path], videos: Path, subtitles: Path | Non
     return _run(annotations, one)
 
 
+def convert_cinepile(
+    annotations: list[Path], videos: Path, subtitles: Path | None = None
+) -> Result:
+    videos = videos.expanduser().absolute()
+
+    def row(n: int, entry: Any) -> dict[str, Any]:
+        link = str(_get(entry, "yt_clip_link"))
+        clip = _youtube_id(link) or link.rstrip("/").rsplit("/", 1)[-1]
+        named = f"{entry.get('movie_name')}_{clip}.mp4"
+        video = _video(videos, f"{clip}.mp4")
+        if not Path(video).is_file() and (videos / named).is_file():
+            video = str(videos / named)
+        position = entry.get("answer_key_position")
+        hard = entry.get("hard_split")
+        return {
+            "video": video,
+            "question": _get(entry, "question"),
+            "options": _get(entry, "choices"),
+            "answer": position if position is not None else entry.get("answer_key"),
+            "category": " ".join(str(entry.get("question_category") or "").split()) or None,
+            "qid": f"{clip}/{n}",
+            "types": ["hard"] if str(hard).lower() in ("true", "1") else None,
+        }
+
+    return _run(
+        annotations, lambda path, entries: _collect(path, entries, row, benchmark="cinepile")
+    )
+
+
 CONVERTERS: dict[str, Converter] = {
     "lvbench": convert_lvbench,
+    "cinepile": convert_cinepile,
     "videomme": convert_videomme,
     "egoschema": convert_egoschema,
     "mlvu": convert_mlvu,

@@ -10,6 +10,7 @@ judge's 0-1 score of an open answer, else None), ``category``, ``types`` (LVBenc
 - LongVideoBench: accuracy by ``duration_group`` (15, 60, 600, 3600 s) and overall.
 - LVBench: accuracy per question type (an item counts in each of its types) and overall.
 - EgoSchema: overall accuracy.
+- CinePile: accuracy per question category and overall (``types`` marks the hard split).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ GROUPING: dict[str, tuple[str, tuple[str, ...] | None]] = {
     "longvideobench": ("duration_group", ("15", "60", "600", "3600")),
     "lvbench": ("question_type", None),
     "egoschema": ("overall", ()),
+    "cinepile": ("question_category", None),
 }
 
 
@@ -34,7 +36,7 @@ def _acc(values: list[bool]) -> dict[str, Any]:
 
 
 def _keys(row: dict[str, Any], by: str) -> Iterable[str]:
-    if by == "task":
+    if by in ("task", "question_category"):
         return [row.get("category") or "none"]
     if by == "question_type":
         return row.get("types") or [row.get("category") or "none"]
@@ -65,6 +67,8 @@ def benchmark_table(benchmark: str, rows: list[dict[str, Any]]) -> dict[str, Any
         table["metric"] = "accuracy"
         table["overall"] = overall["accuracy"]
         table["multiple_choice"] = overall
+    if benchmark == "cinepile":
+        table["hard_split"] = _acc([bool(r["correct"]) for r in choice if r.get("types")])
     table["open"] = open_summary(rows)
     return table
 
