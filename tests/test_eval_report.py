@@ -144,6 +144,8 @@ def test_eval_mlvu_json_table_open_answers_defects_and_run(tmp_path: Path) -> No
 
     _, err = _run(*args, "--subtitles", "without", code=2)
     assert "indexes subtitles" in err and err.count("\n") == 1
+    _, err = _run(*args, "-l", "fresh", "--text", "ocr", "--subtitles", "with", code=2)
+    assert "contradicts --text" in err and err.count("\n") == 1
 
     text, _ = _run("eval", str(q), "-l", "mlvu", "--answerer", "scripted")
     assert "mlvu: M-Avg (mean of the multiple-choice tasks' accuracies) 0.750" in text

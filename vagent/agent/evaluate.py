@@ -160,6 +160,9 @@ def check_subtitles(
         return []
     if sources is not None and "subtitles" not in sources:
         raise VagentError(f"library '{lib.name}' does not index subtitles (--subtitles with)")
+    text = index_options.get("text")
+    if sources is None and text and "subtitles" not in str(text).split(","):
+        raise VagentError("--subtitles with contradicts --text without subtitles")
     problems: list[Problem] = []
     seen: set[str] = set()
     for it in items:
