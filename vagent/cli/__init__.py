@@ -19,6 +19,8 @@ from vagent.cli.convert_cmd import convert_cmd
 from vagent.cli.kv import kv
 from vagent.cli.library import index, info, remove, search
 from vagent.cli.plugins_cmd import plugins_cmd
+from vagent.cli.serve import serve
+from vagent.cli.watch import watch
 from vagent.errors import VagentError
 from vagent.logs import quiet_third_party
 
@@ -35,6 +37,8 @@ cli.add_command(convert_cmd)
 cli.add_command(kv)
 cli.add_command(check)
 cli.add_command(repair)
+cli.add_command(watch)
+cli.add_command(serve)
 
 
 _NO_ARGS: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())

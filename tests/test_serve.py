@@ -1,0 +1,220 @@
+"""`vagent serve`'s HTTP API through the ASGI app (httpx): range requests, the token rule,
+traversal, missing files, the same hits as `vagent search --json`, asks in a bounded pool."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from tests.plugins import colour, scripted
+from vagent import plugins
+from vagent.cli import cli
+from vagent.library import Library
+from vagent.serve import create_app
+from vagent.serve.media import Unsatisfiable, parse_range
+from vagent.synth import make_video
+
+TOKEN = "s3cret-token-for-tests-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _test_plugins() -> Iterator[None]:
+    plugins.add_plugin("testcolour", colour)
+    plugins.add_plugin("testscripted", scripted)
+    yield
+    plugins.remove_plugin("testscripted")
+    plugins.remove_plugin("testcolour")
+
+
+@pytest.fixture
+def lib(tmp_path: Path) -> Library:
+    d = tmp_path / "clips"
+    d.mkdir()
+    make_video(d / "street.mp4", ["red", "blue"], 10.0, size=(160, 120))
+    make_video(d / "field.mp4", ["green"], 8.0, size=(160, 120))
+    lib = Library.open(tmp_path / "lib")
+    report = lib.index([d], encoder="colour", text="none", progress=False)
+    assert len(report.indexed) == 2
+    return lib
+
+
+@pytest.fixture
+def client(lib: Library) -> Iterator[TestClient]:
+    app = create_app(lib.root, answerer="scripted")
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+def _vid(client: TestClient, name: str) -> int:
+    return next(v["video_id"] for v in client.get("/api/videos").json() if v["name"] == name)
+
+
+def test_search_hits_equal_the_cli_json(client: TestClient, lib: Library) -> None:
+    res = CliRunner().invoke(cli, ["search", "blue", "-l", str(lib.root), "-k", "3", "--json"])
+    assert res.exit_code == 0, res.output
+    cli_hits = json.loads(res.stdout)
+    api = client.get("/api/search", params={"q": "blue", "k": 3})
+    assert api.status_code == 200
+    assert api.json() == cli_hits
+    ids = {v["path"]: v["video_id"] for v in client.get("/api/videos").json()}
+    assert len(set(ids.values())) == 2
+    assert all(h["video_id"] == ids[h["video"]] for h in api.json())  # the catalog's id
+
+
+def test_range_requests(client: TestClient, lib: Library) -> None:
+    vid = _vid(client, "street.mp4")
+    data = (lib.root.parent / "clips" / "street.mp4").read_bytes()
+    n = len(data)
+    url = f"/api/videos/{vid}/media"
+    whole = client.get(url)
+    assert whole.status_code == 200 and whole.content == data
+    assert whole.headers["accept-ranges"] == "bytes"
+    assert whole.headers["content-type"] == "video/mp4"
+    first = client.get(url, headers={"Range": "bytes=0-0"})
+    assert first.status_code == 206 and first.content == data[:1]
+    assert first.headers["content-range"] == f"bytes 0-0/{n}"
+    mid = client.get(url, headers={"Range": "bytes=100-1099"})
+    assert mid.status_code == 206 and mid.content == data[100:1100]
+    assert mid.headers["content-length"] == "1000"
+    last = client.get(url, headers={"Range": f"bytes={n - 10}-"})
+    assert last.status_code == 206 and last.content == data[-10:]
+    assert last.headers["content-range"] == f"bytes {n - 10}-{n - 1}/{n}"
+    suffix = client.get(url, headers={"Range": "bytes=-500"})
+    assert suffix.status_code == 206 and suffix.content == data[-500:]
+    past_end = client.get(url, headers={"Range": f"bytes={n + 5}-"})
+    assert past_end.status_code == 416
+    assert past_end.headers["content-range"] == f"bytes */{n}"
+    assert "error" in past_end.json()
+    head = client.head(url, headers={"Range": "bytes=0-99"})
+    assert head.status_code == 206 and head.headers["content-length"] == "100"
+
+
+def test_parse_range_edges() -> None:
+    assert parse_range(None, 10) is None
+    assert parse_range("bytes=2-100", 10) == (2, 9)  # clipped to the end
+    assert parse_range("bytes=0-1,4-5", 10) is None  # several ranges: the whole file
+    assert parse_range("items=0-1", 10) is None
+    assert parse_range("bytes=-20", 10) == (0, 9)
+    with pytest.raises(Unsatisfiable):
+        parse_range("bytes=-0", 10)
+    with pytest.raises(Unsatisfiable):
+        parse_range("bytes=10-", 10)
+
+
+def test_only_catalog_videos_by_id(client: TestClient, lib: Library) -> None:
+    for bad in ("..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "1%2F..%2F..", "999999", "-1", "1e3"):
+        r = client.get(f"/api/videos/{bad}/media")
+        assert r.status_code == 404, bad
+        assert set(r.json()) == {"error"}
+    r = client.get("/api/videos/..%2F..%2F..%2Fetc%2Fpasswd/frame")
+    assert r.status_code == 404
+    assert client.get("/static/..%2Fapp.py").status_code == 404
+
+
+def test_missing_source_file_and_removed_video(client: TestClient, lib: Library) -> None:
+    vid = _vid(client, "field.mp4")
+    (lib.root.parent / "clips" / "field.mp4").unlink()
+    for route in ("media", "frame?t=1"):
+        r = client.get(f"/api/videos/{vid}/{route}")
+        assert r.status_code == 404
+        assert r.json() == {"error": f"the source file of video {vid} is missing: field.mp4"}
+    assert next(v for v in client.get("/api/videos").json() if v["video_id"] == vid)["missing"]
+    street = _vid(client, "street.mp4")
+    lib.remove(["street.mp4"])
+    assert client.get(f"/api/videos/{street}/media").status_code == 404
+
+
+def test_frame_is_a_jpeg_of_that_moment(client: TestClient) -> None:
+    vid = _vid(client, "street.mp4")
+    r = client.get(f"/api/videos/{vid}/frame", params={"t": 15})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    assert r.content[:3] == b"\xff\xd8\xff"
+    import io
+
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(r.content)).convert("RGB")
+    red, _, blue = img.getpixel((img.width // 2, img.height // 2))
+    assert blue > 150 and red < 100  # the blue half of the video
+    assert client.get(f"/api/videos/{vid}/frame", params={"t": -1}).status_code == 422
+
+
+def test_token_rule(lib: Library) -> None:
+    app = create_app(lib.root, token=TOKEN, load=False)
+    with TestClient(app) as c:
+        r = c.get("/api/videos")
+        assert r.status_code == 401 and set(r.json()) == {"error"}
+        assert c.get("/api/videos", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        ok = c.get("/api/videos", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert ok.status_code == 200 and len(ok.json()) == 2
+        assert c.get("/").status_code == 200  # the page itself; it then sends the cookie
+        c.get("/", params={"token": TOKEN})
+        assert c.get("/api/videos").status_code == 200
+
+
+def test_serve_refuses_other_hosts_without_a_token(lib: Library, tmp_path: Path) -> None:
+    res = CliRunner().invoke(cli, ["serve", "-l", str(lib.root), "--host", "0.0.0.0"])
+    assert res.exit_code == 2
+    assert res.stderr.count("\n") == 1 and "--token-file" in res.stderr
+    short = tmp_path / "tok"
+    short.write_text("abc\n")
+    res = CliRunner().invoke(
+        cli, ["serve", "-l", str(lib.root), "--host", "0.0.0.0", "--token-file", str(short)]
+    )
+    assert res.exit_code == 2 and "at least 16 characters" in res.stderr
+    res = CliRunner().invoke(cli, ["serve", "-l", str(tmp_path / "nothing")])
+    assert res.exit_code == 2 and res.stderr.count("\n") == 1
+
+
+def test_errors_are_json_one_line_and_sizes_bounded(client: TestClient) -> None:
+    r = client.get("/api/search", params={"q": "x" * 1001})
+    assert r.status_code == 422 and set(r.json()) == {"error"}
+    assert "\n" not in r.json()["error"]
+    assert client.get("/api/search", params={"q": "red", "mode": "text"}).status_code == 400
+    assert client.get("/api/search", params={"q": "   "}).status_code == 400
+    big = client.post("/api/ask", content=b"{" + b" " * 70000 + b"}")
+    assert big.status_code == 413 and set(big.json()) == {"error"}
+    assert client.get("/api/nope").json() == {"error": "Not Found"}
+
+
+def test_ask_stream_and_thread(client: TestClient) -> None:
+    r = client.post("/api/ask", json={"question": "Which colour comes after red?"})
+    assert r.status_code == 200
+    out = r.json()
+    assert {"answer", "citations", "thread_id", "trace"} <= set(out)
+    assert all(isinstance(c["video_id"], int) for c in out["citations"])
+    tid = out["thread_id"]
+    with client.stream(
+        "POST", "/api/ask/stream", json={"question": "and then?", "thread_id": tid}
+    ) as s:
+        text = "".join(s.iter_text())
+    kinds = [line[7:] for line in text.splitlines() if line.startswith("event: ")]
+    assert kinds[0] == "queued" and "progress" in kinds and kinds[-1] == "answer"
+    turns = client.get(f"/api/threads/{tid}").json()["turns"]
+    assert len(turns) == 2
+    assert client.get("/api/threads/nobody-here").status_code == 404
+
+
+@pytest.mark.slow  # the held ask sleeps 5 s
+def test_full_ask_queue_answers_503_while_search_goes_on(lib: Library) -> None:
+    app = create_app(lib.root, answerer="scripted/sleep", ask_workers=1, ask_queue=0)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        slow = threading.Thread(target=lambda: c.post("/api/ask", json={"question": "what?"}))
+        slow.start()
+        try:
+            for _ in range(100):  # wait until the worker holds the only slot
+                r = c.post("/api/ask", json={"question": "again?"})
+                if r.status_code == 503:
+                    break
+                threading.Event().wait(0.05)
+            assert r.status_code == 503 and r.headers["retry-after"] == "5"
+            assert set(r.json()) == {"error"}
+            assert c.get("/api/search", params={"q": "red"}).status_code == 200
+        finally:
+            slow.join()

@@ -1,0 +1,77 @@
+"""``vagent serve``: the HTTP API and the web page over one library (uvicorn)."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from vagent.cli.common import Bounded, guarded, library_options
+from vagent.validate import Range
+
+PORT = Range("--port", 1, 65535, integer=True)
+WORKERS = Range("--ask-workers", 1, 8, integer=True)
+
+
+@click.command()
+@library_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=Bounded(PORT), default=8765, show_default=True, help="TCP port.")
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False),
+    help="A file whose first line is the bearer token (else $VAGENT_TOKEN); required for any "
+    "address but loopback.",
+)
+@click.option("--cors", metavar="ORIGIN", help="Allow cross-origin requests from this origin.")
+@click.option("--answerer", help="Answerer id for /api/ask (default as `vagent ask`).")
+@click.option("--planner", help="Planner id: rules (default) or llm.")
+@click.option(
+    "--ask-workers",
+    type=Bounded(WORKERS),
+    default=1,
+    show_default=True,
+    help="Questions answered at once, in [1, 8] (4 more wait; then 503).",
+)
+@guarded
+def serve(
+    library: str,
+    db: str | None,
+    host: str,
+    port: int,
+    token_file: str | None,
+    cors: str | None,
+    answerer: str | None,
+    planner: str | None,
+    ask_workers: int,
+) -> None:
+    """Serve a library over HTTP: the API (docs at /docs) and a web page to watch the moments.
+
+    \b
+    vagent serve --library lectures
+    vagent serve --library lectures --host 0.0.0.0 --token-file ~/.vagent-token
+    """
+    from vagent.serve.security import check_bind, load_token
+
+    token = load_token(token_file)
+    check_bind(host, token)  # refused before any model loads or any port opens
+    import uvicorn
+
+    from vagent.serve import create_app
+
+    t0 = time.perf_counter()
+
+    def ready(_: str) -> None:
+        shown = f"[{host}]" if ":" in host else host
+        click.echo(
+            f"serve: models loaded in {time.perf_counter() - t0:.1f} s; "
+            f"http://{shown}:{port}/ (API docs at /docs)",
+            err=True,
+        )
+
+    app = create_app(
+        library, db=db, token=token, cors=cors, answerer=answerer, planner=planner,
+        ask_workers=ask_workers, on_ready=ready,
+    )  # fmt: skip
+    click.echo(f"serve: loading models for library '{library}' ...", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)

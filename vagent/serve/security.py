@@ -1,0 +1,60 @@
+"""Who may talk to a server: loopback without a token, any other address only with one."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import os
+from pathlib import Path
+
+from vagent.errors import VagentError
+
+TOKEN_ENV = "VAGENT_TOKEN"
+MIN_TOKEN = 16  # characters: a short token is refused, it could be guessed
+
+
+def is_loopback(host: str) -> bool:
+    """``127.0.0.1``, ``::1``, ``localhost``: only this machine can connect."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def load_token(token_file: str | None) -> str | None:
+    """The bearer token from ``token_file`` (its first line) or $VAGENT_TOKEN; None when
+    neither is given. Raises VagentError naming the file and the reason."""
+    if token_file:
+        try:
+            text = Path(token_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+            raise VagentError(f"--token-file {token_file}: {why}") from None
+        token = (text.splitlines() or [""])[0].strip()
+        where = f"--token-file {token_file}"
+    else:
+        token = os.environ.get(TOKEN_ENV, "").strip()
+        where = f"${TOKEN_ENV}"
+        if not token:
+            return None
+    if len(token) < MIN_TOKEN:
+        raise VagentError(
+            f"{where}: the token must be at least {MIN_TOKEN} characters (e.g. from "
+            f"`python -c 'import secrets; print(secrets.token_urlsafe())'`)"
+        )
+    return token
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Refuse to listen on a non-loopback address without a token, in one line."""
+    if token is None and not is_loopback(host):
+        raise VagentError(
+            f"--host {host} lets other machines connect: give a bearer token with "
+            f"--token-file FILE or ${TOKEN_ENV} (or bind 127.0.0.1)"
+        )
+
+
+def token_matches(expected: str, given: str | None) -> bool:
+    return given is not None and hmac.compare_digest(expected.encode(), given.encode())

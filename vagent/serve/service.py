@@ -1,0 +1,163 @@
+"""What a server holds for its whole life: the library with its query encoders loaded once, the
+agent (loaded on first ask, or at start), a bounded pool for asks, and a cache of JPEG frames."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from vagent import plugins
+from vagent.catalog import VideoRow
+from vagent.errors import VagentError
+from vagent.library import Library
+from vagent.types import Hit
+
+FRAME_CACHE = 256  # JPEGs kept (a thumbnail is a few KiB)
+
+
+class Busy(Exception):
+    """Every ask worker is busy and the queue is full."""
+
+
+class Service:
+    """Searches share one ``Library`` (one at a time; they take milliseconds); asks run on
+    their own ``Library`` in worker threads, so a long ask never blocks a search."""
+
+    def __init__(
+        self,
+        library: Library,
+        *,
+        answerer: str | None = None,
+        planner: str | None = None,
+        ask_workers: int = 1,
+        ask_queue: int = 4,
+    ) -> None:
+        self.lib = library
+        self.answerer, self.planner = answerer, planner
+        self._search_lock = threading.Lock()
+        self._agent: Any = None
+        self._agent_lock = threading.Lock()
+        self._ask_lock = threading.Lock()  # one agent: its graph runs one question at a time
+        self.pool = ThreadPoolExecutor(max_workers=ask_workers, thread_name_prefix="vagent-ask")
+        self._slots = threading.BoundedSemaphore(ask_workers + ask_queue)
+        self._frames: OrderedDict[tuple[int, float], bytes] = OrderedDict()
+        self._frames_lock = threading.Lock()
+        self._decoder: Any = None
+
+    # ---- start / stop -----------------------------------------------------------------------
+
+    def load(self, agent: bool = False) -> None:
+        """Load the query encoders now (and the agent's models with ``agent``)."""
+        self.lib.load_models()
+        if agent:
+            self.agent()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        if self._agent is not None:
+            self._agent.close()
+        self.lib.close()
+
+    # ---- search / catalog -------------------------------------------------------------------
+
+    def search(self, query: str, **kwargs: Any) -> list[Hit]:
+        with self._search_lock:
+            return self.lib.search(query, **kwargs)
+
+    def info(self) -> dict[str, Any]:
+        with self._search_lock:
+            d = self.lib.info()
+            ids = {v.path: v.id for v in self.lib.videos()}
+        for v in d["videos"]:
+            v["video_id"] = ids.get(v["path"])
+        return d
+
+    def videos(self) -> list[dict[str, Any]]:
+        with self._search_lock:
+            rows = self.lib.videos()
+        return [video_dict(v) for v in rows]
+
+    def video(self, video_id: int) -> VideoRow | None:
+        """The catalog's video ``video_id`` of this library, or None."""
+        with self._search_lock:
+            return next((v for v in self.lib.videos() if v.id == video_id), None)
+
+    def frame_jpeg(self, video: VideoRow, t: float) -> bytes:
+        """The frame at ``t`` seconds as a JPEG at most 480 px wide, decoded by the decoder
+        plugin (cached)."""
+        key = (video.id, round(t, 1))
+        with self._frames_lock:
+            if key in self._frames:
+                self._frames.move_to_end(key)
+                return self._frames[key]
+        if self._decoder is None:
+            self._decoder = plugins.registry().create("decoder", "pyav")
+        batch = self._decoder.frames_at(video.path, [key[1]])
+        if len(batch) == 0:
+            raise VagentError(f"no frame at {t:g} s in {Path(video.path).name}")
+        from PIL import Image
+
+        img = Image.fromarray(batch.images[0])
+        if img.width > 480:
+            img = img.resize((480, max(1, round(img.height * 480 / img.width))))
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=80)
+        data = buf.getvalue()
+        with self._frames_lock:
+            self._frames[key] = data
+            while len(self._frames) > FRAME_CACHE:
+                self._frames.popitem(last=False)
+        return data
+
+    # ---- ask --------------------------------------------------------------------------------
+
+    def agent(self) -> Any:
+        with self._agent_lock:
+            if self._agent is None:
+                from vagent.agent import Agent
+
+                lib = Library(self.lib.location)  # its own catalog connection and vectors
+                self._agent = Agent.open(lib, answerer=self.answerer, planner=self.planner)
+            return self._agent
+
+    def submit(
+        self, fn: Callable[[Any], Any], progress: Callable[[str, float, dict[str, Any]], None]
+    ) -> Future[Any]:
+        """Run ``fn(agent)`` on an ask worker; raises :class:`Busy` when the queue is full."""
+        if not self._slots.acquire(blocking=False):
+            raise Busy
+
+        def run() -> Any:
+            try:
+                agent = self.agent()
+                with self._ask_lock:
+                    agent.ctx.progress = progress
+                    try:
+                        return fn(agent)
+                    finally:
+                        agent.ctx.progress = None
+            finally:
+                self._slots.release()
+
+        try:
+            return self.pool.submit(run)
+        except RuntimeError:  # shutting down
+            self._slots.release()
+            raise Busy from None
+
+
+def video_dict(v: VideoRow) -> dict[str, Any]:
+    return {
+        "video_id": v.id,
+        "path": v.path,
+        "name": Path(v.path).name,
+        "duration": round(v.duration, 3),
+        "resolution": f"{v.width}x{v.height}" if v.width else "audio",
+        "codec": v.codec,
+        "missing": not Path(v.path).is_file(),
+    }
