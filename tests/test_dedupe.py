@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from tests.conftest import COLOUR, sample_videos
 from tests.plugins.colour import ColourEncoder
@@ -176,3 +176,71 @@ def test_bench_ingest_content_compares_dedupe_on_and_off(
     assert r["frames_sampled"] == 20 and r["frames_encoded_fraction"] == 0.1
     assert r["top10_overlap"] == 1.0 and r["queries"] == len(ingest.QUERIES)
     assert set(r["video_s_per_s"]) == {"off", "on"} and r["speedup"] > 0
+
+
+def _recording(tmp_path: Path) -> bytes:
+    """The bytes of a 30 s MPEG-TS recording: a slide every 5 s (red, green, blue, ...)."""
+    ts = content_video(tmp_path / "made" / "rec.ts", "slides", 30.0, (320, 180), fps=10, hold=5.0)
+    return ts.read_bytes()
+
+
+def test_a_grown_recording_encodes_only_its_new_frames(colour_plugin: None, tmp_path: Path) -> None:
+    data = _recording(tmp_path)
+    (tmp_path / "w").mkdir()
+    rec = tmp_path / "w" / "rec.ts"
+    rec.write_bytes(data[: len(data) // 2])  # the part written so far
+    lib = Library.open(tmp_path / "lib")
+    kw = {"encoder": COLOUR, "text": "none", "segment_seconds": 5.0, "progress": False}
+    first = lib.index([rec], allow_partial=True, dedupe=False, **kw)  # type: ignore[arg-type]
+    assert first.indexed == [str(rec)] and 10 <= first.frames_encoded < 30
+    assert lib.search("green", 1, mode="visual")[0].start == 5.0  # searchable already
+    with rec.open("ab") as f:
+        f.write(data[len(data) // 2 :])
+    second = lib.index([rec], allow_partial=True, dedupe=False, **kw)  # type: ignore[arg-type]
+    assert second.grown == [str(rec)] and not second.indexed and not second.replaced
+    # only the frames after those indexed (and the last one, maybe decoded from a cut packet)
+    assert second.frames_encoded == 30 - first.frames_encoded + 1
+    once = Library.open(tmp_path / "once")
+    once.index([tmp_path / "made" / "rec.ts"], dedupe=False, **kw)  # type: ignore[arg-type]
+    assert lib.info()["frames"] == once.info()["frames"] == 30
+    assert lib.info()["segments"] == once.info()["segments"] == 6
+    assert _tops(lib) == _tops(once)
+    third = lib.index([rec], allow_partial=True, **kw)  # type: ignore[arg-type]
+    assert third.skipped == [str(rec)]
+
+
+@pytest.mark.slow
+def test_watch_indexes_a_recording_while_it_is_written(colour_plugin: None, tmp_path: Path) -> None:
+    import threading
+    import time
+
+    data = _recording(tmp_path)
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    rec = folder / "cam.ts"
+    rec.write_bytes(data[: len(data) // 3])
+    args = ["watch", str(folder), "--library", str(tmp_path / "lib"), "--encoder", COLOUR]
+    args += ["--text", "none", "--interval", "0.2", "--for", "8", "--json"]
+    result: list[Result] = []
+    thread = threading.Thread(target=lambda: result.append(CliRunner().invoke(cli, args)))
+    thread.start()
+    lib = Library.open(tmp_path / "lib")
+
+    def frames() -> int:
+        return int(lib.info()["frames"]) if lib.exists() else 0
+
+    deadline = time.monotonic() + 8
+    while frames() == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    partial = frames()
+    assert 0 < partial < 30  # the first third is searchable before the file is finished
+    with rec.open("ab") as f:
+        f.write(data[len(data) // 3 :])
+    while frames() < 30 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    thread.join()
+    assert frames() == 30 and lib.info()["frames_reused"] == 24
+    out = result[0]
+    assert out.exit_code == 0, out.output
+    passes = [json.loads(c + "}") for c in out.stdout.split("\n}\n") if c.strip()]
+    assert any(p["grown"] for p in passes)

@@ -98,6 +98,8 @@ class IndexReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     # unchanged (or moved) videos whose sidecar subtitles changed: text track redone
     text_redone: list[str] = field(default_factory=list)
+    # files that grew by appending (a recording being written): only their new frames encoded
+    grown: list[str] = field(default_factory=list)
     video_seconds: float = 0.0
     wall_seconds: float = 0.0
     text_spans: int = 0

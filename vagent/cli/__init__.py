@@ -20,6 +20,7 @@ from vagent.cli.kv import kv
 from vagent.cli.library import index, info, remove, search
 from vagent.cli.plugins_cmd import plugins_cmd
 from vagent.cli.serve import serve
+from vagent.cli.watch import watch
 from vagent.errors import VagentError
 from vagent.logs import quiet_third_party
 
@@ -36,6 +37,7 @@ cli.add_command(convert_cmd)
 cli.add_command(kv)
 cli.add_command(check)
 cli.add_command(repair)
+cli.add_command(watch)
 cli.add_command(serve)
 
 

@@ -55,13 +55,15 @@ def encode_video(
     on_batch: Callable[[FrameBatch], None] | None = None,
     short_side: int | None = None,
     dedupe: bool = False,
+    after: float | None = None,
 ) -> EncodedVideo:
     """Sample ``info.path`` at ``fps`` and embed every sampled frame.
 
     Frames are decoded with their short side at ``short_side`` (default: the encoder's input
     size; larger when another consumer, OCR, needs detail). ``on_batch`` sees every batch after
     it is encoded (all of its frames, duplicates included). Errors raised by the decoder (in its
-    thread) are re-raised here.
+    thread) are re-raised here. ``after``: only frames later than this time (seconds) are
+    encoded and returned (a grown file whose earlier frames are already indexed).
     """
     size = frame_size(info, short_side or encoder.input_size)
     q: queue.Queue[object] = queue.Queue(maxsize=queue_batches)
@@ -72,6 +74,11 @@ def encode_video(
     def produce() -> None:
         try:
             for batch in decoder.sample(info.path, fps, size, batch_size):
+                if after is not None:
+                    later = batch.times > after
+                    if not later.any():
+                        continue
+                    batch = FrameBatch(batch.times[later], batch.images[later])
                 keep = deduper.keep(batch.images) if deduper is not None else None
                 while not stop.is_set():
                     try:

@@ -4,11 +4,15 @@ Each file is its own unit of work: a bad file is reported in one line and the ru
 lands whole or not at all, so a run killed at any point resumes by simply running it again.
 An unchanged video whose sidecar subtitles were added, edited or removed has its subtitle spans
 redone (frames, segments and other text kept), reported as ``text_redone``.
+A file that grew by appending (its first bytes hash as before: a recording still being written)
+keeps its indexed frames and on-screen text; only the frames after them are encoded (``grown``).
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -20,11 +24,11 @@ from sqlalchemy import select
 from tqdm import tqdm
 
 from vagent.audio import AudioInfo, NoSuchStream, probe_audio
-from vagent.catalog import Catalog, VideoRow
+from vagent.catalog import Catalog, FrameRow, TextSpanRow, VideoRow
 from vagent.components import ASR, OCR, Captioner, Decoder, Segmenter, TextEncoder, VisualEncoder
 from vagent.errors import BadVideo, VagentError
 from vagent.ingest.commit import NewTexts, NewVideo, land
-from vagent.ingest.discover import content_hash, discover, printable, stat_key
+from vagent.ingest.discover import content_hash, discover, open_regular, printable, stat_key
 from vagent.ingest.encode import encode_video
 from vagent.text.captions import CaptionTrack
 from vagent.text.sidecars import NO_SIDECARS, Listing, fingerprint, list_folder
@@ -74,6 +78,30 @@ def truncation(info: VideoInfo, last_time: float, fps: float) -> str | None:
             f"header declares (re-encode it, or pass --allow-partial to index the readable part)"
         )
     return None
+
+
+def prefix_hash(path: str, size: int) -> str:
+    """sha256 of the first ``size`` bytes of ``path`` (its content_hash when that is its size)."""
+    h = hashlib.sha256()
+    left = size
+    with os.fdopen(open_regular(path), "rb") as f:
+        while left > 0 and (chunk := f.read(min(left, 1 << 22))):
+            h.update(chunk)
+            left -= len(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class Prior:
+    """What a grown file keeps from its last indexing: frames up to ``after`` (seconds; the
+    last frame indexed is encoded again, it may have been decoded from a cut packet), their
+    vectors, its on-screen text and captions that began by then, and its frames reused."""
+
+    times: np.ndarray
+    vectors: np.ndarray
+    after: float
+    texts: list[TextSpan]
+    reused: int
 
 
 class IndexRun:
@@ -127,6 +155,13 @@ class IndexRun:
         if at_path and (at_path.size, at_path.mtime_ns) == (size, mtime_ns):
             self._unchanged(at_path, path)
             return
+        prior = self._prior(at_path, path, size) if at_path is not None else None
+        if prior is not None and at_path is not None:
+            digest = prefix_hash(path, size)
+            grown = self._encode(path, digest, size, mtime_ns, prior)
+            land(self.catalog, self.library_id, self.vectors, add=grown, drop=[at_path.id])
+            self.report.grown.append(path)
+            return
         digest = content_hash(path)
         same = self._row_where(content_hash=digest)
         if same is not None:
@@ -146,6 +181,34 @@ class IndexRun:
         replacing = [at_path.id] if at_path is not None else []
         land(self.catalog, self.library_id, self.vectors, add=new, drop=replacing)
         (self.report.replaced if replacing else self.report.indexed).append(path)
+
+    def _prior(self, row: VideoRow, path: str, size: int) -> Prior | None:
+        """What ``row`` keeps if ``path`` grew by appending to the bytes it was indexed from."""
+        if size <= row.size or row.sampled_frames < 2 or row.decode_strategy == "audio":
+            return None
+        if prefix_hash(path, row.size) != row.content_hash:
+            return None
+        with self.catalog.session() as s:
+            frames = s.execute(
+                select(FrameRow.id, FrameRow.time)
+                .where(FrameRow.video_id == row.id)
+                .order_by(FrameRow.time)
+            ).all()
+            if len(frames) < 2:
+                return None
+            after = float(frames[-2].time)
+            spans = s.scalars(
+                select(TextSpanRow).where(
+                    TextSpanRow.video_id == row.id,
+                    TextSpanRow.source.in_(("ocr", "caption")),
+                    TextSpanRow.start <= after,
+                )
+            ).all()
+            texts = [TextSpan(t.start, t.end, t.source, t.text) for t in spans]
+        ids = np.array([f.id for f in frames[:-1]], np.int64)
+        times = np.array([f.time for f in frames[:-1]], np.float64)
+        vectors = self.vectors.frames.reconstruct(ids)
+        return Prior(times, vectors, after, texts, row.frames_reused or 0)
 
     def _unchanged(self, row: VideoRow, path: str) -> None:
         if self._redo_text(row, path):
@@ -216,7 +279,9 @@ class IndexRun:
         except BadVideo:
             return None
 
-    def _encode(self, path: str, digest: str, size: int, mtime_ns: int) -> NewVideo:
+    def _encode(
+        self, path: str, digest: str, size: int, mtime_ns: int, prior: Prior | None = None
+    ) -> NewVideo:
         sidecars = self._sidecars(path) if self.parts.subtitles else None  # before reading them
         audio = self._audio(path)
         if audio is not None and not audio.has_video:
@@ -227,7 +292,7 @@ class IndexRun:
             speech = SpeechTrack(self.parts.asr, self._warn, stream=self.opts.audio_stream)
             speech.start(path)  # transcribes in its own thread while the frames are encoded
         try:
-            return self._encode_frames(path, digest, size, mtime_ns, info, sidecars, speech)
+            return self._encode_frames(path, digest, size, mtime_ns, info, sidecars, speech, prior)
         finally:
             if speech is not None:
                 speech.cancel()  # a failed video stops its transcription (no-op when done)
@@ -315,6 +380,7 @@ class IndexRun:
         info: VideoInfo,
         sidecars: str | None,
         speech: SpeechTrack | None,
+        prior: Prior | None = None,
     ) -> NewVideo:
         p, o = self.parts, self.opts
         bar = tqdm(
@@ -360,9 +426,15 @@ class IndexRun:
                 on_batch=each,
                 short_side=min(OCR_SHORT_SIDE, info.width, info.height) if track else None,
                 dedupe=o.dedupe,
+                after=prior.after if prior is not None else None,
             )
         finally:
             bar.close()
+        new_frames, new_reused = len(enc.times), enc.reused
+        if prior is not None:  # a grown file: its indexed frames, then those encoded now
+            enc.times = np.concatenate([prior.times, enc.times])
+            enc.vectors = np.concatenate([prior.vectors, enc.vectors.astype(np.float32)])
+            enc.reused += prior.reused
         if len(enc.times) == 0:
             raise BadVideo(path, "no decodable video frames")
         why = truncation(info, float(enc.times[-1]), o.fps)
@@ -374,6 +446,8 @@ class IndexRun:
             print(f"warning: {path}: indexed the readable part only ({why})", file=sys.stderr)
         segments = p.segmenter.segment(enc.times, enc.vectors, duration)
         texts = self._texts(path, track, duration)
+        if prior is not None:
+            texts = _join_spans(prior.texts, texts)
         if speech is not None:
             texts = sorted(
                 [*texts, *self._speech(speech, path)], key=lambda t: (t.start, t.source, t.text)
@@ -385,8 +459,8 @@ class IndexRun:
         text_vectors = self._embed(texts, path)
         self.report.video_seconds += duration
         self.report.text_spans += len(texts)
-        self.report.frames_encoded += len(enc.times) - enc.reused
-        self.report.frames_reused += enc.reused
+        self.report.frames_encoded += new_frames - new_reused
+        self.report.frames_reused += new_reused
         row = {
             "path": path,
             "content_hash": digest,
@@ -423,3 +497,18 @@ class IndexRun:
             self.report.ocr_frames_read += track.frames_read
             self.report.ocr_frames_reused += track.frames_reused
         return sorted(texts, key=lambda t: (t.start, t.source, t.text))
+
+
+def _join_spans(old: list[TextSpan], new: list[TextSpan]) -> list[TextSpan]:
+    """A grown file's kept spans and those read from its new frames, one span where the same
+    line runs on across the seam."""
+    out = list(old)
+    open_at = {(t.source, t.text): i for i, t in enumerate(out)}
+    for t in sorted(new, key=lambda t: (t.start, t.source, t.text)):
+        i = open_at.get((t.source, t.text))
+        if i is not None and t.start <= out[i].end + 1e-6 and t.source != "subtitle":
+            out[i] = TextSpan(out[i].start, max(out[i].end, t.end), t.source, t.text)
+            continue
+        open_at[(t.source, t.text)] = len(out)
+        out.append(t)
+    return sorted(out, key=lambda t: (t.start, t.source, t.text))
