@@ -239,7 +239,8 @@ def test_watch_indexes_a_recording_while_it_is_written(colour_plugin: None, tmp_
     while frames() < 30 and time.monotonic() < deadline:
         time.sleep(0.1)
     thread.join()
-    assert frames() == 30 and lib.info()["frames_reused"] == 24
+    # one-shot: 24 reused; the last frame of the first pass is encoded again when it grows
+    assert frames() == 30 and lib.info()["frames_reused"] in (23, 24)
     out = result[0]
     assert out.exit_code == 0, out.output
     passes = [json.loads(c + "}") for c in out.stdout.split("\n}\n") if c.strip()]

@@ -160,7 +160,7 @@ def index(
 
 def _did_something(report: IndexReport) -> bool:
     """Exit 1 (some files failed, the rest are in) rather than 2 (nothing was done)."""
-    return bool(report.indexed or report.replaced or report.moved or report.skipped)
+    return bool(report.indexed or report.replaced or report.moved or report.skipped or report.grown)
 
 
 def _print_report(
@@ -179,6 +179,8 @@ def _print_report(
         f"moved {len(report.moved)}, unchanged {len(report.skipped)}, "
         f"failed {len(report.failed)}"
     )
+    if report.grown:  # files that grew by appending: only their new frames encoded
+        line += f", grown {len(report.grown)}"
     if report.text_redone:  # unchanged videos whose sidecar subtitles changed
         line += f", text redone {len(report.text_redone)}"
     if report.frames_reused:  # near-duplicate frames that took the last encoded vector

@@ -205,10 +205,13 @@ class IndexRun:
                 )
             ).all()
             texts = [TextSpan(t.start, t.end, t.source, t.text) for t in spans]
-        ids = np.array([f.id for f in frames[:-1]], np.int64)
+        ids = np.array([f.id for f in frames], np.int64)
         times = np.array([f.time for f in frames[:-1]], np.float64)
         vectors = self.vectors.frames.reconstruct(ids)
-        return Prior(times, vectors, after, texts, row.frames_reused or 0)
+        # the last frame is encoded again: it no longer counts as reused if it was
+        last_reused = int(np.array_equal(vectors[-1], vectors[-2]))
+        reused = max(0, (row.frames_reused or 0) - last_reused)
+        return Prior(times, vectors[:-1], after, texts, reused)
 
     def _unchanged(self, row: VideoRow, path: str) -> None:
         if self._redo_text(row, path):
