@@ -92,6 +92,18 @@ from vagent.validate import (
     show_default=True,
     help="Frames per encoder batch, in [1, 1024].",
 )
+@click.option(
+    "--live", is_flag=True, help="PATHS is one stream URL (rtsp, udp, http/HLS) indexed live."
+)
+@click.option("--for", "for_text", help="With --live: stop after this long (90s, 30m, 2h).")
+@click.option(
+    "--stall", type=click.FloatRange(0.5, 3600), default=10.0, show_default=True,
+    help="With --live: seconds without data before the stream counts as stalled.",
+)  # fmt: skip
+@click.option(
+    "--retries", type=click.IntRange(0, 1000), default=5, show_default=True,
+    help="With --live: reconnects in a row (backoff 1 s doubling to 30 s) before giving up.",
+)  # fmt: skip
 @json_option
 @guarded
 def index(
@@ -114,13 +126,28 @@ def index(
     allow_partial: bool,
     dedupe: str,
     batch_size: int,
+    live: bool,
+    for_text: str | None,
+    stall: float,
+    retries: int,
     as_json: bool,
 ) -> None:
     """Index video files and folders into a library (created on first use).
 
     Unchanged files are skipped, moved files re-pointed, changed files replaced. Each bad file
     gets one line on stderr; the rest are indexed; the exit code is 1 if any failed.
+    With --live, PATHS is one stream URL, indexed as it plays into one growing item.
     """
+    if live:
+        from vagent.cli.live import index_live
+
+        setup = {"encoder": encoder, "fps": fps, "segment_seconds": segment_seconds,
+                 "segmenter": segmenter, "text": text, "text_encoder": text_encoder,
+                 "index": f"faiss/{index_factory}" if index_factory else None,
+                 "batch_size": batch_size}  # fmt: skip
+        index_live(library, db, paths, for_text=for_text, stall=stall, retries=retries,
+                   as_json=as_json, setup=setup)  # fmt: skip
+        return
     lib = Library.open(library, db=db)
     try:
         report = lib.index(

@@ -1,0 +1,348 @@
+"""Live network streams (RTSP, HLS, UDP/TCP MPEG-TS, anything PyAV opens as a URL) indexed as
+they play: one library item whose duration grows.
+
+Sampled frames are held until the stream passes the next segment boundary; that chunk (one
+segment length of frames) is then encoded and landed as a single catalog + vector-generation
+commit, so it lands whole or not at all and a moment is searchable within about two segment
+lengths of being recorded. Only the open chunk is held in memory. A restart appends after the
+item's last committed chunk (the item's time axis counts stream time while connected; frames
+sent while nothing was listening are not in it). A lost or stalled stream is reported and
+reopened with bounded exponential backoff; when the retries run out the open chunk is landed
+and the run ends with one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+from sqlalchemy import insert, select
+
+from vagent.catalog import Catalog, FrameRow, LibraryRow, SegmentRow, VideoRow
+from vagent.components import Segmenter, VisualEncoder
+from vagent.errors import BadVideo
+from vagent.ingest.commit import _committed, _write_generation, segment_vectors
+from vagent.locking import write_lock
+from vagent.vectors import VectorSet, sweep
+
+SCHEMES = ("rtsp", "rtsps", "rtmp", "udp", "rtp", "srt", "tcp", "http", "https")
+STRATEGY = "live"  # decode_strategy of a live item
+MAX_BACKOFF = 30.0
+
+
+def is_stream(arg: str) -> bool:
+    """True for a network URL PyAV should open as a stream."""
+    scheme, sep, _ = arg.partition("://")
+    return bool(sep) and scheme.lower() in SCHEMES
+
+
+def stream_hash(url: str) -> str:
+    """The live item's identity in the catalog (a stream has no content hash)."""
+    return hashlib.sha256(f"live:{url}".encode()).hexdigest()
+
+
+@dataclass
+class LiveOptions:
+    fps: float
+    chunk_seconds: float  # the library's segment length
+    stall_seconds: float = 10.0  # no data for this long: the stream is stalled
+    retries: int = 5  # reconnects in a row before giving up
+    backoff: float = 1.0  # first wait before reconnecting; doubles, capped at MAX_BACKOFF
+    for_seconds: float | None = None  # stop after this many seconds (wall clock)
+    batch_size: int = 32
+
+
+@dataclass
+class LiveReport:
+    url: str
+    chunks: int = 0
+    frames: int = 0
+    reconnects: int = 0
+    duration: float = 0.0  # of the item, after the run
+    resumed_at: float = 0.0  # item time the run started appending at
+    failed: str | None = None
+    commit_walls: list[tuple[float, float]] = field(default_factory=list)  # (item t, wall)
+    first_raw: float | None = None  # stream time of the run's first frame (item ``resumed_at``)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "chunks": self.chunks,
+            "frames": self.frames,
+            "reconnects": self.reconnects,
+            "duration": round(self.duration, 3),
+            "resumed_at": round(self.resumed_at, 3),
+            "failed": self.failed,
+        }
+
+
+class StreamLost(Exception):
+    """The stream could not be opened, ended, or stalled; ``reason`` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _open(url: str, stall: float) -> Any:
+    options = {"overrun_nonfatal": "1", "fifo_size": "1000000"} if url.startswith("udp") else {}
+    try:
+        return av.open(url, options=options, timeout=(stall, stall))
+    except (av.FFmpegError, OSError) as exc:
+        raise StreamLost(f"cannot open stream ({_why(exc, stall)})") from None
+
+
+def _why(exc: BaseException, stall: float) -> str:
+    if isinstance(exc, av.ExitError | TimeoutError):
+        return f"no data for {stall:g} s"
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def raw_frames(url: str, stall: float) -> Iterator[tuple[float, Any]]:
+    """(stream time in seconds, PyAV frame) of every decoded video frame until the stream is
+    lost (StreamLost)."""
+    container = _open(url, stall)
+    try:
+        if not container.streams.video:
+            raise StreamLost("no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        try:
+            for packet in container.demux(stream):
+                for frame in packet.decode():
+                    if frame.time is not None:
+                        yield float(frame.time), frame
+        except (av.FFmpegError, OSError) as exc:
+            raise StreamLost(f"stream lost ({_why(exc, stall)})") from None
+        raise StreamLost("stream ended")
+    finally:
+        container.close()
+
+
+class LiveIndexer:
+    """Index ``url`` into a library as one growing item (the caller set up the library)."""
+
+    def __init__(
+        self,
+        root: Path,
+        catalog: Catalog,
+        library_id: int,
+        vectors: VectorSet,
+        encoder: VisualEncoder,
+        segmenter: Segmenter,
+        url: str,
+        opts: LiveOptions,
+        say: Callable[[str], None] = print,
+        warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+        frames: Callable[[str, float], Iterator[tuple[float, Any]]] = raw_frames,
+    ) -> None:
+        self.root, self.catalog, self.library_id, self.vectors = root, catalog, library_id, vectors
+        self.encoder, self.segmenter, self.url, self.opts = encoder, segmenter, url, opts
+        self.say, self.warn, self.frames = say, warn, frames
+        self.report = LiveReport(url)
+        self.video_id: int | None = None
+        self.end = 0.0  # item time after the last frame taken (committed or open)
+        self.size: tuple[int, int] | None = None
+        self.codec = ""
+        self.times: list[float] = []
+        self.images: list[np.ndarray] = []
+        self.boundary = 0.0
+        with catalog.session() as s:
+            row = s.scalars(
+                select(VideoRow).where(
+                    VideoRow.library_id == library_id,
+                    VideoRow.content_hash == stream_hash(url),
+                )
+            ).first()
+            if row is not None:
+                self.video_id, self.end = row.id, float(row.duration)
+                self.size = (row.width, row.height)
+        self.report.resumed_at = self.end
+
+    # ---- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> LiveReport:
+        o = self.opts
+        deadline = None if o.for_seconds is None else time.monotonic() + o.for_seconds
+        misses = 0
+        try:
+            while True:
+                try:
+                    if self._connection(deadline):
+                        break  # --for reached
+                    reason = "stream ended"
+                except StreamLost as exc:
+                    reason = exc.reason
+                if self.times:
+                    self._commit()  # what was taken before the loss lands now
+                misses = 1 if self._got_frames else misses + 1  # losses in a row
+                if misses > o.retries:
+                    self.report.failed = (
+                        f"{reason}; gave up after {o.retries} "
+                        f"{'retry' if o.retries == 1 else 'retries'}"
+                    )
+                    break
+                wait = min(o.backoff * 2 ** (misses - 1), MAX_BACKOFF)
+                if deadline is not None and time.monotonic() + wait >= deadline:
+                    break
+                self.report.reconnects += 1
+                self.warn(
+                    f"warning: {self.url}: {reason}; reconnecting in {wait:g} s "
+                    f"(try {misses}/{o.retries})"
+                )
+                time.sleep(wait)
+        except KeyboardInterrupt:
+            pass  # the open chunk still lands
+        finally:
+            if self.times:
+                self._commit()
+        self.report.duration = self.end
+        if self.report.failed is not None:
+            raise BadVideo(self.url, self.report.failed)
+        return self.report
+
+    def _connection(self, deadline: float | None) -> bool:
+        """Take frames from one connection; True when the deadline is reached."""
+        self._got_frames = False
+        step = 1.0 / self.opts.fps
+        first: float | None = None
+        base = self.end  # this connection's frames continue the item's time axis
+        for raw, frame in self.frames(self.url, self.opts.stall_seconds):
+            if deadline is not None and time.monotonic() >= deadline:
+                return True
+            if first is None:
+                first = raw
+                if self.report.first_raw is None:
+                    self.report.first_raw = raw
+                self.codec = frame.format.name if frame.format is not None else ""
+            t = base + (raw - first)
+            if t + 1e-6 < self.end:
+                continue  # between samples
+            if t >= self.boundary and self.times:
+                self._commit()
+            if not self.times:
+                size = self.opts.chunk_seconds
+                self.boundary = float(np.floor(t / size) + 1) * size
+            self._got_frames = True
+            self.times.append(t)
+            self.images.append(self._image(frame))
+            self.end = t + step
+        return deadline is not None and time.monotonic() >= deadline
+
+    _got_frames = False
+
+    def _image(self, frame: Any) -> np.ndarray:
+        if self.size is None:
+            short = self.encoder.input_size
+            w, h = frame.width, frame.height
+            scale = short / max(1, min(w, h))
+            self.size = (max(2, round(w * scale)), max(2, round(h * scale)))
+        w, h = self.size
+        img: np.ndarray = frame.reformat(width=w, height=h, format="rgb24").to_ndarray()
+        return img
+
+    # ---- landing a chunk ----------------------------------------------------------------------
+
+    def _encode(self) -> np.ndarray:
+        images = np.stack(self.images)
+        b = self.opts.batch_size
+        parts = [self.encoder.encode_images(images[i : i + b]) for i in range(0, len(images), b)]
+        return np.concatenate(parts).astype(np.float32)
+
+    def _commit(self) -> None:
+        times = np.array(self.times, np.float64)
+        vecs = self._encode()
+        end = float(self.end)
+        spans = self.segmenter.segment(times, vecs, end)
+        with write_lock(self.root):
+            self._sync()
+            try:
+                with self.catalog.session() as s:
+                    lib = s.get(LibraryRow, self.library_id)
+                    assert lib is not None
+                    video = self._video(s, lib, end, len(times))
+                    seg_rows = [
+                        {"video_id": video.id, "start": sp.start, "end": sp.end,
+                         "n_frames": len(sp.frames)}
+                        for sp in spans
+                    ]  # fmt: skip
+                    seg_ids = s.scalars(
+                        insert(SegmentRow).returning(SegmentRow.id, sort_by_parameter_order=True),
+                        seg_rows,
+                    ).all()
+                    segment_of = np.empty(len(times), np.int64)
+                    for sid, sp in zip(seg_ids, spans):
+                        segment_of[list(sp.frames)] = sid
+                    frame_ids = s.scalars(
+                        insert(FrameRow).returning(FrameRow.id, sort_by_parameter_order=True),
+                        [
+                            {"video_id": video.id, "segment_id": int(sid), "time": float(t)}
+                            for t, sid in zip(times, segment_of)
+                        ],
+                    ).all()
+                    self.vectors.segments.add(
+                        np.array(seg_ids, np.int64), segment_vectors(vecs, spans)
+                    )
+                    self.vectors.frames.add(np.array(frame_ids, np.int64), vecs)
+                    record, tag = _write_generation(self.catalog, lib, self.vectors)
+            except BaseException:
+                self.vectors.load(self.vectors.generation, self.vectors.record)
+                raise
+            _committed(self.vectors, record)
+            sweep(self.vectors.root, record, tag)
+        wall = time.time()
+        self.report.chunks += 1
+        self.report.frames += len(times)
+        self.report.commit_walls.extend((float(t), wall) for t in times)
+        self.say(
+            f"live: {self.url}: landed {times[0]:.1f}-{end:.1f} s ({len(times)} frames); "
+            f"item {end:.1f} s"
+        )
+        self.times, self.images = [], []
+
+    def _sync(self) -> None:
+        """Reload the vectors when another writer committed since (the lock is held)."""
+        with self.catalog.session() as s:
+            lib = s.get(LibraryRow, self.library_id)
+            assert lib is not None
+            if lib.generation != self.vectors.generation:
+                self.vectors.load(lib.generation, lib.vector_files)
+
+    def _video(self, s: Any, lib: LibraryRow, end: float, n: int) -> VideoRow:
+        now = datetime.now(timezone.utc)
+        video = s.get(VideoRow, self.video_id) if self.video_id is not None else None
+        if video is None:
+            w, h = self.size or (0, 0)
+            video = VideoRow(
+                library_id=lib.id,
+                path=self.url,
+                content_hash=stream_hash(self.url),
+                size=0,
+                mtime_ns=0,
+                duration=end,
+                fps=self.opts.fps,
+                width=w,
+                height=h,
+                codec=self.codec[:64] or "live",
+                frame_count=None,
+                sampled_frames=n,
+                frames_reused=0,
+                decode_strategy=STRATEGY,
+                indexed_at=now,
+            )
+            s.add(video)
+            s.flush()
+            self.video_id = video.id
+            return video
+        video.duration = end
+        video.sampled_frames += n
+        video.indexed_at = now
+        return video
