@@ -80,7 +80,7 @@ def measure(
 
     port = free_udp_port()
     with tempfile.TemporaryDirectory() as tmp:
-        proc = start_sender(port, seconds + 1, list(COLORS))
+        proc = start_sender(port, seconds + 120, list(COLORS))  # killed when done
         try:
             assert proc.stdout is not None
             start = float(proc.stdout.readline().split()[1])
@@ -92,8 +92,9 @@ def measure(
                 for_text=str(seconds),
                 stall=5.0,
                 retries=0,
-                as_json=True,
+                as_json=False,
                 setup=setup,
+                quiet=True,
             )
         finally:
             proc.kill()

@@ -357,3 +357,36 @@ def speech_bench(audio: str | None, seconds: float, asr_id: str | None, as_json:
             f"{r['start_error_max_s']} s from where they were placed "
             f"({r['sentences_placed']} sentences)"
         )
+
+
+@bench.command("live")
+@click.option(
+    "--seconds",
+    type=Bounded(SECONDS),
+    default=20.0,
+    show_default=True,
+    help="How long the UDP MPEG-TS stream served on 127.0.0.1 plays.",
+)
+@click.option(
+    "--segment-seconds",
+    type=Bounded(SEGMENT_SECONDS),
+    default=2.0,
+    show_default=True,
+    help="Segment (chunk) length of the live library.",
+)
+@click.option("--encoder", default="openclip/vagent-tiny-vit/random", show_default=True)
+@json_option
+@guarded
+def live_bench(seconds: float, segment_seconds: float, encoder: str, as_json: bool) -> None:
+    """Delay from a frame being sent on a live stream to being searchable (p50, p95)."""
+    from vagent.bench import live as b
+
+    r = b.measure(seconds, encoder, segment_seconds)
+    if as_json:
+        emit_json(r)
+        return
+    click.echo(
+        f"live: {r.get('frames', 0)} frames in {r.get('chunks', 0)} chunks of "
+        f"{segment_seconds:g} s; sent-to-searchable p50 {r.get('p50_s')} s, p95 "
+        f"{r.get('p95_s')} s, max {r.get('max_s')} s (target p95 < {r.get('target_p95_s')} s)"
+    )

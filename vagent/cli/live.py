@@ -40,6 +40,7 @@ def index_live(
     retries: int,
     as_json: bool,
     setup: dict[str, Any],
+    quiet: bool = False,
 ) -> LiveReport:
     """Index one stream URL live into ``library``; one line per landed chunk. A stream lost
     for good is one line on stderr and exit 1 (chunks had landed) or 2 (none)."""
@@ -74,14 +75,16 @@ def index_live(
         run.parts.segmenter,
         url,
         opts,
-        say=(lambda _line: None) if as_json else click.echo,
+        say=(lambda _line: None) if as_json or quiet else click.echo,
     )
     try:
         report = live.run()
     except BadVideo as exc:  # gave up: one line; exit 1 when chunks had landed, else 2
         click.echo(f"error: {exc}", err=True)
         sys.exit(1 if live.report.chunks else 2)
-    if as_json:
+    if quiet:
+        pass
+    elif as_json:
         emit_json({"library": lib.name, **report.to_dict()})
     else:
         click.echo(
