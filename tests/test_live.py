@@ -105,7 +105,8 @@ def test_killed_indexer_resumes_after_its_last_chunk(
         assert n1 == row.sampled_frames >= 3 and d1 >= 1.0
         # searchable while the stream plays: the colour shown at the start ranks the item
         hits = Library.open("cam").search("red", k=1)
-        assert hits and hits[0].video == url
+        assert hits and hits[0].video == url and not hits[0].missing  # a URL, not a lost file
+        assert Library.open("cam").info()["videos"][0]["missing"] is False
 
         second = _indexer(home, url, "--for", "4")
         out, err = second.communicate(timeout=30)
@@ -178,6 +179,18 @@ def test_nothing_listening_times_out_with_one_line(tmp_path: Path) -> None:
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {url}: "), err
     assert "no data for 1 s" in lines[0] and "gave up after 0 retries" in lines[0]
+
+
+def test_stream_url_without_live_says_so(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from vagent.cli import cli
+
+    url = "udp://127.0.0.1:9"
+    result = CliRunner().invoke(cli, ["index", url, "--library", "x"])
+    assert result.exit_code == 2
+    assert f"{url} is a stream URL: index it with --live" in result.output
+    assert not (tmp_path / "home" / "x").exists()  # nothing written
 
 
 @pytest.mark.parametrize(

@@ -77,7 +77,7 @@ def library_info(lib: Library, row: LibraryRow, vectors: VectorSet) -> dict[str,
                 "codec": v.codec,
                 "frames": v.sampled_frames,
                 "frames_reused": v.frames_reused or 0,
-                "missing": not Path(v.path).exists(),
+                "missing": v.decode_strategy != "live" and not Path(v.path).exists(),
             }
             for v in videos
         ],

@@ -157,7 +157,10 @@ def to_hits(catalog: Catalog, ranked: list[Ranked]) -> list[Hit]:
     segs = catalog.segments_by_id([r.segment_id for r in ranked])
     ranked = [r for r in ranked if r.segment_id in segs]  # (older vectors: rows gone since)
     videos = catalog.videos_by_id(list({segs[r.segment_id].video_id for r in ranked}))
-    exists = {vid: Path(v.path).exists() for vid, v in videos.items()}
+    # a live stream's item (its path a URL) is never a missing file
+    exists = {
+        vid: v.decode_strategy == "live" or Path(v.path).exists() for vid, v in videos.items()
+    }
     hits = []
     for r in ranked:
         seg = segs[r.segment_id]

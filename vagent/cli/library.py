@@ -138,6 +138,11 @@ def index(
     gets one line on stderr; the rest are indexed; the exit code is 1 if any failed.
     With --live, PATHS is one stream URL, indexed as it plays into one growing item.
     """
+    if not live:
+        from vagent.ingest.live import is_stream
+
+        if streams := [p for p in paths if is_stream(p) and not Path(p).exists()]:
+            raise click.UsageError(f"{streams[0]} is a stream URL: index it with --live")
     if live:
         from vagent.cli.live import index_live
 
