@@ -22,6 +22,7 @@ from vagent.catalog import FrameRow, VideoRow
 from vagent.cli.live import parse_duration
 from vagent.errors import BadNumber
 from vagent.library import Library
+from vagent.locking import write_lock
 
 pytestmark = pytest.mark.slow  # real-time streams: seconds each
 
@@ -135,14 +136,19 @@ def test_lost_stream_is_reported_and_reconnected(
     try:
         sender.wait(timeout=15)  # the stream goes away
         time.sleep(1.5)
-        sender = start_sender(port, 5, ["blue"])  # and comes back
+        with write_lock(Library.open("cam").root):  # another writer holds the library
+            sender = start_sender(port, 5, ["blue"])  # and the stream comes back
+            time.sleep(3)
         _out, err = indexer.communicate(timeout=40)
     finally:
         _stop(indexer, sender)
     assert indexer.returncode == 0, err
     assert "Traceback" not in err
-    warnings = [x for x in err.splitlines() if x.startswith("warning:")]
-    assert warnings and all("reconnecting in" in x and url in x for x in warnings)
+    lines = err.strip().splitlines()
+    assert all(x.startswith(f"warning: {url}: ") for x in lines), err
+    assert any("reconnecting in" in x for x in lines)
+    busy = [x for x in lines if "library busy" in x]
+    assert len(busy) == 1 and "frames wait to land" in busy[0]
     row, times = _item(home)
     assert np.all(np.diff(times) > 0) and len(times) == row.sampled_frames
     hits = Library.open("cam").search("blue", k=1)  # from after the reconnect

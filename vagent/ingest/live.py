@@ -28,7 +28,7 @@ from sqlalchemy import insert, select
 
 from vagent.catalog import Catalog, FrameRow, LibraryRow, SegmentRow, VideoRow
 from vagent.components import Segmenter, VisualEncoder
-from vagent.errors import BadVideo
+from vagent.errors import BadVideo, LibraryBusy
 from vagent.ingest.commit import _committed, _write_generation, segment_vectors
 from vagent.locking import write_lock
 from vagent.vectors import VectorSet, sweep
@@ -36,6 +36,7 @@ from vagent.vectors import VectorSet, sweep
 SCHEMES = ("rtsp", "rtsps", "rtmp", "udp", "rtp", "srt", "tcp", "http", "https")
 STRATEGY = "live"  # decode_strategy of a live item
 MAX_BACKOFF = 30.0
+LOCK_WAIT = 60.0  # the last chunk waits this long for another writer to finish
 
 
 def is_stream(arg: str) -> bool:
@@ -153,7 +154,9 @@ class LiveIndexer:
         self.size: tuple[int, int] | None = None
         self.codec = ""
         self.times: list[float] = []
-        self.images: list[np.ndarray] = []
+        self.images: list[np.ndarray] = []  # of the open chunk's frames not encoded yet
+        self.encoded: list[np.ndarray] = []  # vectors of those encoded
+        self.busy = False
         self.boundary = 0.0
         with catalog.session() as s:
             row = s.scalars(
@@ -203,7 +206,7 @@ class LiveIndexer:
             pass  # the open chunk still lands
         finally:
             if self.times:
-                self._commit()
+                self._commit(final=True)
         self.report.duration = self.end
         if self.report.failed is not None:
             raise BadVideo(self.url, self.report.failed)
@@ -252,52 +255,42 @@ class LiveIndexer:
     # ---- landing a chunk ----------------------------------------------------------------------
 
     def _encode(self) -> np.ndarray:
-        images = np.stack(self.images)
-        b = self.opts.batch_size
-        parts = [self.encoder.encode_images(images[i : i + b]) for i in range(0, len(images), b)]
-        return np.concatenate(parts).astype(np.float32)
+        """The open chunk's vectors; frames already encoded (a landing put off while another
+        process wrote the library) are not encoded again."""
+        if self.images:
+            images = np.stack(self.images)
+            b = self.opts.batch_size
+            for i in range(0, len(images), b):
+                self.encoded.append(self.encoder.encode_images(images[i : i + b]))
+            self.images = []
+        return np.concatenate(self.encoded).astype(np.float32)
 
-    def _commit(self) -> None:
+    def _commit(self, final: bool = False) -> bool:
+        """Land the open chunk; False (it stays open) while another process holds the
+        library's write lock, except ``final``, which waits up to LOCK_WAIT seconds."""
         times = np.array(self.times, np.float64)
         vecs = self._encode()
         end = float(self.end)
         spans = self.segmenter.segment(times, vecs, end)
-        with write_lock(self.root):
-            self._sync()
+        give_up = time.monotonic() + (LOCK_WAIT if final else 0.0)
+        while True:
             try:
-                with self.catalog.session() as s:
-                    lib = s.get(LibraryRow, self.library_id)
-                    assert lib is not None
-                    video = self._video(s, lib, end, len(times))
-                    seg_rows = [
-                        {"video_id": video.id, "start": sp.start, "end": sp.end,
-                         "n_frames": len(sp.frames)}
-                        for sp in spans
-                    ]  # fmt: skip
-                    seg_ids = s.scalars(
-                        insert(SegmentRow).returning(SegmentRow.id, sort_by_parameter_order=True),
-                        seg_rows,
-                    ).all()
-                    segment_of = np.empty(len(times), np.int64)
-                    for sid, sp in zip(seg_ids, spans):
-                        segment_of[list(sp.frames)] = sid
-                    frame_ids = s.scalars(
-                        insert(FrameRow).returning(FrameRow.id, sort_by_parameter_order=True),
-                        [
-                            {"video_id": video.id, "segment_id": int(sid), "time": float(t)}
-                            for t, sid in zip(times, segment_of)
-                        ],
-                    ).all()
-                    self.vectors.segments.add(
-                        np.array(seg_ids, np.int64), segment_vectors(vecs, spans)
-                    )
-                    self.vectors.frames.add(np.array(frame_ids, np.int64), vecs)
-                    record, tag = _write_generation(self.catalog, lib, self.vectors)
-            except BaseException:
-                self.vectors.load(self.vectors.generation, self.vectors.record)
-                raise
-            _committed(self.vectors, record)
-            sweep(self.vectors.root, record, tag)
+                with write_lock(self.root):
+                    self._land(times, vecs, spans, end)
+                break
+            except LibraryBusy:
+                if time.monotonic() >= give_up and not final:
+                    if not self.busy:
+                        self.warn(
+                            f"warning: {self.url}: library busy (another process is writing "
+                            f"it); {len(times)} frames wait to land"
+                        )
+                    self.busy = True
+                    return False
+                if time.monotonic() >= give_up:
+                    raise
+                time.sleep(0.2)
+        self.busy = False
         wall = time.time()
         self.report.chunks += 1
         self.report.frames += len(times)
@@ -306,7 +299,45 @@ class LiveIndexer:
             f"live: {self.url}: landed {times[0]:.1f}-{end:.1f} s ({len(times)} frames); "
             f"item {end:.1f} s"
         )
-        self.times, self.images = [], []
+        self.times, self.images, self.encoded = [], [], []
+        return True
+
+    def _land(self, times: np.ndarray, vecs: np.ndarray, spans: list[Any], end: float) -> None:
+        """One commit: the chunk's frames and segments, the item's new duration, the next
+        vector generation (the caller holds the write lock)."""
+        self._sync()
+        try:
+            with self.catalog.session() as s:
+                lib = s.get(LibraryRow, self.library_id)
+                assert lib is not None
+                video = self._video(s, lib, end, len(times))
+                seg_rows = [
+                    {"video_id": video.id, "start": sp.start, "end": sp.end,
+                     "n_frames": len(sp.frames)}
+                    for sp in spans
+                ]  # fmt: skip
+                seg_ids = s.scalars(
+                    insert(SegmentRow).returning(SegmentRow.id, sort_by_parameter_order=True),
+                    seg_rows,
+                ).all()
+                segment_of = np.empty(len(times), np.int64)
+                for sid, sp in zip(seg_ids, spans):
+                    segment_of[list(sp.frames)] = sid
+                frame_ids = s.scalars(
+                    insert(FrameRow).returning(FrameRow.id, sort_by_parameter_order=True),
+                    [
+                        {"video_id": video.id, "segment_id": int(sid), "time": float(t)}
+                        for t, sid in zip(times, segment_of)
+                    ],
+                ).all()
+                self.vectors.segments.add(np.array(seg_ids, np.int64), segment_vectors(vecs, spans))
+                self.vectors.frames.add(np.array(frame_ids, np.int64), vecs)
+                record, tag = _write_generation(self.catalog, lib, self.vectors)
+        except BaseException:
+            self.vectors.load(self.vectors.generation, self.vectors.record)
+            raise
+        _committed(self.vectors, record)
+        sweep(self.vectors.root, record, tag)
 
     def _sync(self) -> None:
         """Reload the vectors when another writer committed since (the lock is held)."""
