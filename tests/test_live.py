@@ -4,9 +4,11 @@ reconnected after a loss, and a stalled stream ending in one line."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -185,6 +187,46 @@ def test_nothing_listening_times_out_with_one_line(tmp_path: Path) -> None:
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {url}: "), err
     assert "no data for 1 s" in lines[0] and "gave up after 0 retries" in lines[0]
+
+
+def test_mpegts_over_http_lands_in_whole_aligned_chunks(tmp_path: Path) -> None:
+    import av
+
+    served = tmp_path / "served"
+    served.mkdir()
+    out = av.open(str(served / "cam.ts"), "w", format="mpegts")
+    stream = out.add_stream("mpeg2video", rate=10)
+    stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+    for i in range(60):  # 6 s at 10 fps: sampled frame times are sums of 0.1 s steps
+        frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 4 * i, np.uint8), "rgb24")
+        frame.pts = i
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+    out.close()
+    port = free_udp_port()  # a free port number (TCP too, on loopback, in practice)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=served,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/cam.ts"
+        for _ in range(50):  # until the server listens
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+                break
+            time.sleep(0.1)
+        extra = ("--fps", "1", "--segment-seconds", "2", "--stall", "2", "--retries", "0")
+        indexer = _indexer(tmp_path / "home", url, *extra)
+        out_text, err = indexer.communicate(timeout=30)
+    finally:
+        _stop(server)
+    landed = [x.split("landed ")[1].split(" s")[0] for x in out_text.splitlines() if "landed" in x]
+    assert landed == ["0.0-2.0", "2.0-4.0", "4.0-6.0"], out_text
+    assert err.strip() == f"error: {url}: stream ended; gave up after 0 retries"
+    assert indexer.returncode == 1
 
 
 def test_stream_url_without_live_says_so(tmp_path: Path) -> None:

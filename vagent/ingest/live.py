@@ -226,7 +226,7 @@ class LiveIndexer:
                 if self.report.first_raw is None:
                     self.report.first_raw = raw
                 self.codec = frame.format.name if frame.format is not None else ""
-            t = base + (raw - first)
+            t = round(base + (raw - first), 6)  # no 3.9999999 for 4.0 at a boundary
             if t + 1e-6 < self.end:
                 continue  # between samples
             if t >= self.boundary and self.times:
@@ -237,7 +237,7 @@ class LiveIndexer:
             self._got_frames = True
             self.times.append(t)
             self.images.append(self._image(frame))
-            self.end = t + step
+            self.end = round(t + step, 6)
         return deadline is not None and time.monotonic() >= deadline
 
     _got_frames = False
