@@ -239,6 +239,8 @@ def test_stream_url_without_live_says_so(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert f"{url} is a stream URL: index it with --live" in result.output
     assert not (tmp_path / "home" / "x").exists()  # nothing written
+    result = CliRunner().invoke(cli, ["index", str(tmp_path), "--library", "x", "--for", "1h"])
+    assert result.exit_code == 2 and "--for applies to --live only" in result.output
 
 
 @pytest.mark.parametrize(

@@ -143,6 +143,8 @@ def index(
 
         if streams := [p for p in paths if is_stream(p) and not Path(p).exists()]:
             raise click.UsageError(f"{streams[0]} is a stream URL: index it with --live")
+        if for_text is not None:
+            raise click.UsageError("--for applies to --live only")
     if live:
         from vagent.cli.live import index_live
 
