@@ -201,20 +201,28 @@ def test_ask_stream_and_thread(client: TestClient) -> None:
     assert client.get("/api/threads/nobody-here").status_code == 404
 
 
-@pytest.mark.slow  # the held ask sleeps 5 s
 def test_full_ask_queue_answers_503_while_search_goes_on(lib: Library) -> None:
-    app = create_app(lib.root, answerer="scripted/sleep", ask_workers=1, ask_queue=0)
+    app = create_app(lib.root, answerer="scripted", ask_workers=1, ask_queue=1)
     with TestClient(app, raise_server_exceptions=False) as c:
-        slow = threading.Thread(target=lambda: c.post("/api/ask", json={"question": "what?"}))
-        slow.start()
+        svc = app.state.service
+        release = threading.Event()
+        started = threading.Event()
+
+        def hold(agent: object) -> None:  # a long ask: holds the only worker
+            started.set()
+            release.wait(30)
+
+        held = [svc.submit(hold, lambda *_: None), svc.submit(lambda a: None, lambda *_: None)]
         try:
-            for _ in range(100):  # wait until the worker holds the only slot
-                r = c.post("/api/ask", json={"question": "again?"})
-                if r.status_code == 503:
-                    break
-                threading.Event().wait(0.05)
+            assert started.wait(30)
+            r = c.post("/api/ask", json={"question": "again?"})
             assert r.status_code == 503 and r.headers["retry-after"] == "5"
             assert set(r.json()) == {"error"}
+            s = c.post("/api/ask/stream", json={"question": "again?"})
+            assert s.status_code == 503
             assert c.get("/api/search", params={"q": "red"}).status_code == 200
         finally:
-            slow.join()
+            release.set()
+        for f in held:
+            f.result(30)
+        assert c.post("/api/ask", json={"question": "now?"}).status_code == 200

@@ -19,7 +19,7 @@ from vagent.cli.convert_cmd import convert_cmd
 from vagent.cli.kv import kv
 from vagent.cli.library import index, info, remove, search
 from vagent.cli.plugins_cmd import plugins_cmd
-from vagent.cli.serve import serve
+from vagent.cli.serve import mcp_cmd, serve
 from vagent.cli.watch import watch
 from vagent.errors import VagentError
 from vagent.logs import quiet_third_party
@@ -39,6 +39,7 @@ cli.add_command(check)
 cli.add_command(repair)
 cli.add_command(watch)
 cli.add_command(serve)
+cli.add_command(mcp_cmd)
 
 
 _NO_ARGS: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())

@@ -75,3 +75,51 @@ def serve(
     )  # fmt: skip
     click.echo(f"serve: loading models for library '{library}' ...", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+
+
+@click.command(name="mcp")
+@library_options
+@click.option("--http", "over_http", is_flag=True, help="Streamable HTTP instead of stdio.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address (--http; loopback).")
+@click.option("--port", type=Bounded(PORT), default=8766, show_default=True, help="Port (--http).")
+@click.option("--answerer", help="Answerer id for the ask tool (default as `vagent ask`).")
+@click.option("--planner", help="Planner id: rules (default) or llm.")
+@guarded
+def mcp_cmd(
+    library: str,
+    db: str | None,
+    over_http: bool,
+    host: str,
+    port: int,
+    answerer: str | None,
+    planner: str | None,
+) -> None:
+    """Serve a library to AI assistants over MCP: tools search_moments, ask, list_videos,
+    get_frame, video_info (stdio by default, for an assistant's config).
+
+    \b
+    vagent mcp --library lectures
+    vagent mcp --library lectures --http --port 8766
+    """
+    from vagent.errors import VagentError
+    from vagent.serve.security import is_loopback
+
+    if over_http and not is_loopback(host):
+        raise VagentError(
+            f"--host {host}: vagent mcp --http listens on loopback only (127.0.0.1); put an "
+            f"authenticating proxy in front to share it"
+        )
+    from vagent.serve.mcp_server import create_mcp
+
+    t0 = time.perf_counter()
+    click.echo(f"mcp: loading models for library '{library}' ...", err=True)
+    server, service = create_mcp(library, db=db, answerer=answerer, planner=planner)
+    where = f"http://{host}:{port}/mcp" if over_http else "stdio"
+    click.echo(f"mcp: ready in {time.perf_counter() - t0:.1f} s on {where}", err=True)
+    try:
+        if over_http:
+            server.run("streamable-http", host=host, port=port)
+        else:
+            server.run("stdio")
+    finally:
+        service.close()

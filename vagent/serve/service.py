@@ -42,7 +42,7 @@ class Service:
         self._search_lock = threading.Lock()
         self._agent: Any = None
         self._agent_lock = threading.Lock()
-        self._ask_lock = threading.Lock()  # one agent: its graph runs one question at a time
+        self.ask_lock = threading.Lock()  # one agent: its graph runs one question at a time
         self.pool = ThreadPoolExecutor(max_workers=ask_workers, thread_name_prefix="vagent-ask")
         self._slots = threading.BoundedSemaphore(ask_workers + ask_queue)
         self._frames: OrderedDict[tuple[int, float], bytes] = OrderedDict()
@@ -135,7 +135,7 @@ class Service:
         def run() -> Any:
             try:
                 agent = self.agent()
-                with self._ask_lock:
+                with self.ask_lock:
                     agent.ctx.progress = progress
                     try:
                         return fn(agent)
