@@ -390,3 +390,69 @@ def live_bench(seconds: float, segment_seconds: float, encoder: str, as_json: bo
         f"{segment_seconds:g} s; sent-to-searchable p50 {r.get('p50_s')} s, p95 "
         f"{r.get('p95_s')} s, max {r.get('max_s')} s (target p95 < {r.get('target_p95_s')} s)"
     )
+
+
+SCALE_HOURS = Range("--hours", 1, 1_000_000, integer=True)
+SCALE_DIM = Range("--dim", 8, 4096, integer=True)
+NPROBE = Range("--nprobe", 1, 65_536, integer=True)
+QUERIES = Range("--queries", 1, 100_000, integer=True)
+RESCORE = Range("--rescore", 0, 16_384, integer=True)
+
+
+@bench.command("scale")
+@click.option(
+    "--hours",
+    default="1000",
+    show_default=True,
+    callback=number_list(SCALE_HOURS),
+    help="Library sizes in video-hours (comma list), one library each.",
+)
+@click.option("--dim", type=Bounded(SCALE_DIM), default=512, show_default=True)
+@click.option("--factory", help="FAISS factory (default IVF<about 4 sqrt(n)>,PQ<dim/8>).")
+@click.option("--nprobe", type=Bounded(NPROBE), default=32, show_default=True)
+@click.option("--queries", type=Bounded(QUERIES), default=200, show_default=True)
+@click.option(
+    "--rescore",
+    type=Bounded(RESCORE),
+    default=100,
+    show_default=True,
+    help="Shortlist rescored with exact (float16, memory-mapped) vectors; 0: off.",
+)
+@click.option(
+    "--dir",
+    "workdir",
+    type=click.Path(file_okay=False),
+    help="Keep the libraries here (default: a temporary folder, removed after).",
+)
+@json_option
+@guarded
+def scale_bench(
+    hours: list[int],
+    dim: int,
+    factory: str | None,
+    nprobe: int,
+    queries: int,
+    rescore: int,
+    workdir: str | None,
+    as_json: bool,
+) -> None:
+    """Synthetic libraries of N video-hours in IVF-PQ: build time, bytes per hour, peak RSS,
+    search p50/p95, recall@10 against exact search."""
+    import tempfile
+    from pathlib import Path
+
+    from vagent.bench import scale as b
+
+    out = []
+    with tempfile.TemporaryDirectory(prefix="vagent-scale-") as tmp:
+        for h in hours:
+            cfg = b.Config(
+                hours=h, dim=dim, factory=factory, nprobe=nprobe, queries=queries, rescore=rescore
+            )
+            where = Path(workdir or tmp) / f"{h}h"
+            r = b.run(cfg, where)
+            out.append(r)
+            if not as_json:
+                click.echo(b.describe(r))
+    if as_json:
+        emit_json(out if len(out) > 1 else out[0])

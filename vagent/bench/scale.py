@@ -1,0 +1,397 @@
+"""`vagent bench scale`: a synthetic library of N video-hours in IVF-PQ on one box.
+
+Videos are one hour each at ``fps`` frames a second, cut into ``segment_seconds`` segments.
+Their vectors are clustered like real footage: a shared vocabulary of concept centres, scenes
+that hold one concept for tens of seconds, frames jittering around their scene. Every video is
+generated from its own seed, so any chunk can be made again without keeping it; the library is
+streamed chunk by chunk and never materialised whole:
+
+- the catalog (SQLite, vagent's schema) gets the matching video, segment and frame rows, whose
+  ids are the vector ids;
+- each index (frames, segments) is trained on a sample spread over the library, then filled
+  chunk by chunk; the exact top-k of a query sample is kept up to date in the same pass (the
+  ground truth), and the exact vectors are written as float16 to a memory-mapped file used to
+  rescore the shortlist;
+- the built index is written, then opened memory-mapped (``IO_FLAG_MMAP``: inverted lists stay
+  on disk, pages come in as lists are probed) and searched one query at a time.
+
+Reported: build time, bytes per video-hour, peak RSS, search p50/p95 and recall@k against exact
+search, with and without rescoring.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vagent.bench.measure import peak_rss_mib
+
+SECONDS_PER_VIDEO = 3600
+CONCEPTS = 2048
+SCENE_SECONDS = 30.0
+TRAIN_CAP = 200_000
+POINTS_PER_CENTROID = 39
+
+
+@dataclass
+class Config:
+    hours: int
+    dim: int = 512
+    fps: float = 1.0
+    segment_seconds: float = 10.0
+    factory: str | None = None  # default: IVF<nlist>,PQ<dim/8>, nlist from the vector count
+    nprobe: int = 32
+    queries: int = 200
+    k: int = 10
+    rescore: int = 100  # shortlist rescored with the exact vectors (0: off)
+    chunk_videos: int = 8
+    seed: int = 0
+
+    @property
+    def frames_per_video(self) -> int:
+        return int(SECONDS_PER_VIDEO * self.fps)
+
+    @property
+    def frames_per_segment(self) -> int:
+        return max(1, round(self.segment_seconds * self.fps))
+
+    @property
+    def segments_per_video(self) -> int:
+        return -(-self.frames_per_video // self.frames_per_segment)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    out: np.ndarray = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return out.astype(np.float32)
+
+
+class Synth:
+    """Deterministic clustered vectors: ``video(v)`` is the same array every time."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        rng = np.random.default_rng([cfg.seed, 1])
+        self.centres = _unit(rng.standard_normal((CONCEPTS, cfg.dim), dtype=np.float32))
+
+    def video(self, v: int) -> tuple[np.ndarray, np.ndarray]:
+        """(frames (F, dim), segment means (S, dim)), unit length."""
+        cfg = self.cfg
+        rng = np.random.default_rng([cfg.seed, 2, v])
+        n = cfg.frames_per_video
+        topic = rng.choice(CONCEPTS, size=16, replace=False)  # a video keeps to a few concepts
+        scene_len = max(1, int(SCENE_SECONDS * cfg.fps))
+        n_scenes = -(-n // scene_len)
+        concept = self.centres[rng.choice(topic, size=n_scenes)]
+        jitter = rng.standard_normal(concept.shape, dtype=np.float32) / np.sqrt(cfg.dim)
+        scenes = _unit(concept + 0.6 * jitter)  # about cos 0.86 to its concept
+        per_frame = np.repeat(scenes, scene_len, axis=0)[:n]
+        noise = rng.standard_normal(per_frame.shape, dtype=np.float32)
+        frames = _unit(per_frame + 0.25 * noise / np.sqrt(cfg.dim))  # about cos 0.97 to its scene
+        fs = cfg.frames_per_segment
+        pad = cfg.segments_per_video * fs - n
+        padded = np.concatenate([frames, frames[-1:].repeat(pad, axis=0)]) if pad else frames
+        segments = _unit(padded.reshape(-1, fs, cfg.dim).mean(axis=1))
+        return frames, segments
+
+    def queries(self) -> np.ndarray:
+        """Queries near stored frames (a frame of a random video, jittered)."""
+        cfg = self.cfg
+        rng = np.random.default_rng([cfg.seed, 3])
+        out = np.empty((cfg.queries, cfg.dim), np.float32)
+        for q in range(cfg.queries):
+            frames, _ = self.video(int(rng.integers(cfg.hours)))
+            f = frames[int(rng.integers(len(frames)))]
+            out[q] = f + 0.5 * rng.standard_normal(cfg.dim, dtype=np.float32) / np.sqrt(cfg.dim)
+        return _unit(out)
+
+    def chunks(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """(first video, frames, segments) for ``chunk_videos`` videos at a time."""
+        for v0 in range(0, self.cfg.hours, self.cfg.chunk_videos):
+            parts = [
+                self.video(v) for v in range(v0, min(v0 + self.cfg.chunk_videos, self.cfg.hours))
+            ]
+            yield v0, np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def default_factory(n: int, dim: int) -> str:
+    """IVF with about 4 sqrt(n) lists (a power of two, at least 16), PQ of dim/8 bytes."""
+    nlist = 16
+    while nlist * 2 <= 4 * np.sqrt(n):
+        nlist *= 2
+    m = max(8, dim // 8)
+    while dim % m:
+        m //= 2
+    return f"IVF{nlist},PQ{m}"
+
+
+@dataclass
+class Kind:
+    """One index (frames or segments) being built, with its exact ground truth."""
+
+    name: str
+    total: int
+    factory: str
+    dir: Path
+    cfg: Config
+    queries: np.ndarray
+    index: Any = None
+    exact_s: np.ndarray = field(init=False)
+    exact_i: np.ndarray = field(init=False)
+    vectors: np.memmap | None = None
+    added: int = 0
+    train_s: float = 0.0
+    add_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        m, k = len(self.queries), self.cfg.k
+        self.exact_s = np.full((m, k), -np.inf, np.float32)
+        self.exact_i = np.full((m, k), -1, np.int64)
+        if self.cfg.rescore:
+            self.vectors = np.lib.format.open_memmap(
+                self.dir / f"{self.name}-exact.f16.npy",
+                mode="w+",
+                dtype=np.float16,
+                shape=(self.total, self.cfg.dim),
+            )
+
+    def train(self, sample: np.ndarray) -> None:
+        import faiss
+
+        t0 = time.perf_counter()
+        self.index = faiss.index_factory(self.cfg.dim, self.factory, faiss.METRIC_INNER_PRODUCT)
+        self.index.train(sample)
+        self.train_s = time.perf_counter() - t0
+
+    def add(self, x: np.ndarray) -> None:
+        ids = np.arange(self.added, self.added + len(x), dtype=np.int64) + 1  # catalog row ids
+        t0 = time.perf_counter()
+        self.index.add_with_ids(x, ids)
+        if self.vectors is not None:
+            self.vectors[self.added : self.added + len(x)] = x
+        self.add_s += time.perf_counter() - t0
+        # the ground truth: exact top-k over everything so far
+        sims = self.queries @ x.T
+        k = min(self.cfg.k, sims.shape[1])
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        s = np.concatenate([self.exact_s, np.take_along_axis(sims, top, axis=1)], axis=1)
+        i = np.concatenate([self.exact_i, ids[top]], axis=1)
+        keep = np.argsort(-s, axis=1, kind="stable")[:, : self.cfg.k]
+        self.exact_s = np.take_along_axis(s, keep, axis=1)
+        self.exact_i = np.take_along_axis(i, keep, axis=1)
+        self.added += len(x)
+
+    def finish(self) -> dict[str, Any]:
+        """Write the index, reopen it memory-mapped, search one query at a time."""
+        import faiss
+
+        path = self.dir / f"{self.name}.faiss"
+        t0 = time.perf_counter()
+        faiss.write_index(self.index, str(path))
+        write_s = time.perf_counter() - t0
+        self.index = None
+        if self.vectors is not None:
+            self.vectors.flush()
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP)
+        ivf = faiss.try_extract_index_ivf(index)
+        if ivf is not None:
+            ivf.nprobe = min(self.cfg.nprobe, ivf.nlist)
+        exact = (
+            np.load(self.dir / f"{self.name}-exact.f16.npy", mmap_mode="r")
+            if self.vectors is not None
+            else None
+        )
+        k, short = self.cfg.k, max(self.cfg.k, self.cfg.rescore)
+        plain, rescored, lat = [], [], []
+        for q in range(len(self.queries)):
+            query = self.queries[q : q + 1]
+            t = time.perf_counter()
+            _, got = index.search(query, short if exact is not None else k)
+            top = got[0][got[0] >= 0]
+            if exact is not None and len(top):
+                cand = exact[np.sort(top) - 1].astype(np.float32)
+                best = np.argsort(-(cand @ query[0]), kind="stable")[:k]
+                ranked = np.sort(top)[best]
+            else:
+                ranked = top[:k]
+            lat.append(time.perf_counter() - t)
+            truth = set(self.exact_i[q].tolist())
+            plain.append(len(truth & set(top[:k].tolist())) / k)
+            rescored.append(len(truth & set(ranked.tolist())) / k)
+        index_bytes = path.stat().st_size
+        exact_bytes = (
+            (self.dir / f"{self.name}-exact.f16.npy").stat().st_size if exact is not None else 0
+        )
+        ms = np.array(lat) * 1000
+        return {
+            "vectors": self.added,
+            "factory": self.factory,
+            "nprobe": self.cfg.nprobe,
+            "train_s": round(self.train_s, 3),
+            "add_s": round(self.add_s, 3),
+            "write_s": round(write_s, 3),
+            "index_bytes": index_bytes,
+            "rescore_bytes": exact_bytes,
+            "index_bytes_per_hour": round(index_bytes / self.cfg.hours),
+            "rescore_bytes_per_hour": round(exact_bytes / self.cfg.hours),
+            "search_p50_ms": round(float(np.percentile(ms, 50)), 3),
+            "search_p95_ms": round(float(np.percentile(ms, 95)), 3),
+            f"recall@{k}_pq": round(float(np.mean(plain)), 4),
+            f"recall@{k}": round(float(np.mean(rescored)), 4),
+            "rescored_from": short if exact is not None else 0,
+        }
+
+
+def _train_sample(synth: Synth, kind: int, want: int) -> np.ndarray:
+    """``want`` vectors spread over the library (a few from many videos)."""
+    cfg = synth.cfg
+    rng = np.random.default_rng([cfg.seed, 4, kind])
+    videos = np.unique(np.linspace(0, cfg.hours - 1, min(cfg.hours, 256)).astype(int))
+    per = -(-want // len(videos))
+    parts = []
+    for v in videos.tolist():
+        x = synth.video(v)[kind]
+        parts.append(x[rng.choice(len(x), size=min(per, len(x)), replace=False)])
+    return np.ascontiguousarray(np.concatenate(parts)[:want])
+
+
+def _min_train(factory: str) -> int:
+    import re
+
+    m = re.search(r"IVF(\d+)", factory)
+    return POINTS_PER_CENTROID * max(int(m.group(1)) if m else 1, 256)
+
+
+def _catalog(path: Path, cfg: Config, factory: str) -> sqlite3.Connection:
+    """An empty SQLite catalog with vagent's schema and one library row."""
+    from sqlalchemy import create_engine
+
+    from vagent.catalog.schema import Base
+
+    engine = create_engine(f"sqlite:///{path}")
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=OFF")
+    now = "2026-01-01 00:00:00"
+    con.execute(
+        "INSERT INTO libraries (id, name, encoder, embedding_space, dim, semantic, index_backend,"
+        " index_spec, segmenter, segment_seconds, sample_fps, generation, text_sources, uid,"
+        " created_at, updated_at) VALUES (1, 'scale', 'synthetic', 'synthetic', ?, 1, 'faiss',"
+        " ?, 'fixed', ?, ?, 0, '', 'scalebench', ?, ?)",
+        (cfg.dim, factory, cfg.segment_seconds, cfg.fps, now, now),
+    )
+    return con
+
+
+def _catalog_rows(con: sqlite3.Connection, cfg: Config, v0: int, n_videos: int) -> None:
+    now = "2026-01-01 00:00:00"
+    fv, sv, fs = cfg.frames_per_video, cfg.segments_per_video, cfg.frames_per_segment
+    videos: list[tuple[Any, ...]] = []
+    segments: list[tuple[Any, ...]] = []
+    frames: list[tuple[Any, ...]] = []
+    for v in range(v0, v0 + n_videos):
+        vid = v + 1
+        videos.append(
+            (vid, 1, f"/synthetic/{v:07d}.mp4", f"{v:064x}", 0, 0, float(SECONDS_PER_VIDEO),
+             30.0, 1280, 720, "h264", fv, "synthetic", now)
+        )  # fmt: skip
+        for s in range(sv):
+            start = s * cfg.segment_seconds
+            end = min(start + cfg.segment_seconds, SECONDS_PER_VIDEO)
+            segments.append((v * sv + s + 1, vid, start, end, min(fs, fv - s * fs)))
+        frames.extend((v * fv + f + 1, vid, v * sv + f // fs + 1, f / cfg.fps) for f in range(fv))
+    con.executemany(
+        "INSERT INTO videos (id, library_id, path, content_hash, size, mtime_ns, duration, fps,"
+        " width, height, codec, sampled_frames, decode_strategy, indexed_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        videos,
+    )
+    con.executemany(
+        "INSERT INTO segments (id, video_id, start, end, n_frames) VALUES (?,?,?,?,?)", segments
+    )
+    con.executemany("INSERT INTO frames (id, video_id, segment_id, time) VALUES (?,?,?,?)", frames)
+    con.commit()
+
+
+def run(cfg: Config, workdir: Path) -> dict[str, Any]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    synth = Synth(cfg)
+    t_all = time.perf_counter()
+    queries = synth.queries()
+    n_frames = cfg.hours * cfg.frames_per_video
+    n_segments = cfg.hours * cfg.segments_per_video
+    kinds = []
+    for n, (name, total) in enumerate((("frames", n_frames), ("segments", n_segments))):
+        factory = cfg.factory or default_factory(total, cfg.dim)
+        kind = Kind(name, total, factory, workdir, cfg, queries)
+        want = min(total, max(_min_train(factory), 10_000), TRAIN_CAP)
+        kind.train(_train_sample(synth, n, want))
+        kinds.append(kind)
+    db = workdir / "catalog.db"
+    db.unlink(missing_ok=True)
+    con = _catalog(db, cfg, kinds[0].factory)
+    gen_s = catalog_s = 0.0
+    t = time.perf_counter()
+    for v0, frames, segments in synth.chunks():
+        gen_s += time.perf_counter() - t
+        t = time.perf_counter()
+        _catalog_rows(con, cfg, v0, len(frames) // cfg.frames_per_video)
+        catalog_s += time.perf_counter() - t
+        kinds[0].add(frames)
+        kinds[1].add(segments)
+        t = time.perf_counter()
+    con.close()
+    results = {k.name: k.finish() for k in kinds}
+    build_s = catalog_s + sum(
+        k.train_s + k.add_s + r["write_s"] for k, r in zip(kinds, results.values())
+    )
+    catalog_bytes = sum(
+        p.stat().st_size for p in workdir.iterdir() if p.name.startswith("catalog.db")
+    )
+    total_bytes = catalog_bytes + sum(
+        r["index_bytes"] + r["rescore_bytes"] for r in results.values()
+    )
+    return {
+        "hours": cfg.hours,
+        "dim": cfg.dim,
+        "fps": cfg.fps,
+        "frame_vectors": n_frames,
+        "segment_vectors": n_segments,
+        "queries": cfg.queries,
+        "build_s": round(build_s, 2),
+        "generate_s": round(gen_s, 2),
+        "catalog_s": round(catalog_s, 2),
+        "wall_s": round(time.perf_counter() - t_all, 2),
+        "catalog_bytes": catalog_bytes,
+        "bytes_per_hour": round(total_bytes / cfg.hours),
+        "peak_rss_mib": round(peak_rss_mib(), 1),
+        "cpus": os.cpu_count(),
+        **results,
+    }
+
+
+def describe(r: dict[str, Any]) -> str:
+    lines = [
+        f"{r['hours']} video-hours: {r['frame_vectors']} frame and {r['segment_vectors']} "
+        f"segment vectors ({r['dim']}-d); built in {r['build_s']} s "
+        f"(+{r['generate_s']} s generating), "
+        f"{r['bytes_per_hour']} bytes per video-hour, peak RSS {r['peak_rss_mib']} MiB"
+    ]
+    for kind in ("frames", "segments"):
+        k = r[kind]
+        recall = next(v for key, v in k.items() if key.startswith("recall@") and "_pq" not in key)
+        pq = next(v for key, v in k.items() if key.endswith("_pq"))
+        lines.append(
+            f"  {kind:<8} {k['factory']} nprobe {k['nprobe']}: search p50 {k['search_p50_ms']} ms"
+            f", p95 {k['search_p95_ms']} ms; recall@10 {recall} (PQ alone {pq}); index "
+            f"{k['index_bytes_per_hour']} B/h, rescoring vectors {k['rescore_bytes_per_hour']} B/h"
+        )
+    return "\n".join(lines)
