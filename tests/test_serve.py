@@ -226,3 +226,95 @@ def test_full_ask_queue_answers_503_while_search_goes_on(lib: Library) -> None:
         for f in held:
             f.result(30)
         assert c.post("/api/ask", json={"question": "now?"}).status_code == 200
+
+
+def test_cors_off_unless_asked(lib: Library) -> None:
+    pre = {"Origin": "http://other.example", "Access-Control-Request-Method": "GET"}
+    with TestClient(create_app(lib.root, load=False)) as c:
+        r = c.get("/api/videos", headers={"Origin": "http://other.example"})
+        assert "access-control-allow-origin" not in r.headers
+    with TestClient(create_app(lib.root, load=False, cors="http://app.example")) as c:
+        ok = c.options("/api/search", headers={**pre, "Origin": "http://app.example"})
+        assert ok.headers["access-control-allow-origin"] == "http://app.example"
+        other = c.get("/api/videos", headers={"Origin": "http://other.example"})
+        assert "access-control-allow-origin" not in other.headers
+
+
+def test_searches_go_on_while_an_indexer_writes(client: TestClient, lib: Library) -> None:
+    more = lib.root.parent / "more"
+    more.mkdir()
+    for i, first in enumerate(("yellow", "purple", "orange")):  # three different files
+        make_video(more / f"m{i}.mp4", [first, "white"], 4.0, size=(160, 120))
+    failures: list[str] = []
+    done = threading.Event()
+
+    def index() -> None:
+        try:
+            Library.open(lib.root).index([more], progress=False)
+        except Exception as exc:  # reported below
+            failures.append(repr(exc))
+        finally:
+            done.set()
+
+    t = threading.Thread(target=index)
+    t.start()
+    n = 0
+    while not done.is_set() or n < 5:
+        r = client.get("/api/search", params={"q": "white", "k": 5})
+        assert r.status_code == 200, r.text
+        n += 1
+    t.join()
+    assert not failures
+    assert len(client.get("/api/videos").json()) == 5
+    hits = client.get("/api/search", params={"q": "white", "k": 50}).json()
+    assert any(Path(h["video"]).name.startswith("m") for h in hits)
+
+
+SERVE = """
+import sys
+from tests.plugins import colour
+from vagent import plugins
+plugins.add_plugin("testcolour", colour)
+from vagent.cli import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.slow  # a subprocess imports vagent and uvicorn (a few seconds)
+def test_vagent_serve_starts_on_loopback_and_stops_on_sigterm(lib: Library) -> None:
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVE, "serve", "-l", str(lib.root), "--port", str(port)],
+        cwd=root,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/api/search", params={"q": "red"})
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert r.status_code == 200 and r.json()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) in (0, -signal.SIGTERM)  # uvicorn re-raises it once it is done
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = proc.stderr.read() if proc.stderr else ""
+    assert "serve: models loaded in" in err and f"http://127.0.0.1:{port}/" in err
+    assert err.rstrip().endswith("serve: stopped")  # the lifespan closed the library
+    assert "Traceback" not in err

@@ -72,6 +72,7 @@ def serve(
     app = create_app(
         library, db=db, token=token, cors=cors, answerer=answerer, planner=planner,
         ask_workers=ask_workers, on_ready=ready,
+        on_stop=lambda _: click.echo("serve: stopped", err=True),
     )  # fmt: skip
     click.echo(f"serve: loading models for library '{library}' ...", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)

@@ -71,6 +71,7 @@ def create_app(
     load: bool = True,
     load_agent: bool = False,
     on_ready: Callable[[str], None] | None = None,
+    on_stop: Callable[[str], None] | None = None,
 ) -> FastAPI:
     """An ASGI app over ``library``. ``token``: every request but the page's static files must
     carry ``Authorization: Bearer TOKEN`` (or the cookie the page sets from ``/?token=``).
@@ -90,6 +91,8 @@ def create_app(
             on_ready("models loaded")
         yield
         svc.close()
+        if on_stop is not None:
+            on_stop("stopped")
 
     app = FastAPI(title="vagent", lifespan=lifespan)
     app.state.service = svc
