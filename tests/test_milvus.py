@@ -35,8 +35,9 @@ def _unit(n: int, seed: int) -> np.ndarray:
 
 @pytest.mark.slow
 def test_milvus_manifest_is_the_committed_state(tmp_path: Path) -> None:
-    """Vectors a writer added after the last save (it died before committing) are gone once the
-    saved manifest is loaded; a manifest naming vectors the collection lost is refused."""
+    """Vectors a writer added after the last save (it died before committing) are kept out of a
+    reader's results without the reader writing anything; a writer's next save deletes them; a
+    manifest naming vectors the collection lost is refused."""
     uri = str(tmp_path / "vectors.db")
 
     def make() -> VectorIndex:
@@ -52,6 +53,16 @@ def test_milvus_manifest_is_the_committed_state(tmp_path: Path) -> None:
     assert reader.ntotal == 10
     _, got = reader.search(_unit(5, 2), 3)  # the uncommitted vectors' own queries
     assert set(got.ravel().tolist()) <= set(range(10))
+    assert not (got == -1).any()  # still k results each, from the committed ones
+    peek = make()
+    peek.load(str(tmp_path / "g1.idx"))  # the reader deleted nothing: they are still there
+    assert len(peek._garbage) == 5  # type: ignore[attr-defined]
+    reader.add(np.array([100], np.int64), _unit(1, 3))  # a reused id takes its new vector
+    reader.save(str(tmp_path / "g2.idx"))
+    again = make()
+    again.load(str(tmp_path / "g2.idx"))
+    assert again.ntotal == 11 and not len(again._garbage)  # type: ignore[attr-defined]
+    np.testing.assert_allclose(again.reconstruct(np.array([100])), _unit(1, 3), atol=1e-6)
     reader.remove(np.array([3], np.int64))  # the collection no longer holds id 3
     with pytest.raises(ValueError, match="lacks 1 vectors"):
         make().load(str(tmp_path / "g1.idx"))

@@ -6,9 +6,13 @@ to both. The index also keeps the set of ids it holds (8 bytes a vector), so cou
 membership need no round trip.
 
 ``save(path)`` writes a small manifest (URI, collection, dimension, the ids): the vectors stay in
-Milvus. ``load(path)`` attaches to that collection and makes it hold exactly the manifest's ids:
-vectors added after the manifest was written (a writer that died before committing) are deleted;
-an id of the manifest missing from the collection is damage and raises ``ValueError``.
+Milvus. ``load(path)`` attaches to that collection and serves exactly the manifest's ids. It never
+writes: vectors in the collection that the manifest does not list (added by a writer that died
+before committing, or by a writer that committed since) are left alone and kept out of results;
+the next ``save`` of a writer that loaded them deletes the ones it did not take up itself (``add``
+upserts, so a reused id simply gets its new vector). An id of the manifest missing from the
+collection is damage and raises ``ValueError``. Milvus keeps no old generations: a reader that
+loads the manifest before the last commit finds the vectors that commit removed gone.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class MilvusIndex(VectorIndex):
         self.collection = collection or f"vagent_{uuid.uuid4().hex[:16]}"
         self._client: Any = None
         self._ids = np.zeros(0, np.int64)  # sorted
+        self._garbage = np.zeros(0, np.int64)  # in the collection, not in this index
 
     def _connect(self) -> Any:
         if self._client is None:
@@ -82,8 +87,9 @@ class MilvusIndex(VectorIndex):
                 {"id": int(i), "vector": v.tolist()}
                 for i, v in zip(ids[s : s + BATCH], vectors[s : s + BATCH])
             ]
-            client.insert(self.collection, rows)
+            client.upsert(self.collection, rows)
         self._ids = np.union1d(self._ids, ids)
+        self._garbage = np.setdiff1d(self._garbage, ids)
 
     def remove(self, ids: np.ndarray) -> int:
         ids = np.intersect1d(self._ids, np.asarray(ids, dtype=np.int64))
@@ -111,18 +117,22 @@ class MilvusIndex(VectorIndex):
         if m == 0 or n == 0:
             return scores, out
         kwargs: dict[str, Any] = {}
+        limit = n
         if allowed is not None:
             kwargs["filter"] = f"id in [{','.join(str(int(i)) for i in candidates)}]"
+        else:  # ask for enough to drop the vectors this index does not hold
+            limit = min(n + len(self._garbage), MAX_K)
         hits = self._connect().search(
             self.collection,
             data=queries.tolist(),
-            limit=n,
+            limit=limit,
             search_params={"metric_type": "IP"},
             output_fields=[],
             **kwargs,
         )
         for r, row in enumerate(hits):
-            for c, hit in enumerate(list(row)[:n]):
+            got = [h for h in row if not len(self._garbage) or int(h["id"]) not in self._gset]
+            for c, hit in enumerate(got[:n]):
                 out[r, c] = int(hit["id"])
                 scores[r, c] = float(hit["distance"])
         return scores, out
@@ -146,7 +156,14 @@ class MilvusIndex(VectorIndex):
             out[n] = np.asarray(got[i], np.float32)
         return out
 
+    @property
+    def _gset(self) -> set[int]:
+        return set(self._garbage.tolist())
+
     def save(self, path: str) -> None:
+        if len(self._garbage):  # left by a writer that never committed: ours to clear now
+            self._delete(self._garbage)
+            self._garbage = np.zeros(0, np.int64)
         head = {"magic": MAGIC, "uri": self.spec, "collection": self.collection, "dim": self.dim}
         buf = io.BytesIO()
         np.save(buf, self._ids, allow_pickle=False)
@@ -178,9 +195,7 @@ class MilvusIndex(VectorIndex):
                 f"that {path} lists (e.g. id {int(lost[0])})"
             )
         self._ids = np.sort(ids)
-        extra = np.setdiff1d(present, ids)
-        if len(extra):  # added by a writer that never committed
-            self._delete(extra)
+        self._garbage = np.setdiff1d(present, ids)
 
     def _present(self, client: Any) -> np.ndarray:
         parts = [np.zeros(0, np.int64)]
