@@ -31,7 +31,7 @@ def _one_line(exc: BaseException) -> ToolError:
 
 def build_mcp(service: Service) -> MCPServer:
     """The MCP server whose tools run on ``service`` (models loaded once, shared)."""
-    server: MCPServer = MCPServer(name="vagent", instructions=INSTRUCTIONS)
+    server: MCPServer = MCPServer(name="vagent", instructions=INSTRUCTIONS, log_level="WARNING")
 
     async def call(fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
