@@ -4,6 +4,7 @@ Milvus Lite starts a server process and is slow on this CPU, so the data stays t
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -71,3 +72,36 @@ def test_milvus_manifest_is_the_committed_state(tmp_path: Path) -> None:
         make().load(str(tmp_path / "junk.idx"))
     with pytest.raises(ValueError, match="give a URI"):
         plugins.registry().create("index", "milvus", dim=DIM)
+
+
+@pytest.mark.slow
+def test_index_and_search_a_library_in_milvus_lite(
+    colour_plugin: None, videos: Path, tmp_path: Path
+) -> None:
+    """`vagent index --index milvus --index-uri FILE`: the library's vectors live in Milvus Lite
+    and search, info and remove work on them as on FAISS."""
+    from click.testing import CliRunner
+
+    from tests.conftest import COLOUR
+    from vagent.cli import cli
+
+    uri = str(tmp_path / "milvus.db")
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0) -> str:
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.stdout
+
+    args = ("--library", "lib", "--encoder", COLOUR, "--index", "milvus")
+    run("index", str(videos), *args, "--index-uri", uri, "--json")
+    info = json.loads(run("info", "--library", "lib", "--json"))
+    assert info["index"]["backend"] == "milvus" and info["index"]["spec"] == uri
+    hits = json.loads(run("search", "blue", "--library", "lib", "-k", "2", "--json"))
+    assert (Path(hits[0]["video"]).name, hits[0]["start"]) == ("rgb.mp4", 20.0)
+    run("remove", "rgb.mp4", "--library", "lib", "--json")
+    hits = json.loads(run("search", "blue", "--library", "lib", "--json"))
+    assert {Path(h["video"]).name for h in hits} == {"yw.mp4"}
+    # --index milvus without a URI: a usage error before anything is written
+    bad = runner.invoke(cli, ["index", str(videos), "--library", "other", "--index", "milvus"])
+    assert bad.exit_code == 2 and "--index-uri" in bad.output

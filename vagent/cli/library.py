@@ -47,6 +47,15 @@ from vagent.validate import (
 @click.option("--segmenter", help="fixed (default) or scene[/threshold].")
 @click.option("--encoder", help=f"Visual encoder id (new library: {DEFAULT_ENCODER}).")
 @click.option("--index-factory", help="FAISS factory string: Flat (default), IVF1024,Flat, HNSW32.")
+@click.option(
+    "--index",
+    "index_kind",
+    type=click.Choice(["faiss", "milvus"]),
+    help="Vector store of a new library: faiss (default) or milvus (needs --index-uri).",
+)
+@click.option(
+    "--index-uri", help="Milvus: a Milvus Lite file (small libraries) or http://host:19530."
+)
 @click.option("--decoder", default="pyav", show_default=True, help="Decoder id.")
 @click.option(
     "--text",
@@ -115,6 +124,8 @@ def index(
     segmenter: str | None,
     encoder: str | None,
     index_factory: str | None,
+    index_kind: str | None,
+    index_uri: str | None,
     decoder: str,
     text: str | None,
     text_encoder: str | None,
@@ -138,6 +149,7 @@ def index(
     gets one line on stderr; the rest are indexed; the exit code is 1 if any failed.
     With --live, PATHS is one stream URL, indexed as it plays into one growing item.
     """
+    index_id = _index_id(index_kind, index_factory, index_uri)
     if not live:
         from vagent.ingest.live import is_stream
 
@@ -150,7 +162,7 @@ def index(
 
         setup = {"encoder": encoder, "fps": fps, "segment_seconds": segment_seconds,
                  "segmenter": segmenter, "text": text, "text_encoder": text_encoder,
-                 "index": f"faiss/{index_factory}" if index_factory else None,
+                 "index": index_id,
                  "batch_size": batch_size}  # fmt: skip
         index_live(library, db, paths, for_text=for_text, stall=stall, retries=retries,
                    as_json=as_json, setup=setup)  # fmt: skip
@@ -163,7 +175,7 @@ def index(
             fps=fps,
             segment_seconds=segment_seconds,
             segmenter=segmenter,
-            index=f"faiss/{index_factory}" if index_factory else None,
+            index=index_id,
             decoder=decoder,
             text=text,
             text_encoder=text_encoder,
@@ -190,6 +202,17 @@ def index(
     _print_report(lib.name, report, as_json, kv_answerer, kv_report)
     if report.failed:
         sys.exit(1 if _did_something(report) else 2)
+
+
+def _index_id(kind: str | None, factory: str | None, uri: str | None) -> str | None:
+    """The index component id of --index/--index-factory/--index-uri (None: the default)."""
+    if kind == "milvus":
+        if not uri or factory:
+            raise click.UsageError("--index milvus takes --index-uri (and no --index-factory)")
+        return f"milvus/{uri}"
+    if uri:
+        raise click.UsageError("--index-uri applies to --index milvus only")
+    return f"faiss/{factory}" if factory else None
 
 
 def _did_something(report: IndexReport) -> bool:
