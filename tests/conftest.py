@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-from tests.plugins import colour
+from tests.plugins import colour, scripted
 from vagent import plugins
 from vagent.synth import make_video
 
@@ -39,6 +41,28 @@ def colour_plugin() -> Iterator[None]:
     plugins.add_plugin("testcolour", colour)
     yield
     plugins.remove_plugin("testcolour")
+
+
+@contextlib.contextmanager
+def using_plugins(*modules: ModuleType) -> Iterator[None]:
+    """Register the named test plugins (``tests.plugins.x`` as ``testx``) for the block,
+    removed in reverse order after it."""
+    names = [f"test{m.__name__.rsplit('.', 1)[-1]}" for m in modules]
+    for name, module in zip(names, modules, strict=True):
+        plugins.add_plugin(name, module)
+    try:
+        yield
+    finally:
+        for name in reversed(names):
+            plugins.remove_plugin(name)
+
+
+@pytest.fixture
+def colour_scripted() -> Iterator[None]:
+    """The colour encoder and the scripted answerer; a module asks for it with
+    ``pytestmark = pytest.mark.usefixtures("colour_scripted")``."""
+    with using_plugins(colour, scripted):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import COOKING_SRT as SRT
+from tests.conftest import using_plugins
 from tests.plugins import colour, scripted
 from vagent import Agent, AgentConfig, Library, plugins
 from vagent.errors import AnswererFailed, EncoderMismatch, LibraryNotFound, VagentError
@@ -18,12 +19,9 @@ from vagent.synth import make_video
 
 @pytest.fixture(autouse=True)
 def _test_plugins() -> Iterator[None]:
-    plugins.add_plugin("testcolour", colour)
-    plugins.add_plugin("testscripted", scripted)
-    scripted.CALLS.clear()
-    yield
-    plugins.remove_plugin("testscripted")
-    plugins.remove_plugin("testcolour")
+    with using_plugins(colour, scripted):
+        scripted.CALLS.clear()
+        yield
 
 
 @pytest.fixture(scope="module")

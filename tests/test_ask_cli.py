@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from tests.plugins import colour, scripted
-from vagent import plugins
 from vagent.cli import cli
 from vagent.synth import make_video
 
 SRT = "1\n00:00:12,000 --> 00:00:15,000\nThe parcel is delivered to the blue house\n"
 
 
-@pytest.fixture(autouse=True)
-def _test_plugins() -> Iterator[None]:
-    plugins.add_plugin("testcolour", colour)
-    plugins.add_plugin("testscripted", scripted)
-    yield
-    plugins.remove_plugin("testscripted")
-    plugins.remove_plugin("testcolour")
+pytestmark = pytest.mark.usefixtures("colour_scripted")
 
 
 def _run(*args: str, code: int = 0) -> tuple[str, str]:

@@ -7,7 +7,6 @@ import base64
 import io
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,6 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.plugins import colour, scripted
-from vagent import plugins
 from vagent.library import Library
 from vagent.serve.mcp_server import create_mcp
 from vagent.synth import make_video
@@ -25,13 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TOOLS = {"search_moments", "ask", "list_videos", "get_frame", "video_info"}
 
 
-@pytest.fixture(autouse=True)
-def _test_plugins() -> Iterator[None]:
-    plugins.add_plugin("testcolour", colour)
-    plugins.add_plugin("testscripted", scripted)
-    yield
-    plugins.remove_plugin("testscripted")
-    plugins.remove_plugin("testcolour")
+pytestmark = pytest.mark.usefixtures("colour_scripted")
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from tests.plugins import colour, scripted
-from vagent import plugins
 from vagent.cli import cli
 from vagent.library import Library
 from vagent.serve import create_app
@@ -23,13 +21,7 @@ from vagent.synth import make_video
 TOKEN = "s3cret-token-for-tests-0123456789"
 
 
-@pytest.fixture(autouse=True)
-def _test_plugins() -> Iterator[None]:
-    plugins.add_plugin("testcolour", colour)
-    plugins.add_plugin("testscripted", scripted)
-    yield
-    plugins.remove_plugin("testscripted")
-    plugins.remove_plugin("testcolour")
+pytestmark = pytest.mark.usefixtures("colour_scripted")
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import COOKING_SRT
-from tests.plugins import colour, scripted
+from tests.plugins import colour
 from vagent import Agent, Library, plugins
 from vagent.agent.threadstore import (
     THREADS_DB,
@@ -36,13 +36,7 @@ from vagent.synth import make_video
 Q = "What do we bake?"
 
 
-@pytest.fixture(autouse=True)
-def _test_plugins() -> Iterator[None]:
-    plugins.add_plugin("testcolour", colour)
-    plugins.add_plugin("testscripted", scripted)
-    yield
-    plugins.remove_plugin("testscripted")
-    plugins.remove_plugin("testcolour")
+pytestmark = pytest.mark.usefixtures("colour_scripted")
 
 
 @pytest.fixture(scope="module")

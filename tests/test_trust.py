@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import COOKING_SRT
+from tests.conftest import COOKING_SRT, using_plugins
 from tests.plugins import colour, trusty
-from vagent import Agent, Library, plugins
+from vagent import Agent, Library
 from vagent.agent.grounding import assess, option_scores, quote
 from vagent.cli import cli
 from vagent.synth import make_video
@@ -50,12 +50,9 @@ MINUTES = ["A) five minutes", "B) twenty minutes", "C) one hour"]
 
 @pytest.fixture(autouse=True)
 def _test_plugins() -> Iterator[None]:
-    plugins.add_plugin("testcolour", colour)
-    plugins.add_plugin("testtrusty", trusty)
-    trusty.CALLS.clear()
-    yield
-    plugins.remove_plugin("testtrusty")
-    plugins.remove_plugin("testcolour")
+    with using_plugins(colour, trusty):
+        trusty.CALLS.clear()
+        yield
 
 
 @pytest.fixture(scope="module")
