@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -90,3 +92,33 @@ def sample_videos() -> list[Path]:
         return []
     data = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
     return sorted(data.glob("*.mp4"))
+
+
+def vagent_home() -> Path:
+    """The test's own ``VAGENT_HOME`` (set by the autouse ``_isolated_home``)."""
+    return Path(os.environ["VAGENT_HOME"])
+
+
+def run_vagent(*argv: str) -> tuple[int, str, str]:
+    """``vagent ARGV`` in this process, as the console script runs it: exit code, out, err."""
+    from vagent.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(list(argv))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return code, out.getvalue(), err.getvalue()
+
+
+def invoke_cli(*args: str, code: int = 0) -> tuple[str, str]:
+    """``vagent ARGS`` through click's runner; asserts the exit code, returns (stdout, stderr)."""
+    from click.testing import CliRunner
+
+    from vagent.cli import cli
+
+    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert res.exit_code == code, res.output + res.stderr
+    return res.stdout, res.stderr

@@ -6,21 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from vagent.cli import cli
+from tests.conftest import invoke_cli as _run
 from vagent.synth import make_video
 
 SRT = "1\n00:00:12,000 --> 00:00:15,000\nThe parcel is delivered to the blue house\n"
 
 
 pytestmark = pytest.mark.usefixtures("colour_scripted")
-
-
-def _run(*args: str, code: int = 0) -> tuple[str, str]:
-    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert res.exit_code == code, res.output + res.stderr
-    return res.stdout, res.stderr
 
 
 @pytest.fixture

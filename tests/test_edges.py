@@ -4,7 +4,6 @@ queries with bytes that are not UTF-8, a first index that fails, a full disk, ex
 from __future__ import annotations
 
 import errno
-import io
 import json
 import os
 import shutil
@@ -12,34 +11,19 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import COLOUR
+from tests.conftest import run_vagent as _vagent
+from tests.conftest import vagent_home as _home
 from vagent import Library, vectors
-from vagent.cli import main
 from vagent.errors import BadName, VagentError
 
 pytestmark = pytest.mark.usefixtures("colour_plugin")
 ROOT = Path(__file__).resolve().parents[1]
 REAL_WRITE = vectors.write_atomic
-
-
-def _vagent(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            main(list(argv))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return code, out.getvalue(), err.getvalue()
-
-
-def _home() -> Path:
-    return Path(os.environ["VAGENT_HOME"])
 
 
 def _one_error(err: str) -> str:

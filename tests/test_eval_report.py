@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
+from tests.conftest import invoke_cli as _run
 from tests.plugins import colour, judge, scripted
 from vagent import __version__, plugins
 from vagent.agent.evaluate import select
-from vagent.cli import cli
 from vagent.evaldata import EvalItem
 from vagent.evaldata.tables import benchmark_table
 from vagent.synth import make_video
@@ -86,12 +85,6 @@ def _test_plugins() -> Iterator[None]:
     yield
     for name in ("testjudge", "testscripted", "testcolour"):
         plugins.remove_plugin(name)
-
-
-def _run(*args: str, code: int = 0) -> tuple[str, str]:
-    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert res.exit_code == code, res.output + res.stderr
-    return res.stdout, res.stderr
 
 
 def test_eval_mlvu_json_table_open_answers_defects_and_run(tmp_path: Path) -> None:

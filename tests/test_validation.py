@@ -3,10 +3,7 @@ range, exit 2, no traceback, and nothing written (no library folder, no row)."""
 
 from __future__ import annotations
 
-import io
 import math
-import os
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -14,8 +11,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import COLOUR
+from tests.conftest import run_vagent as _vagent
+from tests.conftest import vagent_home as _home
 from vagent import Library
-from vagent.cli import main
 from vagent.cli.bench import HOURS, KEYFRAME_SECONDS, REPEATS, SECONDS, TOKENS
 from vagent.errors import BadNumber
 from vagent.kv.maintain import parse_size
@@ -31,22 +29,6 @@ from vagent.validate import (
     Range,
     clean_text,
 )
-
-
-def _vagent(*argv: str) -> tuple[int, str, str]:
-    """``vagent ARGV`` in this process, as the console script runs it: exit code, out, err."""
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            main(list(argv))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return code, out.getvalue(), err.getvalue()
-
-
-def _home() -> Path:
-    return Path(os.environ["VAGENT_HOME"])
 
 
 @pytest.mark.parametrize(
