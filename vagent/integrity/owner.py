@@ -86,17 +86,7 @@ def check_owner(root: Path, catalog: Catalog, name: str, row: LibraryRow | None)
             others = [n for n in s.scalars(select(LibraryRow.name)) if n != name]
         if others:
             raise FolderOwned(_owned_message(root, name, {"library": others[0], "catalog": ""}))
-    elif (root / CATALOG_FILE).exists():
-        raise FolderOwned(
-            f"{root} holds a library whose catalog is {root / CATALOG_FILE}; leave out --db to "
-            f"use it, or index into another folder"
-        )
-    files = foreign_files(root, None)
-    if files:
-        raise FolderOwned(
-            f"{root} holds vector files of another catalog ({files[0].name}, ...); open it with "
-            f"the --db it was made with, or index into another folder"
-        )
+    _refuse_foreign(root, local)
 
 
 def check_new_folder(root: Path, catalog_url: str, name: str) -> None:
@@ -106,7 +96,13 @@ def check_new_folder(root: Path, catalog_url: str, name: str) -> None:
     marker = read_marker(root)
     if marker is not None:
         raise FolderOwned(_owned_message(root, name, marker))
-    if not _same_catalog(catalog_url, root) and (root / CATALOG_FILE).exists():
+    _refuse_foreign(root, _same_catalog(catalog_url, root))
+
+
+def _refuse_foreign(root: Path, local: bool) -> None:
+    """Refuse a folder holding another catalog's files: its ``catalog.db`` (unless that is the
+    catalog in use, ``local``) or vector files no catalog here names."""
+    if not local and (root / CATALOG_FILE).exists():
         raise FolderOwned(
             f"{root} holds a library whose catalog is {root / CATALOG_FILE}; leave out --db to "
             f"use it, or index into another folder"
@@ -125,8 +121,7 @@ def not_here(root: Path, name: str) -> str | None:
     marker = read_marker(root)
     if marker is None:
         return None
-    other = marker.get("library") or "?"
-    where = f" of catalog {marker['catalog']}" if marker.get("catalog") else ""
+    other, where = _marker_names(marker)
     if other != name:
         return (
             f"no library '{name}' here: {root} holds library '{other}'{where} (was the folder "
@@ -138,9 +133,14 @@ def not_here(root: Path, name: str) -> str | None:
     )
 
 
-def _owned_message(root: Path, name: str, marker: dict[str, Any]) -> str:
+def _marker_names(marker: dict[str, Any]) -> tuple[Any, str]:
+    """The library a marker names and `` of catalog URL`` (empty when it names none)."""
     other = marker.get("library") or "?"
-    where = f" of catalog {marker['catalog']}" if marker.get("catalog") else ""
+    return other, f" of catalog {marker['catalog']}" if marker.get("catalog") else ""
+
+
+def _owned_message(root: Path, name: str, marker: dict[str, Any]) -> str:
+    other, where = _marker_names(marker)
     if other != name:
         return (
             f"{root} holds library '{other}'{where}, not '{name}' (was the folder renamed? "
