@@ -4,6 +4,7 @@ conversation threads)."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import click
 
@@ -25,6 +26,19 @@ def _print(report: Report, verb: str) -> None:
     click.echo(f"{report.library}: {verb} {checked}; {n} problem{'s' * (n != 1)} found{done}")
 
 
+def _run(
+    library: str, db: str | None, as_json: bool, work: Callable[[Library], Report], verb: str
+) -> tuple[Library, Report]:
+    """Open the library, run ``work`` on it and show its report (JSON or lines)."""
+    lib = Library.open(library, db=db)
+    report = work(lib)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        _print(report, verb)
+    return lib, report
+
+
 @click.command("check")
 @library_options
 @json_option
@@ -35,16 +49,11 @@ def check(library: str, db: str | None, as_json: bool) -> None:
     damaged (then run `vagent repair`)."""
     from vagent.integrity.check import check_library
 
-    lib = Library.open(library, db=db)
-    report = check_library(lib)
-    if as_json:
-        emit_json(report.to_dict())
-    else:
-        _print(report, "checked")
-        if not report.ok:
-            from vagent.integrity.owner import repair_hint
+    lib, report = _run(library, db, as_json, check_library, "checked")
+    if not as_json and not report.ok:
+        from vagent.integrity.owner import repair_hint
 
-            click.echo(f"run `{repair_hint(lib.location)}` to repair it")
+        click.echo(f"run `{repair_hint(lib.location)}` to repair it")
     sys.exit(0 if report.ok else 1)
 
 
@@ -59,9 +68,4 @@ def repair(library: str, db: str | None, as_json: bool) -> None:
     threads aside and drop them. Says what it found and did."""
     from vagent.integrity.repair import repair_library
 
-    lib = Library.open(library, db=db)
-    report = repair_library(lib)
-    if as_json:
-        emit_json(report.to_dict())
-    else:
-        _print(report, "repaired")
+    _run(library, db, as_json, repair_library, "repaired")
