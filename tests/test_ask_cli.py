@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import invoke_cli as _run
-from vagent.synth import make_video
+from tests.conftest import town_clips
 
 SRT = "1\n00:00:12,000 --> 00:00:15,000\nThe parcel is delivered to the blue house\n"
 
@@ -18,11 +18,8 @@ pytestmark = pytest.mark.usefixtures("colour_scripted")
 
 @pytest.fixture
 def clips(tmp_path: Path) -> Path:
-    d = tmp_path / "clips"
-    d.mkdir()
-    make_video(d / "street.mp4", ["red", "blue"], 10.0, size=(160, 120))
+    d = town_clips(tmp_path / "clips")
     (d / "street.srt").write_text(SRT)
-    make_video(d / "field.mp4", ["green"], 8.0, size=(160, 120))
     return d
 
 

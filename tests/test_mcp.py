@@ -14,9 +14,9 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
+from tests.conftest import town_clips
 from vagent.library import Library
 from vagent.serve.mcp_server import create_mcp
-from vagent.synth import make_video
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = {"search_moments", "ask", "list_videos", "get_frame", "video_info"}
@@ -27,9 +27,7 @@ pytestmark = pytest.mark.usefixtures("colour_scripted")
 
 @pytest.fixture
 def lib(tmp_path: Path) -> Library:
-    d = tmp_path / "clips"
-    d.mkdir()
-    make_video(d / "street.mp4", ["red", "blue"], 10.0, size=(160, 120))
+    d = town_clips(tmp_path / "clips", field=False)
     lib = Library.open(tmp_path / "lib")
     lib.index([d], encoder="colour", text="none", progress=False)
     return lib

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from tests.conftest import town_clips
 from vagent.cli import cli
 from vagent.library import Library
 from vagent.serve import create_app
@@ -26,10 +27,7 @@ pytestmark = pytest.mark.usefixtures("colour_scripted")
 
 @pytest.fixture
 def lib(tmp_path: Path) -> Library:
-    d = tmp_path / "clips"
-    d.mkdir()
-    make_video(d / "street.mp4", ["red", "blue"], 10.0, size=(160, 120))
-    make_video(d / "field.mp4", ["green"], 8.0, size=(160, 120))
+    d = town_clips(tmp_path / "clips")
     lib = Library.open(tmp_path / "lib")
     report = lib.index([d], encoder="colour", text="none", progress=False)
     assert len(report.indexed) == 2
