@@ -81,6 +81,13 @@ def _item(home: Path) -> tuple[VideoRow, np.ndarray]:
     return rows[0], times
 
 
+@pytest.fixture
+def udp(tmp_path: Path) -> tuple[Path, int, str]:
+    """The test's VAGENT_HOME (set by conftest), a free UDP port on loopback and its URL."""
+    port = free_udp_port()
+    return tmp_path / "home", port, f"udp://127.0.0.1:{port}"
+
+
 def _stop(*procs: subprocess.Popen[str]) -> None:
     for p in procs:
         if p.poll() is None:
@@ -89,12 +96,9 @@ def _stop(*procs: subprocess.Popen[str]) -> None:
 
 
 def test_killed_indexer_resumes_after_its_last_chunk(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, colour_plugin: None
+    udp: tuple[Path, int, str], colour_plugin: None
 ) -> None:
-    home = tmp_path / "home"
-    monkeypatch.setenv("VAGENT_HOME", str(home))
-    port = free_udp_port()
-    url = f"udp://127.0.0.1:{port}"
+    home, port, url = udp
     sender = start_sender(port, 30, ["red", "green", "blue", "yellow"])
     first = _indexer(home, url)
     try:
@@ -127,12 +131,9 @@ def test_killed_indexer_resumes_after_its_last_chunk(
 
 
 def test_lost_stream_is_reported_and_reconnected(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, colour_plugin: None
+    udp: tuple[Path, int, str], colour_plugin: None
 ) -> None:
-    home = tmp_path / "home"
-    monkeypatch.setenv("VAGENT_HOME", str(home))
-    port = free_udp_port()
-    url = f"udp://127.0.0.1:{port}"
+    home, port, url = udp
     sender = start_sender(port, 4, ["red"])
     indexer = _indexer(home, url, "--for", "14", "--stall", "1", "--retries", "4")
     try:
@@ -160,10 +161,8 @@ def test_lost_stream_is_reported_and_reconnected(
     assert blue > red
 
 
-def test_stalled_stream_times_out_with_one_line(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    port = free_udp_port()
-    url = f"udp://127.0.0.1:{port}"
+def test_stalled_stream_times_out_with_one_line(udp: tuple[Path, int, str]) -> None:
+    home, port, url = udp
     sender = start_sender(port, 3, ["green"])
     try:
         indexer = _indexer(home, url, "--stall", "1", "--retries", "0")
@@ -178,9 +177,8 @@ def test_stalled_stream_times_out_with_one_line(tmp_path: Path) -> None:
     assert len(times) == row.sampled_frames > 0
 
 
-def test_nothing_listening_times_out_with_one_line(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    url = f"udp://127.0.0.1:{free_udp_port()}"
+def test_nothing_listening_times_out_with_one_line(udp: tuple[Path, int, str]) -> None:
+    home, _port, url = udp
     indexer = _indexer(home, url, "--stall", "1", "--retries", "0")
     _out, err = indexer.communicate(timeout=30)
     assert indexer.returncode == 2  # nothing landed
