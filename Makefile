@@ -1,5 +1,5 @@
 # make setup: create .venv and install vagent with its test tools (idempotent).
-# make test:  setup + lint + the whole test suite.
+# make test:  Debian test packages (where root) + setup + lint + the whole test suite.
 # make demo:  setup + write videos/ (the README quickstart's files) + index samples + search.
 PY ?= python3
 VENV ?= .venv
@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.vagent-installed
 
-.PHONY: setup test lint demo bench clean
+.PHONY: setup system-packages test lint demo bench clean
 
 setup: $(STAMP)
 
@@ -24,7 +24,11 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: setup lint
+# Debian packages for the PostgreSQL, speech and browser tests (root + apt-get; else it says what).
+system-packages:
+	bash scripts/system-packages.sh
+
+test: system-packages setup lint
 	$(BIN)/python -m pytest -q
 
 demo: setup
