@@ -28,7 +28,7 @@ pytestmark = [
     pytest.mark.skipif(
         CHROMIUM is None or DRIVER is None,
         reason="needs Debian's chromium and chromium-driver (apt-get install chromium "
-        "chromium-driver; .ci/run installs them)",
+        "chromium-driver; make test installs them as root)",
     ),
 ]
 

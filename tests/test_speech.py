@@ -19,7 +19,7 @@ from vagent.hookspecs import hookimpl
 
 ESPEAK = shutil.which("espeak-ng")
 needs_espeak = pytest.mark.skipif(
-    ESPEAK is None, reason="espeak-ng is not installed (apt-get install espeak-ng; .ci/run does)"
+    ESPEAK is None, reason="espeak-ng is not installed (apt-get install espeak-ng)"
 )
 RATE = 16000
 
