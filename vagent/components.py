@@ -116,6 +116,24 @@ class VectorIndex(ABC):
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add ``vectors`` (n, dim) float32 under ``ids`` (n,) int64."""
 
+    def checked_batch(
+        self, ids: np.ndarray, vectors: np.ndarray, present: np.ndarray, name: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``ids`` as (n,) int64 and ``vectors`` as (n, dim) contiguous float32, or ValueError
+        (prefixed ``name``) for a wrong width, a count mismatch, or ids repeated or already in
+        ``present`` (the ids the index holds). For ``add`` implementations to share."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
+            raise ValueError(
+                f"{name}: vectors of width {vectors.shape[1:]} into a {self.dim}-d index"
+            )
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if len(ids) != len(vectors):
+            raise ValueError(f"{name}: {len(ids)} ids for {len(vectors)} vectors")
+        if len(np.unique(ids)) != len(ids) or np.isin(ids, present).any():
+            raise ValueError(f"{name}: ids already in the index (remove them first)")
+        return ids, vectors
+
     @abstractmethod
     def remove(self, ids: np.ndarray) -> int:
         """Remove ``ids``; return how many were present."""

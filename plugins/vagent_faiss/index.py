@@ -141,16 +141,7 @@ class FaissIndex(VectorIndex):
         return faiss.vector_to_array(self._index.id_map).astype(np.int64)
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
-            raise ValueError(
-                f"faiss: vectors of width {vectors.shape[1:]} into a {self.dim}-d index"
-            )
-        ids = np.ascontiguousarray(ids, dtype=np.int64)
-        if len(ids) != len(vectors):
-            raise ValueError(f"faiss: {len(ids)} ids for {len(vectors)} vectors")
-        if len(np.unique(ids)) != len(ids) or np.isin(ids, self.ids()).any():
-            raise ValueError("faiss: ids already in the index (remove them first)")
+        ids, vectors = self.checked_batch(ids, vectors, self.ids(), "faiss")
         self._index.add_with_ids(vectors, ids)
         self._gpu = None
         if self.staging and self.ntotal >= self.train_at:

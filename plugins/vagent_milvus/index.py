@@ -69,16 +69,7 @@ class MilvusIndex(VectorIndex):
         return self._ids.copy()
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
-            raise ValueError(
-                f"milvus: vectors of width {vectors.shape[1:]} into a {self.dim}-d index"
-            )
-        ids = np.ascontiguousarray(ids, dtype=np.int64)
-        if len(ids) != len(vectors):
-            raise ValueError(f"milvus: {len(ids)} ids for {len(vectors)} vectors")
-        if len(np.unique(ids)) != len(ids) or np.isin(ids, self._ids).any():
-            raise ValueError("milvus: ids already in the index (remove them first)")
+        ids, vectors = self.checked_batch(ids, vectors, self._ids, "milvus")
         if not len(ids):
             return
         client = self._ensure()
