@@ -16,6 +16,7 @@ from vagent import plugins
 from vagent.components import ASR, Utterance, Word
 from vagent.errors import ModelUnavailable
 from vagent.hookspecs import hookimpl
+from vagent.synth import write_pcm
 
 ESPEAK = shutil.which("espeak-ng")
 needs_espeak = pytest.mark.skipif(
@@ -398,14 +399,7 @@ def _two_streams(path: Path, first: np.ndarray, second: np.ndarray) -> Path:
     with av.open(str(path), "w") as out:
         streams = [out.add_stream("pcm_s16le", rate=RATE, layout="mono") for _ in range(2)]
         for s, audio in zip(streams, (first, second)):
-            pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
-            for a in range(0, pcm.size, 4096):
-                frame = av.AudioFrame.from_ndarray(pcm[a : a + 4096].reshape(1, -1), "s16", "mono")
-                frame.sample_rate, frame.pts = RATE, a
-                for pkt in s.encode(frame):
-                    out.mux(pkt)
-            for pkt in s.encode():
-                out.mux(pkt)
+            write_pcm(out, s, audio, RATE)
     return path
 
 

@@ -100,6 +100,19 @@ def _write_tone(out: Any, stream: Any, seconds: float) -> None:
         out.mux(pkt)
 
 
+def write_pcm(out: Any, stream: Any, audio: np.ndarray, rate: int = 16000) -> None:
+    """Encode mono float samples in [-1, 1] as 16-bit PCM into ``stream`` of ``out``, flushed."""
+    pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
+    for start in range(0, pcm.size, 4096):
+        chunk = pcm[start : start + 4096].reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(chunk, format="s16", layout="mono")
+        frame.sample_rate, frame.pts = rate, start
+        for pkt in stream.encode(frame):
+            out.mux(pkt)
+    for pkt in stream.encode():
+        out.mux(pkt)
+
+
 def make_audio_only(path: str | Path, seconds: float = 3.0) -> Path:
     path = Path(path)
     with av.open(str(path), "w") as out:

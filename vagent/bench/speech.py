@@ -23,6 +23,7 @@ from vagent import plugins
 from vagent.audio import RATE, chunks
 from vagent.errors import VagentError
 from vagent.settings import DEFAULT_ASR
+from vagent.synth import write_pcm
 from vagent.text.speech import SpeechTrack
 
 SENTENCES = [
@@ -66,14 +67,7 @@ def make_talk(path: Path, seconds: float, speech_share: float = 0.6) -> list[flo
     with av.open(str(path), "w") as out:
         stream: Any = out.add_stream("pcm_s16le", rate=RATE)
         stream.layout = "mono"
-        pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
-        for s in range(0, pcm.size, 4096):
-            frame = av.AudioFrame.from_ndarray(pcm[s : s + 4096].reshape(1, -1), "s16", "mono")
-            frame.sample_rate, frame.pts = RATE, s
-            for pkt in stream.encode(frame):
-                out.mux(pkt)
-        for pkt in stream.encode():
-            out.mux(pkt)
+        write_pcm(out, stream, audio, RATE)
     return placed
 
 
