@@ -12,28 +12,35 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import pluggy
 
 from vagent import hookspecs
+from vagent.components.kinds import KINDS, Kind, kind_named
 from vagent.errors import UnknownComponent, VagentError
 
-KINDS: dict[str, str] = {
-    "decoder": "vagent_register_decoders",
-    "segmenter": "vagent_register_segmenters",
-    "visual_encoder": "vagent_register_visual_encoders",
-    "text_encoder": "vagent_register_text_encoders",
-    "captioner": "vagent_register_captioners",
-    "ocr": "vagent_register_ocr",
-    "asr": "vagent_register_asr",
-    "index": "vagent_register_indexes",
-    "reranker": "vagent_register_rerankers",
-    "planner": "vagent_register_planners",
-    "answerer": "vagent_register_answerers",
-    "kv_store": "vagent_register_kv_stores",
-    "judge": "vagent_register_judges",
-}
+T = TypeVar("T")
+KindLike = Kind[Any] | str
+
+
+class PluginContractError(VagentError):
+    """A plugin's factory built something that is not an instance of its kind's base class."""
+
+
+__all__ = [
+    "KINDS",
+    "Kind",
+    "PluginContractError",
+    "PluginInfo",
+    "Registration",
+    "Registry",
+    "add_plugin",
+    "build_registry",
+    "registry",
+    "remove_plugin",
+    "reset",
+]
 
 
 @dataclass(frozen=True)
@@ -63,13 +70,12 @@ class Registry:
     def __init__(self, pm: pluggy.PluginManager, plugins: list[PluginInfo]) -> None:
         self.pm = pm
         self.plugins = plugins
-        self._items: dict[str, dict[str, Registration]] = {k: {} for k in KINDS}
+        self._items: dict[str, dict[str, Registration]] = {k.name: {} for k in KINDS}
         dist_of = {p.name: p for p in plugins}
-        for kind, hook_name in KINDS.items():
-            hook = getattr(pm.hook, hook_name)
-            for impl in hook.get_hookimpls():
+        for kind in KINDS:
+            for impl in getattr(pm.hook, kind.hook).get_hookimpls():
                 info = dist_of.get(impl.plugin_name, PluginInfo(impl.plugin_name, "?", "?"))
-                impl.function(register=self._registrar(kind, info))
+                impl.function(register=self._registrar(kind.name, info))
 
     def _registrar(self, kind: str, info: PluginInfo) -> Callable[..., None]:
         def register(name: str, factory: Callable[..., Any], *, description: str = "") -> None:
@@ -85,27 +91,49 @@ class Registry:
 
         return register
 
-    def names(self, kind: str) -> list[str]:
-        return sorted(self._items[kind])
+    def names(self, kind: KindLike) -> list[str]:
+        return sorted(self._items[kind_named(kind).name])
 
     def all(self) -> list[Registration]:
-        return [r for kind in KINDS for r in sorted(self._items[kind].values(), key=_by_name)]
+        return [r for k in KINDS for r in sorted(self._items[k.name].values(), key=_by_name)]
 
-    def get(self, kind: str, component_id: str) -> tuple[Registration, str | None]:
+    def get(self, kind: KindLike, component_id: str) -> tuple[Registration, str | None]:
+        k = kind_named(kind)
         name, _, spec = component_id.partition("/")
-        reg = self._items[kind].get(name)
+        reg = self._items[k.name].get(name)
         if reg is None:
-            known = ", ".join(self.names(kind)) or "none"
+            known = ", ".join(self.names(k)) or "none"
             raise UnknownComponent(
-                f"no {kind.replace('_', ' ')} named '{name}' (from '{component_id}'); "
+                f"no {k.label} named '{name}' (from '{component_id}'); "
                 f"installed: {known}. See `vagent plugins`."
             )
         return reg, (spec or None)
 
-    def create(self, kind: str, component_id: str, **options: Any) -> Any:
-        """Build the component ``component_id`` (``name`` or ``name/spec``) of ``kind``."""
-        reg, spec = self.get(kind, component_id)
-        return reg.factory(spec, **options)
+    @overload
+    def create(self, kind: Kind[T], component_id: str, **options: Any) -> T: ...
+
+    @overload
+    def create(self, kind: str, component_id: str, **options: Any) -> Any: ...
+
+    def create(self, kind: KindLike, component_id: str, **options: Any) -> Any:
+        """Build the component ``component_id`` (``name`` or ``name/spec``) of ``kind``.
+
+        ``kind`` is a ``Kind`` from ``vagent.components.kinds`` (the result is typed as its base
+        class) or, for older callers, its name. Raises ``PluginContractError`` when the plugin's
+        factory builds something that is not an instance of the kind's base class.
+        """
+        k = kind_named(kind)
+        reg, spec = self.get(k, component_id)
+        obj = reg.factory(spec, **options)
+        if not isinstance(obj, k.base):
+            base = f"{k.base.__module__}.{k.base.__qualname__}"
+            raise PluginContractError(
+                f"{k.label} '{component_id}' from plugin '{reg.plugin}' ({reg.distribution} "
+                f"{reg.version}) built a {type(obj).__module__}.{type(obj).__qualname__}, not a "
+                f"{base}; the plugin breaks the {k.name} contract (block it with "
+                f"VAGENT_PLUGINS_BLOCK={reg.plugin})"
+            )
+        return obj
 
 
 def _by_name(r: Registration) -> str:

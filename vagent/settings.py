@@ -9,19 +9,29 @@ from sqlalchemy.engine import make_url
 
 from vagent.catalog import LibraryRow
 from vagent.components import TextEncoder, VisualEncoder
+from vagent.components.kinds import (
+    ASR_KIND,
+    CAPTIONER,
+    INDEX,
+    OCR_KIND,
+    SEGMENTER,
+    TEXT_ENCODER,
+    VISUAL_ENCODER,
+)
 from vagent.errors import EncoderMismatch, VagentError
 
-DEFAULT_ENCODER = "openclip/ViT-B-32/laion2b_s34b_b79k"
-DEFAULT_TEXT_ENCODER = "st/all-MiniLM-L6-v2"
-DEFAULT_OCR = "rapidocr"
+# The components' defaults live in the kind table (vagent.components.kinds); aliases:
+DEFAULT_ENCODER = VISUAL_ENCODER.default_id
+DEFAULT_TEXT_ENCODER = TEXT_ENCODER.default_id
+DEFAULT_OCR = OCR_KIND.default_id
 # Captions are off by default (a VLM per segment is slow on a CPU); --text ...,captions uses:
-DEFAULT_CAPTIONER = "hf-vlm"
+DEFAULT_CAPTIONER = CAPTIONER.default_id
 # Speech is transcribed where a file has audio (the recogniser loads on the first such file).
 DEFAULT_TEXT = "subtitles,ocr,speech"
 TEXT_SOURCES = ("subtitles", "ocr", "captions", "speech")
-DEFAULT_ASR = "faster-whisper/tiny.en"
-DEFAULT_INDEX = "faiss/Flat"
-DEFAULT_SEGMENTER = "fixed"
+DEFAULT_ASR = ASR_KIND.default_id
+DEFAULT_INDEX = INDEX.default_id
+DEFAULT_SEGMENTER = SEGMENTER.default_id
 DEFAULT_FPS = 1.0
 DEFAULT_SEGMENT_SECONDS = 10.0
 

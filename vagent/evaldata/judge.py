@@ -1,21 +1,8 @@
-"""The judge contract: scores an open-ended answer against the benchmark's reference.
-
-Plugins register judges with the ``vagent_register_judges`` hook:
-``factory(spec) -> Judge``. No judge ships with vagent: without one, ``vagent eval`` reports
-open answers (MLVU's 8_sub_scene and 9_summary) and their count but scores none of them, as
-their benchmarks score them only with a model judge.
-"""
+"""The judge contract now lives in ``vagent.components.judge`` (the ``judge`` kind);
+re-exported here for older imports."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from vagent.components.judge import Judge
 
-
-class Judge(ABC):
-    """Scores an open answer in [0, 1]; ``id`` names it (and its model) in eval reports."""
-
-    id: str
-
-    @abstractmethod
-    def score(self, question: str, reference: str, answer: str) -> float:
-        """How well ``answer`` matches ``reference`` for ``question``: 0 (wrong) to 1 (right)."""
+__all__ = ["Judge"]

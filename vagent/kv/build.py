@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import torch
 from sqlalchemy import select
@@ -35,6 +35,7 @@ from tqdm import tqdm
 from vagent import plugins
 from vagent.catalog import Catalog
 from vagent.catalog.schema import KvRow, SegmentRow, TextSpanRow, VideoRow
+from vagent.components.answerer import KvAnswerer
 from vagent.errors import VagentError
 from vagent.kv.fingerprint import Fingerprint, fingerprint_of, weights_digest
 from vagent.kv.maintain import drop_orphans, file_key
@@ -76,21 +77,6 @@ class KvModel:
                 self.model, self.template, prefill, model_id=self.model_id, revision=rev
             )
         return self._fingerprints[prefill]
-
-
-@runtime_checkable
-class KvAnswerer(Protocol):
-    """An answerer that can prefill its own segment caches (``hf-text``)."""
-
-    id: str
-
-    def kv_model(self) -> KvModel: ...
-
-    def prefix(self) -> str: ...
-
-    def segment_block(self, evidence: Evidence) -> str: ...
-
-    def kv_key(self, evidence: Evidence) -> str: ...
 
 
 def store_of(root: Path) -> KVStore:
