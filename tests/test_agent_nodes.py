@@ -10,10 +10,12 @@ from vagent_planners.rules import RulePlanner
 
 from vagent.agent.nodes import after_verify
 from vagent.agent.nodes.answer import refine
-from vagent.agent.nodes.finish import clock, why
+from vagent.agent.nodes.finish import why
 from vagent.agent.nodes.select import allot_frames, choose_moments
-from vagent.agent.options import labelled, parse_options
+from vagent.choices import labelled
+from vagent.choices import parse as parse_options
 from vagent.errors import VagentError
+from vagent.timefmt import clock
 
 
 def _hit(sid: int, start: float, score: float, video: int = 1) -> dict[str, Any]:

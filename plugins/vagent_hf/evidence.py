@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from vagent.evaldata.answers import LETTERS
+from vagent.timefmt import clock
 from vagent.types import Draft, Evidence, Question
 
 MAX_LINE_CHARS = 600
@@ -26,14 +27,6 @@ _STOP = """a an the and or but if of to in on at by for with from into onto over
     then too very can could would should will shall may might must i you he she we me my your
     his her our us one all any some each more most other such only own same just also"""
 STOPWORDS = frozenset(_STOP.split())
-
-
-def clock(seconds: float) -> str:
-    """``m:ss`` (``h:mm:ss`` from an hour on)."""
-    s = max(0, round(float(seconds)))
-    h, rest = divmod(s, 3600)
-    m, sec = divmod(rest, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
 def video_name(video: str) -> str:

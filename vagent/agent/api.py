@@ -23,8 +23,8 @@ from vagent import plugins
 from vagent.agent.choose import default_answerer, default_planner
 from vagent.agent.config import AgentConfig
 from vagent.agent.context import AgentContext
-from vagent.agent.options import letter, parse_options
 from vagent.agent.threadstore import THREADS_DB, ThreadKeeper
+from vagent.choices import letter, parse
 from vagent.components import Answerer
 from vagent.errors import EncoderMismatch, UnknownComponent, VagentError
 from vagent.library import Library
@@ -82,6 +82,11 @@ class AskResult:
             "thread_id": self.thread_id,
             "trace": self.trace,
         }
+
+
+def _as_list(options: Sequence[str]) -> Any:
+    """A sequence as a list for ``choices.parse``; a lone string stays one (and is refused)."""
+    return options if isinstance(options, str) else list(options)
 
 
 def load_workflow(name: str) -> Any:
@@ -182,7 +187,7 @@ class Agent:
         """
         if not question or not question.strip():
             raise VagentError("the question is empty: ask something about the videos")
-        opts = parse_options(options)
+        opts = None if options is None else parse(_as_list(options), strict=True)
         tid = thread_id or uuid.uuid4().hex
         run_config = {"configurable": {"thread_id": tid}, "recursion_limit": 64}
         t0 = time.perf_counter()

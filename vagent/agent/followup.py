@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from vagent.agent.grounding import content_words
+from vagent.timefmt import clock
 
 _REF = r"(?:that|this|it|then|those|them|there|the\s+last\s+one)"
 _ANCHOR = re.compile(
@@ -48,12 +49,6 @@ def is_follow_up(question: str, turns: Sequence[dict[str, Any]]) -> bool:
 def cited(turn: dict[str, Any]) -> list[dict[str, Any]]:
     """A turn's citations that the answer rested on (not near misses)."""
     return [c for c in turn.get("citations") or [] if not c.get("near_miss")]
-
-
-def clock(t: float) -> str:
-    t = int(t)
-    h, m, s = t // 3600, t % 3600 // 60, t % 60
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def resolve(question: str, turns: Sequence[dict[str, Any]]) -> tuple[str, dict[str, Any] | None]:

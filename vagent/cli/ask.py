@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from vagent.agent.nodes.finish import clock
 from vagent.cli.common import Bounded, emit_json, guarded, json_option, library_options
 from vagent.cli.progress import AskProgress, wanted
 from vagent.errors import VagentError
+from vagent.timefmt import clock
 from vagent.validate import LIMIT, TIMEOUT, clean_text
 
 

@@ -13,13 +13,13 @@ from vagent.cli.common import (
     Bounded,
     emit_json,
     guarded,
-    hms,
     json_option,
     library_options,
 )
 from vagent.errors import BadNumber, DiskFull
 from vagent.hybrid import DEFAULT_WEIGHTS
 from vagent.library import DEFAULT_ENCODER, Library
+from vagent.timefmt import hms
 from vagent.types import IndexReport
 from vagent.validate import (
     AUDIO_STREAM,

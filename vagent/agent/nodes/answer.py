@@ -27,7 +27,7 @@ import numpy as np
 from vagent.agent import grounding
 from vagent.agent.context import AgentContext
 from vagent.agent.nodes.gather import as_evidence
-from vagent.agent.options import letter
+from vagent.choices import letter
 from vagent.errors import AnswererFailed
 from vagent.text.lexical import tokens
 from vagent.types import Draft, Question

@@ -16,8 +16,8 @@ import os
 from typing import Any
 
 from vagent.agent.context import AgentContext
-from vagent.agent.followup import clock
 from vagent.agent.grounding import content_words, quote
+from vagent.timefmt import clock
 
 MAX_CITED = 3
 QUOTES_PER_CITATION = 2
