@@ -60,6 +60,16 @@ def using_plugins(*modules: ModuleType) -> Iterator[None]:
 
 
 @pytest.fixture
+def warnings_shown() -> Iterator[None]:
+    """Each VagentWarning the test raises printed on stderr as the CLI prints it (one line,
+    ``warning: ...``), for tests that read an in-process call's stderr with capsys."""
+    from vagent.logs import warnings_to_stderr
+
+    with warnings_to_stderr():
+        yield
+
+
+@pytest.fixture
 def colour_scripted() -> Iterator[None]:
     """The colour encoder and the scripted answerer; a module asks for it with
     ``pytestmark = pytest.mark.usefixtures("colour_scripted")``."""

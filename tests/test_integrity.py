@@ -160,6 +160,7 @@ def test_a_library_from_before_tags_is_read_and_adopted(videos: Path) -> None:
 
 
 @pytest.mark.slow  # runs vagent in subprocesses
+@pytest.mark.usefixtures("warnings_shown")
 def test_a_damaged_vector_file_is_one_line_naming_it_and_repair(
     videos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -409,6 +410,7 @@ def _current_name(row: LibraryRow, kind: str) -> str:
     return str(json.loads(row.vector_files or "{}")["files"][kind]["name"])
 
 
+@pytest.mark.usefixtures("warnings_shown")
 def test_hybrid_search_reads_the_previous_generation_when_the_current_is_damaged(
     videos: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -60,3 +60,24 @@ class DiskFull(VagentError):
 
 class BadName(VagentError, ValueError):
     """A library name or path that cannot name a folder (too long, a NUL byte, not UTF-8)."""
+
+
+class VagentWarning(UserWarning):
+    """Something a user should see though the work went on (a model with random weights, an
+    older generation read, a line of a sidecar dropped). Raised with ``warnings.warn``: Python
+    callers filter it like any warning; the CLI prints each as one line, ``label: message``."""
+
+    label = "warning"
+
+
+class InputSkipped(VagentWarning):
+    """An input left out while the rest of the batch went on; the message is ``PATH: REASON``
+    (the CLI's line: ``error: PATH: REASON``)."""
+
+    label = "error"
+
+
+class Notice(VagentWarning):
+    """A warning whose message is the whole line (the CLI prints it without a label)."""
+
+    label = ""

@@ -1,19 +1,41 @@
-"""Front ends (CLI, demo, notebook) quiet other libraries' log lines and warnings: our own
-messages say what failed. Set VAGENT_DEBUG=1 to see them."""
+"""How vagent speaks besides its results.
+
+- Something a user must see though the work went on is a ``VagentWarning`` (vagent.errors),
+  raised with ``warnings.warn``: Python callers filter it like any warning; the CLI renders each
+  as one line on stderr (``warning: MESSAGE``; ``error: PATH: REASON`` for a skipped input).
+- Chatter goes to ``logging.getLogger(__name__)`` (loggers under ``vagent``): silent unless
+  VAGENT_DEBUG=1, which shows it on stderr.
+- Front ends (CLI, demo, notebook) quiet other libraries' log lines and warnings: our own
+  messages say what failed. VAGENT_DEBUG=1 shows them too.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 import warnings
+from collections.abc import Iterator
+from typing import TextIO
+
+from vagent.errors import VagentWarning
 
 # Warnings raised from modules outside vagent (and its tests): deprecations inside torch or
 # transformers, tqdm's notebook notices. A regex matched at the start of the module name.
 THIRD_PARTY = r"(?!vagent|tests)"
+# Loggers whose records VAGENT_DEBUG shows (the core's and its plugins', named by module).
+OURS = ("vagent", "vagent_hf", "vagent_openclip", "vagent_sbert", "vagent_faiss")
 
 
 def debug() -> bool:
     return bool(os.environ.get("VAGENT_DEBUG"))
+
+
+def line_of(message: str, category: type[Warning] = VagentWarning) -> str:
+    """The one line the CLI prints for a vagent warning."""
+    label = getattr(category, "label", "warning")
+    return f"{label}: {message}" if label else message
 
 
 def quiet_third_party() -> None:
@@ -23,3 +45,59 @@ def quiet_third_party() -> None:
         return
     logging.getLogger().setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", module=THIRD_PARTY)
+
+
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (a test may have replaced it)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
+_HANDLER = _Stderr()
+_HANDLER.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+
+
+def configure() -> None:
+    """For a front end: quiet other libraries, and with VAGENT_DEBUG=1 show vagent's own log
+    records (every level) on stderr. Safe to call more than once."""
+    quiet_third_party()
+    if not debug():
+        return
+    for name in OURS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG)
+        if _HANDLER not in logger.handlers:
+            logger.addHandler(_HANDLER)
+        logger.propagate = False
+
+
+@contextlib.contextmanager
+def warnings_to_stderr() -> Iterator[None]:
+    """Inside: every VagentWarning is printed as its one line on stderr (each time it is
+    raised); other warnings show as Python shows them. Not thread-local: meant for a whole
+    command (the CLI) or a test."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", VagentWarning)
+        shown = warnings.showwarning
+
+        def show(
+            message: Warning | str,
+            category: type[Warning],
+            filename: str,
+            lineno: int,
+            file: TextIO | None = None,
+            line: str | None = None,
+        ) -> None:
+            if issubclass(category, VagentWarning):
+                print(line_of(str(message), category), file=sys.stderr, flush=True)
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield

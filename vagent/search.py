@@ -4,7 +4,7 @@ search reuses: best frames of given segments, and turning ranked segments into h
 
 from __future__ import annotations
 
-import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from vagent.catalog import Catalog, LibraryRow
-from vagent.errors import LibraryNotFound, VagentError
+from vagent.errors import LibraryNotFound, VagentError, VagentWarning
 from vagent.types import Hit
 from vagent.vectors import VectorFilesDamaged, VectorSet, parse_record
 
@@ -77,10 +77,11 @@ def _read_previous(
     key = (str(damage.path), row.generation)
     if key not in _WARNED:
         _WARNED.add(key)
-        print(
-            f"warning: {damage}; meanwhile reading generation {older.generation}, which may "
-            f"miss the latest changes",
-            file=sys.stderr,
+        warnings.warn(
+            f"{damage}; meanwhile reading generation {older.generation}, which may miss the "
+            f"latest changes",
+            VagentWarning,
+            stacklevel=2,
         )
     return result
 

@@ -22,13 +22,15 @@ from vagent.cli.plugins_cmd import plugins_cmd
 from vagent.cli.serve import mcp_cmd, serve
 from vagent.cli.watch import watch
 from vagent.errors import VagentError
-from vagent.logs import quiet_third_party
+from vagent.logs import configure, warnings_to_stderr
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="vagent")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Index long videos and search them (`vagent index`, then `vagent search`)."""
+    ctx.with_resource(warnings_to_stderr())  # each VagentWarning: one line on stderr
 
 
 for command in (index, search, info, remove, ask, eval_cmd, plugins_cmd, bench):
@@ -45,8 +47,13 @@ cli.add_command(mcp_cmd)
 _NO_ARGS: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
-def main(argv: list[str] | None = None) -> Any:
-    quiet_third_party()
+def main(argv: list[str] | None = None) -> None:
+    configure()
+    with warnings_to_stderr():
+        _main(argv)
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         plugins.registry().pm.hook.vagent_register_commands(cli=cli)
         code = cli.main(args=argv, prog_name="vagent", standalone_mode=False)
