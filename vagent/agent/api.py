@@ -25,7 +25,7 @@ from vagent.agent.config import AgentConfig
 from vagent.agent.context import AgentContext
 from vagent.agent.threadstore import THREADS_DB, ThreadKeeper
 from vagent.choices import letter, parse
-from vagent.components import Answerer
+from vagent.components import DECODER, Answerer
 from vagent.errors import EncoderMismatch, UnknownComponent, VagentError
 from vagent.library import Library
 
@@ -119,7 +119,7 @@ class Agent:
             library=library,
             answerer=answerer,
             planner=reg.create("planner", planner_id, answerer=answerer),
-            decoder=reg.create("decoder", "pyav"),
+            decoder=reg.create(DECODER, DECODER.default or ""),
             config=config,
             choice=choice,
         )

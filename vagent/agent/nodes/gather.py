@@ -17,7 +17,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from vagent import plugins
 from vagent.agent.context import AgentContext
 from vagent.errors import VagentError
 from vagent.types import Evidence
@@ -104,6 +103,7 @@ def attach_caches(evidence: list[dict[str, Any]], ctx: AgentContext) -> dict[str
 
 def _load(evidence: list[dict[str, Any]], ctx: AgentContext, fingerprints: list[Any]) -> dict:
     from vagent.kv.errors import KvCorrupt
+    from vagent.kv.store import store_of
 
     catalog = ctx.library.catalog
     segment_ids = sorted({e["segment_id"] for e in evidence})
@@ -117,7 +117,7 @@ def _load(evidence: list[dict[str, Any]], ctx: AgentContext, fingerprints: list[
         if e["segment_id"] in rows
     }
     if ctx.kv_store is None:
-        ctx.kv_store = plugins.registry().create("kv_store", "safetensors", root=ctx.library.root)
+        ctx.kv_store = store_of(ctx.library.root)
     batch = ctx.kv_store.get(list(keys.values()), fp, {keys[s]: rows[s].sha256 for s in keys})
     corrupt: list[str] = []
     unusable: list[str] = []
