@@ -21,6 +21,7 @@ import numpy as np
 
 from vagent import plugins
 from vagent.audio import RATE, chunks
+from vagent.components import ASR_KIND
 from vagent.errors import VagentError
 from vagent.settings import DEFAULT_ASR
 from vagent.synth import write_pcm
@@ -72,7 +73,7 @@ def make_talk(path: Path, seconds: float, speech_share: float = 0.6) -> list[flo
 
 
 def run(audio: str | None, seconds: float, asr_id: str | None) -> dict[str, Any]:
-    asr = plugins.registry().create("asr", asr_id or DEFAULT_ASR)
+    asr = plugins.registry().create(ASR_KIND, asr_id or DEFAULT_ASR)
     asr.load()
     with tempfile.TemporaryDirectory() as tmp:
         placed: list[float] = []

@@ -13,6 +13,7 @@ from typing import Any
 
 from vagent import plugins
 from vagent.catalog import VideoRow
+from vagent.components import DECODER
 from vagent.errors import VagentError
 from vagent.library import Library
 from vagent.types import Hit
@@ -96,7 +97,7 @@ class Service:
                 self._frames.move_to_end(key)
                 return self._frames[key]
         if self._decoder is None:
-            self._decoder = plugins.registry().create("decoder", "pyav")
+            self._decoder = plugins.registry().create(DECODER, DECODER.default_id)
         batch = self._decoder.frames_at(video.path, [key[1]])
         if len(batch) == 0:
             raise VagentError(f"no frame at {t:g} s in {Path(video.path).name}")
