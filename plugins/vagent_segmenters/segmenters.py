@@ -40,7 +40,9 @@ class FixedWindows(Segmenter):
         for j, first in enumerate(starts):
             last = starts[j + 1] if j + 1 < len(starts) else len(times)
             w = int(window[first])
-            end = min((w + 1) * self.seconds, end_of_video)
+            # a window runs on to the next one with frames (frames sparser than windows leave
+            # no gap), the last one to the end of the video
+            end = int(window[last]) * self.seconds if last < len(times) else end_of_video
             spans.append(SegmentSpan(w * self.seconds, end, tuple(range(first, last))))
         return spans
 
