@@ -13,6 +13,7 @@ from tests.conftest import COOKING_SRT as SRT
 from tests.conftest import using_plugins
 from tests.plugins import colour, scripted
 from vagent import Agent, AgentConfig, Library, plugins
+from vagent.components import ANSWERER
 from vagent.errors import AnswererFailed, EncoderMismatch, LibraryNotFound, VagentError
 from vagent.synth import make_video
 
@@ -191,5 +192,5 @@ def test_default_answerer_is_reported_in_the_trace(lib: Library) -> None:
     from vagent.agent.choose import default_answerer
 
     name, why = default_answerer(plugins.registry())
-    assert name in plugins.registry().names("answerer") or name.startswith("hf-vlm/")
+    assert name in plugins.registry().names(ANSWERER) or name.startswith("hf-vlm/")
     assert why

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from tests.conftest import TINY_CLIP
 from vagent import Library, plugins
 from vagent.catalog import FrameRow, SegmentRow, TextSpanRow, VideoRow
+from vagent.components import INDEX, TEXT_ENCODER, VISUAL_ENCODER
 from vagent.synth import make_video
 from vagent.vectors import VectorSet
 
@@ -82,9 +83,9 @@ def _assert_consistent(lib: Library) -> None:
     vs = VectorSet(
         lib.root,
         {
-            "frames": lambda: reg.create("index", "faiss/Flat", dim=row.dim),
-            "segments": lambda: reg.create("index", "faiss/Flat", dim=row.dim),
-            "texts": lambda: reg.create("index", "faiss/Flat", dim=row.text_dim),
+            "frames": lambda: reg.create(INDEX, "faiss/Flat", dim=row.dim),
+            "segments": lambda: reg.create(INDEX, "faiss/Flat", dim=row.dim),
+            "texts": lambda: reg.create(INDEX, "faiss/Flat", dim=row.text_dim),
         },
     )
     vs.load(row.generation, row.vector_files)  # checked against the committed checksums
@@ -124,8 +125,8 @@ def test_readers_search_while_a_writer_indexes(many: Path, tmp_path: Path) -> No
     home = tmp_path / "home"
     lib = Library.open(home / "crash")
     # warm up first: loading the encoders takes seconds, longer than the writer needs
-    plugins.registry().create("visual_encoder", TINY_CLIP).load()
-    plugins.registry().create("text_encoder", "st/all-MiniLM-L6-v2").load()
+    plugins.registry().create(VISUAL_ENCODER, TINY_CLIP).load()
+    plugins.registry().create(TEXT_ENCODER, "st/all-MiniLM-L6-v2").load()
     proc = _writer(many, home)
     seen: set[int] = set()
     try:

@@ -20,6 +20,7 @@ from tests.plugins.colour import ColourEncoder
 from vagent import plugins
 from vagent.bench.content import content_video
 from vagent.cli import cli
+from vagent.components import DECODER
 from vagent.ingest.dedupe import Deduper, signatures
 from vagent.ingest.encode import encode_video
 from vagent.library import Library
@@ -83,7 +84,7 @@ def test_high_motion_reuses_nothing(
 def test_duplicates_take_the_last_encoded_vector(clips: dict[str, Path]) -> None:
     """Every sampled frame has a vector; the encoder saw only the kept frames; a duplicate's
     vector is that of the last frame encoded before it, across batch boundaries too."""
-    dec = plugins.registry().create("decoder", "pyav")
+    dec = plugins.registry().create(DECODER, "pyav")
     info = dec.probe(str(clips["slides"]))
     enc = ColourEncoder()
     got = encode_video(dec, enc, info, 1.0, batch_size=4, dedupe=True)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from vagent import plugins
-from vagent.components import VectorIndex
+from vagent.components import INDEX, VectorIndex
 
 
 def _data(n: int, dim: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -24,7 +24,7 @@ def _brute(ids: np.ndarray, x: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
 
 
 def _make(spec: str, dim: int) -> VectorIndex:
-    index: VectorIndex = plugins.registry().create("index", f"faiss/{spec}", dim=dim)
+    index: VectorIndex = plugins.registry().create(INDEX, f"faiss/{spec}", dim=dim)
     return index
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from tests.conftest import COLOUR, TINY_CLIP
 from vagent import Library
 from vagent.catalog import TextSpanRow
+from vagent.components import DECODER
 from vagent.synth import make_video
 from vagent.text.limits import MAX_FILE_BYTES, PIECE_CHARS, cue_limit, limit_spans
 from vagent.text.subtitles import parse_srt, parse_vtt, read_subtitles
@@ -136,7 +137,7 @@ def test_decoder_and_embedded_subtitles_never_open_a_fifo(tmp_path: Path) -> Non
 
     fifo = tmp_path / "pipe.mkv"
     os.mkfifo(fifo)
-    decoder = plugins.registry().create("decoder", "pyav")
+    decoder = plugins.registry().create(DECODER, "pyav")
     with deadline(20):
         with pytest.raises(BadVideo, match="not a regular file"):
             decoder.probe(str(fifo))

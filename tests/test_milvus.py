@@ -15,7 +15,7 @@ pytest.importorskip("milvus_lite")
 
 from tests.test_index_contract import DIM, contract_cycle
 from vagent import plugins
-from vagent.components import VectorIndex
+from vagent.components import INDEX, VectorIndex
 
 
 @pytest.mark.slow
@@ -23,7 +23,7 @@ def test_milvus_lite_contract(tmp_path: Path) -> None:
     uri = str(tmp_path / "vectors.db")
 
     def make() -> VectorIndex:
-        index: VectorIndex = plugins.registry().create("index", f"milvus/{uri}", dim=DIM)
+        index: VectorIndex = plugins.registry().create(INDEX, f"milvus/{uri}", dim=DIM)
         return index
 
     contract_cycle(make, True, tmp_path)
@@ -42,7 +42,7 @@ def test_milvus_manifest_is_the_committed_state(tmp_path: Path) -> None:
     uri = str(tmp_path / "vectors.db")
 
     def make() -> VectorIndex:
-        index: VectorIndex = plugins.registry().create("index", f"milvus/{uri}", dim=DIM)
+        index: VectorIndex = plugins.registry().create(INDEX, f"milvus/{uri}", dim=DIM)
         return index
 
     writer = make()
@@ -71,7 +71,7 @@ def test_milvus_manifest_is_the_committed_state(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"junk\.idx"):
         make().load(str(tmp_path / "junk.idx"))
     with pytest.raises(ValueError, match="give a URI"):
-        plugins.registry().create("index", "milvus", dim=DIM)
+        plugins.registry().create(INDEX, "milvus", dim=DIM)
 
 
 @pytest.mark.slow

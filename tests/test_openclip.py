@@ -9,11 +9,12 @@ import pytest
 
 from tests.conftest import TINY_CLIP
 from vagent import plugins
+from vagent.components import VISUAL_ENCODER
 from vagent.errors import ModelUnavailable
 
 
 def _enc(id_: str = TINY_CLIP):  # type: ignore[no-untyped-def]
-    return plugins.registry().create("visual_encoder", id_)
+    return plugins.registry().create(VISUAL_ENCODER, id_)
 
 
 def test_tiny_random_encoder_shapes_norms_and_determinism() -> None:

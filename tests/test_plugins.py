@@ -8,13 +8,26 @@ import json
 import os
 import subprocess
 import sys
+import typing
 import warnings
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from tests.conftest import TINY_CLIP
 from vagent import hookspecs, plugins
+from vagent.cli.plugins_cmd import plugins_cmd
+from vagent.components import (
+    DECODER,
+    INDEX,
+    KV_STORE,
+    PLANNER,
+    SEGMENTER,
+    Decoder,
+    Kind,
+    kinds,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILTINS = {
@@ -37,20 +50,109 @@ def test_every_hook_is_specified_documented_and_mapped() -> None:
     specs = {
         n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("vagent_")
     }
-    assert {k.hook for k in plugins.KINDS} | {"vagent_register_commands"} == specs
+    hooks = [k.hook for k in kinds.KINDS]
+    assert len(set(hooks)) == len(hooks) == len({k.name for k in kinds.KINDS})
+    assert set(hooks) | {"vagent_register_commands"} == specs
+    assert "reranker" not in {k.name for k in kinds.KINDS}  # no base class, no built-in, no caller
     readme = (ROOT / "README.md").read_text()
     for name in specs:
         assert (getattr(hookspecs, name).__doc__ or "").strip(), name
         assert name in readme, f"{name} is not documented in README.md"
 
 
+def test_every_kind_names_its_base_class_and_default() -> None:
+    for kind in kinds.KINDS:
+        assert isinstance(kind.base, type) and kind.base_name.startswith("vagent.components.")
+        assert kinds.kind_named(kind.name) is kind
+        assert kind.default is None or kind.default.split("/")[0] in plugins.registry().names(kind)
+    assert kinds.JUDGE.default is None  # no judge ships
+    with pytest.raises(Exception, match="no plugin kind 'reranker'"):
+        kinds.kind_named("reranker")
+
+
+def test_create_returns_the_kinds_declared_type(tmp_path: Path) -> None:
+    reg = plugins.build_registry()
+    built = {
+        DECODER: reg.create(DECODER, DECODER.default_id),
+        SEGMENTER: reg.create(SEGMENTER, SEGMENTER.default_id, seconds=5.0),
+        INDEX: reg.create(INDEX, INDEX.default_id, dim=8),
+        PLANNER: reg.create(PLANNER, PLANNER.default_id),
+        KV_STORE: reg.create(KV_STORE, KV_STORE.default_id, root=tmp_path),
+    }
+    for kind, obj in built.items():
+        assert isinstance(obj, kind.base), kind.name
+    assert isinstance(reg.create("decoder", "pyav"), Decoder)  # a kind's name still works
+    # the declared type: create(Kind[T], ...) -> T, so callers need no annotation of their own
+    overloads = getattr(typing, "get_overloads", lambda f: [])  # Python 3.11+
+    hints = [typing.get_type_hints(f, vars(plugins)) for f in overloads(plugins.Registry.create)]
+    assert any(h["kind"] == Kind[plugins.T] and h["return"] is plugins.T for h in hints)
+
+
+def test_a_factory_that_builds_the_wrong_type_is_named() -> None:
+    from tests.plugins import liar
+
+    reg = plugins.build_registry([("liar", liar)])
+    for kind in (DECODER, "decoder"):
+        with pytest.raises(plugins.PluginContractError) as err:
+            reg.create(kind, "liar/x")
+        msg = str(err.value)
+        assert "\n" not in msg
+        assert "decoder 'liar/x' from plugin 'liar'" in msg
+        assert "distribution (registered in-process) -" in msg
+        assert "tests.plugins.liar.LooksLikeADecoder, not a vagent.components.Decoder" in msg
+    assert isinstance(reg.create(DECODER, "pyav"), Decoder)  # the others are unaffected
+
+
+def test_a_new_kind_is_its_table_entry_and_a_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.plugins import widget
+
+    monkeypatch.setattr(kinds, "KINDS", (*kinds.KINDS, widget.WIDGET))
+    plugins.add_plugin("widget", widget)
+    try:
+        reg = plugins.registry()
+        assert reg.names("widget") == ["upper"] and reg.names(widget.WIDGET) == ["upper"]
+        assert reg.create(widget.WIDGET, "upper/!").turn("a") == "A!"
+        out = CliRunner().invoke(plugins_cmd, ["--json"])
+        assert out.exit_code == 0, out.output
+        listed = json.loads(out.output)
+        (entry,) = [k for k in listed["kinds"] if k["kind"] == "widget"]
+        assert entry == {
+            "kind": "widget",
+            "hook": "vagent_register_widgets",
+            "base": "tests.plugins.widget.Widget",
+            "default": "upper",
+            "summary": "widgets",
+            "installed": ["upper"],
+        }
+        assert {"kind": "widget", "name": "upper", "plugin": "widget"}.items() <= next(
+            c for c in listed["components"] if c["kind"] == "widget"
+        ).items()
+    finally:
+        plugins.remove_plugin("widget")
+
+
+def test_plugins_command_shows_each_kind_with_base_class_and_default() -> None:
+    out = CliRunner().invoke(plugins_cmd, [])
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    for kind in kinds.KINDS:
+        head = f"# {kind.name}: {kind.base_name}, default {kind.default or 'none'}"
+        assert any(line.startswith(head) for line in lines), head
+    assert "index           faiss        vagent" in out.output
+    listed = json.loads(CliRunner().invoke(plugins_cmd, ["--json"]).output)
+    assert set(listed) == {"components", "failed_plugins", "kinds"}
+    (index,) = [k for k in listed["kinds"] if k["kind"] == "index"]
+    assert index["base"] == "vagent.components.VectorIndex" and index["default"] == "faiss/Flat"
+    assert "faiss" in index["installed"]
+
+
 def test_block_and_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VAGENT_PLUGINS_BLOCK", "faiss")
-    assert "faiss" not in plugins.build_registry().names("index")
+    assert "faiss" not in plugins.build_registry().names(INDEX)
     monkeypatch.delenv("VAGENT_PLUGINS_BLOCK")
     monkeypatch.setenv("VAGENT_PLUGINS_ONLY", "pyav")
     reg = plugins.build_registry()
-    assert reg.names("decoder") == ["pyav"] and reg.names("index") == []
+    assert reg.names(DECODER) == ["pyav"] and reg.names(INDEX) == []
 
 
 def test_broken_plugin_is_named_and_skipped(
@@ -82,7 +184,7 @@ def test_duplicate_names_are_refused() -> None:
 
 def test_unknown_component_lists_what_is_installed() -> None:
     with pytest.raises(Exception, match=r"no index named 'annoy'.*installed: faiss"):
-        plugins.build_registry().create("index", "annoy/x", dim=4)
+        plugins.build_registry().create(INDEX, "annoy/x", dim=4)
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import COOKING_SRT, TINY_CLIP
 from vagent import plugins
+from vagent.components import ANSWERER, PLANNER, TEXT_ENCODER, VISUAL_ENCODER
 from vagent.synth import make_video
 from vagent.types import Evidence, Question
 
@@ -90,13 +91,13 @@ def test_random_clip_says_so_only_through_vagent(
     root = logging.getLogger()
     handlers = list(root.handlers)
     with caplog.at_level(logging.INFO):
-        plugins.registry().create("visual_encoder", TINY_CLIP).load()
+        plugins.registry().create(VISUAL_ENCODER, TINY_CLIP).load()
     assert not [r for r in caplog.records if r.name == "root"], caplog.text
     assert root.handlers == handlers  # no basicConfig() handler left to print later warnings
     caplog.clear()
     monkeypatch.setenv("VAGENT_DEBUG", "1")
     with caplog.at_level(logging.INFO):
-        plugins.registry().create("visual_encoder", TINY_CLIP).load()
+        plugins.registry().create(VISUAL_ENCODER, TINY_CLIP).load()
     assert "No pretrained weights loaded" in caplog.text
 
 
@@ -132,7 +133,7 @@ def test_no_search_or_ask_needs_clip_when_its_weights_are_random(tmp_path: Path)
 def test_hf_text_uses_the_current_cache_argument() -> None:
     """transformers 5 deprecates ``past_key_values=`` (a FutureWarning per forward call);
     the hf-text answerer passes the cache the current way, so there is nothing to hide."""
-    ans = plugins.registry().create("answerer", "hf-text", max_new_tokens=8)
+    ans = plugins.registry().create(ANSWERER, "hf-text", max_new_tokens=8)
     span = {"source": "subtitle", "start": 22.0, "end": 26.0,
             "text": "After the break we add three spoons of salt"}  # fmt: skip
     ev = [Evidence("cooking.mp4", 1, 1, 20.0, 30.0, 0.9, texts=[span])]
@@ -148,7 +149,7 @@ def test_numpy_minilm_query_vectors_equal_sentence_transformers() -> None:
     """The NumPy path for queries gives sentence-transformers' vectors (same space)."""
     from vagent_sbert.encoder import LIGHT_MAX_TEXTS
 
-    enc = plugins.registry().create("text_encoder", "st/all-MiniLM-L6-v2")
+    enc = plugins.registry().create(TEXT_ENCODER, "st/all-MiniLM-L6-v2")
     enc.load()
     assert enc.dim == 384 and enc._model is None  # loading opened the NumPy path only
     texts = ["how big is each step", "Ünïcode, punctuation!!! " * 12, "x"]
@@ -167,4 +168,4 @@ def test_the_default_planner_is_the_rules() -> None:
     from vagent.agent.choose import default_planner
 
     reg = plugins.registry()
-    assert default_planner(reg) == "rules" and "llm" in reg.names("planner")
+    assert default_planner(reg) == "rules" and "llm" in reg.names(PLANNER)

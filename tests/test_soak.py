@@ -27,7 +27,7 @@ from vagent import Library, plugins
 plugins.add_plugin("testcolour", colour)
 root, videos, seconds = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
 names = ["a", "b", "c"]
-plugins.registry().create("text_encoder", "st/all-MiniLM-L6-v2").load()  # before the clock
+plugins.registry().create(TEXT_ENCODER, "st/all-MiniLM-L6-v2").load()  # before the clock
 deadline = time.time() + seconds
 rounds = 0
 while time.time() < deadline:

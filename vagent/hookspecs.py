@@ -15,7 +15,7 @@ one hook that registers no component.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pluggy
@@ -45,3 +45,11 @@ del _kind
 @hookspec
 def vagent_register_commands(cli: Any) -> None:
     """Add subcommands to the ``vagent`` click group ``cli`` (``cli.add_command(...)``)."""
+
+
+def specs(kinds: Iterable[Kind[Any]]) -> type:
+    """The hook specifications of ``kinds`` (the table as it is when a registry is built) and
+    ``vagent_register_commands``, as a namespace for ``PluginManager.add_hookspecs``."""
+    hooks: dict[str, Any] = {k.hook: staticmethod(_spec(k)) for k in kinds}
+    hooks["vagent_register_commands"] = staticmethod(vagent_register_commands)
+    return type("VagentHookspecs", (), hooks)

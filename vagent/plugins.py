@@ -17,6 +17,7 @@ from typing import Any, TypeVar, overload
 import pluggy
 
 from vagent import hookspecs
+from vagent.components import kinds as table
 from vagent.components.kinds import KINDS, Kind, kind_named
 from vagent.errors import UnknownComponent, VagentError
 
@@ -70,9 +71,10 @@ class Registry:
     def __init__(self, pm: pluggy.PluginManager, plugins: list[PluginInfo]) -> None:
         self.pm = pm
         self.plugins = plugins
-        self._items: dict[str, dict[str, Registration]] = {k.name: {} for k in KINDS}
+        self._kinds = table.KINDS  # the table as it is now (a test may extend it)
+        self._items: dict[str, dict[str, Registration]] = {k.name: {} for k in self._kinds}
         dist_of = {p.name: p for p in plugins}
-        for kind in KINDS:
+        for kind in self._kinds:
             for impl in getattr(pm.hook, kind.hook).get_hookimpls():
                 info = dist_of.get(impl.plugin_name, PluginInfo(impl.plugin_name, "?", "?"))
                 impl.function(register=self._registrar(kind.name, info))
@@ -91,11 +93,17 @@ class Registry:
 
         return register
 
+    @property
+    def kinds(self) -> tuple[Kind[Any], ...]:
+        """The kinds this registry was built for (the kind table when it was built)."""
+        return self._kinds
+
     def names(self, kind: KindLike) -> list[str]:
         return sorted(self._items[kind_named(kind).name])
 
     def all(self) -> list[Registration]:
-        return [r for k in KINDS for r in sorted(self._items[k.name].values(), key=_by_name)]
+        items = self._items
+        return [r for k in self._kinds for r in sorted(items[k.name].values(), key=_by_name)]
 
     def get(self, kind: KindLike, component_id: str) -> tuple[Registration, str | None]:
         k = kind_named(kind)
@@ -126,12 +134,12 @@ class Registry:
         reg, spec = self.get(k, component_id)
         obj = reg.factory(spec, **options)
         if not isinstance(obj, k.base):
-            base = f"{k.base.__module__}.{k.base.__qualname__}"
+            built = f"{type(obj).__module__}.{type(obj).__qualname__}"
             raise PluginContractError(
-                f"{k.label} '{component_id}' from plugin '{reg.plugin}' ({reg.distribution} "
-                f"{reg.version}) built a {type(obj).__module__}.{type(obj).__qualname__}, not a "
-                f"{base}; the plugin breaks the {k.name} contract (block it with "
-                f"VAGENT_PLUGINS_BLOCK={reg.plugin})"
+                f"{k.label} '{component_id}' from plugin '{reg.plugin}' (distribution "
+                f"{reg.distribution} {reg.version}) built a {built}, not a {k.base_name}: the "
+                f"plugin breaks the {k.name} contract; block it with "
+                f"VAGENT_PLUGINS_BLOCK={reg.plugin}"
             )
         return obj
 
@@ -150,7 +158,7 @@ def build_registry(extra: Iterable[tuple[str, object]] = ()) -> Registry:
     ``extra`` is ``(name, module_or_object)`` pairs registered directly: tests use it for fakes.
     """
     pm = pluggy.PluginManager("vagent")
-    pm.add_hookspecs(hookspecs)
+    pm.add_hookspecs(hookspecs.specs(table.KINDS))
     block, only = _split_env("VAGENT_PLUGINS_BLOCK"), _split_env("VAGENT_PLUGINS_ONLY")
     infos: list[PluginInfo] = []
     seen: set[str] = set()

@@ -22,10 +22,15 @@ import re
 import warnings
 from typing import Any
 
-import faiss
+import faiss as _faiss
 import numpy as np
 
 from vagent.components import VectorIndex
+
+# faiss ships type hints (faiss/__init__.pyi) for part of its SWIG API only: DirectMap,
+# SearchParametersHNSW, PyCallbackIOWriter, the search parameters' keyword arguments and the
+# downcast indexes' methods are missing, so this module uses it untyped.
+faiss: Any = _faiss
 
 # FAISS warns below 39 training points per centroid; PQ codebooks have 2**nbits centroids.
 POINTS_PER_CENTROID = 39

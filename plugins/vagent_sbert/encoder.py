@@ -87,7 +87,10 @@ class SentenceEncoder(TextEncoder):
             getattr(model, "get_embedding_dimension", None)
             or model.get_sentence_embedding_dimension
         )
-        self.dim = int(get_dim())
+        dim = get_dim()
+        if dim is None:
+            raise ModelUnavailable(f"st: text model '{self.spec}' does not say its vector width")
+        self.dim = int(dim)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         self.load()

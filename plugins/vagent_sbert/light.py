@@ -138,7 +138,7 @@ class LightBert:
                 self.eps,
             )
             a = self._dense(x, f"{L}.intermediate.dense")
-            a = 0.5 * a * (1.0 + _erf(a / np.float32(math.sqrt(2.0))).astype(np.float32))
+            a = 0.5 * a * (1.0 + np.asarray(_erf(a / np.float32(math.sqrt(2.0))), np.float32))
             x = _layer_norm(
                 self._dense(a.astype(np.float32), f"{L}.output.dense") + x,
                 self._p(f"{L}.output.LayerNorm.weight"),

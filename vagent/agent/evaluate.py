@@ -30,6 +30,7 @@ import numpy as np
 
 from vagent import __version__
 from vagent.agent.api import Agent
+from vagent.components import JUDGE
 from vagent.errors import VagentError
 from vagent.evaldata import EvalItem, Problem, length_bucket, read_jsonl
 from vagent.evaldata.items import sha256_of
@@ -260,7 +261,7 @@ def evaluate(
     if judge:
         from vagent import plugins
 
-        scorer = plugins.registry().create("judge", judge)
+        scorer = plugins.registry().create(JUDGE, judge)
         run["judge"] = scorer.id
     lib = Library.open(library, db=db)
     index_options = dict(index_options or {})

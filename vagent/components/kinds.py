@@ -65,10 +65,17 @@ class Kind(Generic[T]):
             raise VagentError(f"the {self.label} kind has no default; name one")
         return self.default
 
+    @property
+    def base_name(self) -> str:
+        """Where plugins import the base class from: ``vagent.components.Decoder``."""
+        module = self.base.__module__
+        if module.startswith("vagent.components."):
+            module = "vagent.components"  # every base class is re-exported there
+        return f"{module}.{self.base.__qualname__}"
+
     def hook_doc(self) -> str:
         """The docstring of this kind's hook specification."""
-        base = f"{self.base.__module__}.{self.base.__qualname__}"
-        head = f"Register {self.summary}: ``{self.factory} -> {base}``."
+        head = f"Register {self.summary}: ``{self.factory} -> {self.base_name}``."
         return f"{head}\n\n{self.details}" if self.details else head
 
 
@@ -206,14 +213,13 @@ KINDS: tuple[Kind[Any], ...] = (
     JUDGE,
 )
 
-_BY_NAME: dict[str, Kind[Any]] = {k.name: k for k in KINDS}
-
 
 def kind_named(name: str | Kind[Any]) -> Kind[Any]:
     """The kind called ``name`` (a kind is returned as it is); VagentError for an unknown one."""
     if isinstance(name, Kind):
         return name
-    try:
-        return _BY_NAME[name]
-    except KeyError:
-        raise VagentError(f"no plugin kind '{name}'; the kinds are {', '.join(_BY_NAME)}") from None
+    for kind in KINDS:
+        if kind.name == name:
+            return kind
+    known = ", ".join(k.name for k in KINDS)
+    raise VagentError(f"no plugin kind '{name}'; the kinds are {known}")
