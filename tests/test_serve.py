@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from tests.conftest import town_clips
+from tests.conftest import TINY_CLIP, invoke_cli, town_clips
 from vagent.cli import cli
 from vagent.library import Library
 from vagent.serve import create_app
@@ -308,3 +308,29 @@ def test_vagent_serve_starts_on_loopback_and_stops_on_sigterm(lib: Library) -> N
     assert "serve: models loaded in" in err and f"http://127.0.0.1:{port}/" in err
     assert err.rstrip().endswith("serve: stopped")  # the lifespan closed the library
     assert "Traceback" not in err
+
+
+@pytest.mark.slow  # a real `vagent serve` process (it imports torch) and six short runs
+def test_bench_serve_runs_and_reports_each_measure(tmp_path: Path) -> None:
+    from vagent.bench.serve import describe
+
+    d = town_clips(tmp_path / "clips", field=False)
+    tiny = Library.open(tmp_path / "tiny")  # a built-in encoder: the server process loads it
+    assert tiny.index([d], encoder=TINY_CLIP, text="none", progress=False).ok
+    args = ("-l", str(tiny.root), "--requests", "6", "--clients", "2", "--seconds", "30")
+    out, _ = invoke_cli("bench", "serve", *args, "--json")
+    r = json.loads(out)
+    assert r["videos"] == 1 and r["clients"] == [1, 2] and r["first_search_ms"] > 0
+    for kind in ("search", "frame", "media"):
+        runs = [r[kind][k] for k in ("in_process", "http_1", "http_2")]
+        assert [x["n"] for x in runs] == [6, 6, 6], kind  # every request answered 200/206
+        assert all(x["p95_ms"] >= x["p50_ms"] > 0 and "errors" not in x for x in runs), kind
+        assert r[kind]["added_p50_ms"] is not None and r[kind]["scaling"] > 0
+    size = (d / "street.mp4").stat().st_size
+    assert r["media_file"]["bytes"] == size
+    assert r["media"]["http_1"]["mb_s"] == pytest.approx(
+        6 * size / 1e6 / (6 / r["media"]["http_1"]["per_s"]), rel=0.05
+    )
+    text = "\n".join(describe(r))
+    assert "HTTP adds" in text and "target < 5 ms" in text and "target >= 1.6x" in text
+    assert text.count("HTTP, 2 clients") == 3

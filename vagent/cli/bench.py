@@ -456,3 +456,42 @@ def scale_bench(
                 click.echo(b.describe(r))
     if as_json:
         emit_json(out if len(out) > 1 else out[0])
+
+
+SERVE_CLIENTS = Range("--clients", 2, 64, integer=True)
+SERVE_REQUESTS = Range("--requests", 1, 100_000, integer=True)
+
+
+@bench.command("serve")
+@click.option("--library", "-l", help="Library to serve (default: the quickstart's, made here).")
+@click.option("--db", metavar="URL", help="SQLAlchemy URL of the library's catalog.")
+@click.option("--clients", type=Bounded(SERVE_CLIENTS), default=8, show_default=True)
+@click.option(
+    "--requests", type=Bounded(SERVE_REQUESTS), default=200, show_default=True,
+    help="Requests per run (each request kind, each client count).",
+)  # fmt: skip
+@click.option(
+    "--seconds", type=Bounded(SECONDS), default=20.0, show_default=True,
+    help="Longest a run may take, whichever comes first.",
+)  # fmt: skip
+@json_option
+@guarded
+def serve_bench(
+    library: str | None, db: str | None, clients: int, requests: int, seconds: float,
+    as_json: bool,
+) -> None:  # fmt: skip
+    """Search, frame and media requests over HTTP to a real `vagent serve` (1 and N clients)
+    against the same calls in-process: p50/p95, added ms, throughput and its scaling."""
+    import tempfile
+    from pathlib import Path
+
+    from vagent.bench import serve as b
+
+    with tempfile.TemporaryDirectory(prefix="vagent-serve-") as tmp:
+        where = library or b.demo_library(Path(tmp))
+        r = b.run(b.Config(where, db, clients, requests, seconds))
+    if as_json:
+        emit_json(r)
+        return
+    for line in b.describe(r):
+        click.echo(line)
