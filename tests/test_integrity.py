@@ -16,10 +16,11 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import COLOUR
-from vagent import Library, search
+from vagent import Library
 from vagent.catalog import FrameRow, LibraryRow
 from vagent.errors import LibraryNotFound
 from vagent.integrity.owner import MARKER, FolderOwned
+from vagent.search import visual
 from vagent.vectors import VectorFilesDamaged
 
 pytestmark = pytest.mark.usefixtures("colour_plugin")
@@ -234,7 +235,7 @@ def test_a_search_reads_one_generation_while_a_writer_removes(
     lib = Library.open("snap")
     _index(lib, [videos / "rgb.mp4", videos / "yw.mp4"])
     reader = Library.open("snap")
-    real = search.best_frames
+    real = visual.best_frames
     writes = []
 
     def remove_midway(*args: object, **kw: object) -> object:
@@ -243,10 +244,10 @@ def test_a_search_reads_one_generation_while_a_writer_removes(
             writes.append(_index(Library.open("snap"), [videos / "rgb.mp4"]))
         return real(*args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(search, "best_frames", remove_midway)
+    monkeypatch.setattr(visual, "best_frames", remove_midway)
     hits = reader.search("red", k=5)
     assert Path(hits[0].video).name == "rgb.mp4" and hits[0].start == 0.0
-    monkeypatch.setattr(search, "best_frames", real)
+    monkeypatch.setattr(visual, "best_frames", real)
     after = reader.search("red", k=5)  # the next search sees the new generation
     assert Path(after[0].video).name == "rgb.mp4"
     assert after[0].segment_id != hits[0].segment_id

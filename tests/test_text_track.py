@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import COLOUR, TINY_CLIP
 from vagent import Library
 from vagent.errors import VagentError
-from vagent.fusion import rrf
+from vagent.search.fusion import rrf
 from vagent.synth import make_video
 from vagent.text.lexical import Bm25
 from vagent.text.track import OcrTrack
