@@ -129,6 +129,9 @@ def test_a_new_kind_is_its_table_entry_and_a_plugin(monkeypatch: pytest.MonkeyPa
         ).items()
     finally:
         plugins.remove_plugin("widget")
+    monkeypatch.undo()  # the table without the widget: a registry built from it refuses the kind
+    with pytest.raises(Exception, match="widget kind is not in the kind table"):
+        plugins.build_registry([("widget", widget)]).create(widget.WIDGET, "upper")
 
 
 def test_plugins_command_shows_each_kind_with_base_class_and_default() -> None:

@@ -98,8 +98,17 @@ class Registry:
         """The kinds this registry was built for (the kind table when it was built)."""
         return self._kinds
 
+    def _table(self, kind: KindLike) -> dict[str, Registration]:
+        k = kind_named(kind)
+        table = self._items.get(k.name)
+        if table is None:
+            raise VagentError(
+                f"the {k.label} kind is not in the kind table this registry was built from"
+            )
+        return table
+
     def names(self, kind: KindLike) -> list[str]:
-        return sorted(self._items[kind_named(kind).name])
+        return sorted(self._table(kind))
 
     def all(self) -> list[Registration]:
         items = self._items
@@ -108,7 +117,7 @@ class Registry:
     def get(self, kind: KindLike, component_id: str) -> tuple[Registration, str | None]:
         k = kind_named(kind)
         name, _, spec = component_id.partition("/")
-        reg = self._items[k.name].get(name)
+        reg = self._table(k).get(name)
         if reg is None:
             known = ", ".join(self.names(k)) or "none"
             raise UnknownComponent(
