@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 
@@ -120,6 +120,31 @@ class IndexReport:
         return d
 
 
+class Moment(TypedDict):
+    """One moment of a video as plain data, from a search hit to a citation: what the agent's
+    state holds for a candidate (``hits``) and a chosen moment (``evidence``), and what
+    ``Evidence.to_dict`` writes. JSON-able, so threads can be checkpointed.
+
+    ``score``: the fused relevance. ``channels``: which searches found it (visual, text,
+    lexical; ``neighbour``: next to a hit; ``anchor``: next to a follow-up's earlier moment).
+    ``texts``: its text spans (source, start, end, text; ``at`` for speech). ``frame_times``:
+    its frames (the best-matching first until select sorts them). ``missing``: its source file
+    is gone. ``kv``: the key of the stored KV cache gather loaded for it, when one was.
+    """
+
+    video: str
+    video_id: int
+    segment_id: int
+    start: float
+    end: float
+    score: float
+    channels: list[str]
+    texts: list[dict[str, Any]]
+    frame_times: list[float]
+    missing: bool
+    kv: NotRequired[str]
+
+
 @dataclass
 class Evidence:
     """One moment the agent shows an answerer: a time range of an indexed video.
@@ -143,7 +168,7 @@ class Evidence:
     missing: bool = False
     kv: Any = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> Moment:
         """JSON-safe: everything but the pixels and the cache handle."""
         return {
             "video": self.video,
@@ -157,6 +182,39 @@ class Evidence:
             "frame_times": list(self.frame_times),
             "missing": self.missing,
         }
+
+    @classmethod
+    def from_dict(cls, m: Moment) -> Evidence:
+        """The moment ``m`` as an answerer sees it, without pixels or cache (``to_dict``'s
+        inverse; a moment of an older thread may lack the optional lists)."""
+        return cls(
+            video=m["video"],
+            video_id=m["video_id"],
+            segment_id=m["segment_id"],
+            start=m["start"],
+            end=m["end"],
+            score=m["score"],
+            channels=list(m.get("channels") or []),
+            texts=list(m.get("texts") or []),
+            frame_times=list(m.get("frame_times") or []),
+            missing=bool(m.get("missing")),
+        )
+
+    @classmethod
+    def from_hit(cls, h: Hit) -> Evidence:
+        """A search hit as a moment: its best frame first, its matching spans."""
+        return cls(
+            video=h.video,
+            video_id=h.video_id,
+            segment_id=h.segment_id,
+            start=h.start,
+            end=h.end,
+            score=h.score,
+            channels=list(h.channels),
+            texts=list(h.texts),
+            frame_times=[h.frame_time],
+            missing=h.missing,
+        )
 
 
 @dataclass

@@ -23,6 +23,7 @@ from vagent import plugins
 from vagent.agent.choose import default_answerer, default_planner
 from vagent.agent.config import AgentConfig
 from vagent.agent.context import AgentContext
+from vagent.agent.state import Cited, QAState, Turn
 from vagent.agent.threadstore import THREADS_DB, ThreadKeeper
 from vagent.choices import letter, parse
 from vagent.components import DECODER, Answerer
@@ -42,6 +43,14 @@ class Citation(NamedTuple):
     why: str
     quote: str = ""
     near_miss: bool = False
+
+    @classmethod
+    def of(cls, c: Cited) -> Citation:
+        """The citation the state holds (``vagent.agent.state.Cited``), for the caller.
+        A turn of an older thread may lack ``quote`` and ``near_miss``."""
+        return cls(
+            c["video"], c["start"], c["end"], c["why"], c.get("quote", ""), bool(c.get("near_miss"))
+        )
 
 
 @dataclass
@@ -192,7 +201,7 @@ class Agent:
         run_config = {"configurable": {"thread_id": tid}, "recursion_limit": 64}
         t0 = time.perf_counter()
         try:
-            inputs = {
+            inputs: QAState = {
                 "question": question.strip(),
                 "options": opts,
                 "videos": list(videos) if videos else None,
@@ -221,11 +230,7 @@ class Agent:
             "overhead_ms": round(total_ms - model_ms, 3),
             "config": self.ctx.config.to_dict(),
         }
-        citations = [
-            Citation(c["video"], c["start"], c["end"], c["why"], c.get("quote", ""),
-                     bool(c.get("near_miss")))
-            for c in out["citations"]
-        ]  # fmt: skip
+        citations = [Citation.of(c) for c in out["citations"]]
         abstained = bool(out.get("abstained"))
         choice = None if abstained else draft.get("choice")
         return AskResult(
@@ -242,7 +247,7 @@ class Agent:
             guessed=bool(out.get("guessed")),
         )
 
-    def history(self, thread_id: str) -> list[dict[str, Any]]:
+    def history(self, thread_id: str) -> list[Turn]:
         """The turns of a thread so far (question, options, answer, citations), oldest first."""
         self.threads.check_usable(thread_id)
         snap = self.graph.get_state({"configurable": {"thread_id": thread_id}})

@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vagent.agent.config import AgentConfig
+from vagent.agent.state import QAState, Trace
 from vagent.components import Answerer, Decoder, Planner
 
 if TYPE_CHECKING:
     from vagent.library import Library
 
-Node = Callable[[dict[str, Any], "AgentContext"], tuple[dict[str, Any], dict[str, Any]]]
+Node = Callable[[QAState, "AgentContext"], tuple[QAState, Trace]]
+"""A node: ``node(state, ctx) -> (update, trace info)``."""
 
 
 @dataclass
@@ -37,7 +39,7 @@ class AgentContext:
     kv_store: Any = None
     model_ms: float = 0.0
     choice: dict[str, str] = field(default_factory=dict)
-    progress: Callable[[str, float, dict[str, Any]], None] | None = None
+    progress: Callable[[str, float, Trace], None] | None = None
     """Called after each node with its name, seconds and trace info (``vagent ask``'s lines)."""
 
     @contextmanager
@@ -50,16 +52,17 @@ class AgentContext:
             self.model_ms += (time.perf_counter() - t0) * 1000.0
 
 
-def traced(name: str, node: Node, ctx: AgentContext) -> Callable[[dict[str, Any]], dict[str, Any]]:
+def traced(name: str, node: Node, ctx: AgentContext) -> Callable[[QAState], QAState]:
     """Wrap ``node(state, ctx) -> (update, info)``: append its timing and info to the trace."""
 
-    def run(state: dict[str, Any]) -> dict[str, Any]:
+    def run(state: QAState) -> QAState:
         ctx.model_ms = 0.0
         t0 = time.perf_counter()
         update, info = node(state, ctx)
         ms = (time.perf_counter() - t0) * 1000.0
         base = update.get("trace", state.get("trace") or [])
-        entry = {"node": name, "ms": round(ms, 3), "model_ms": round(ctx.model_ms, 3), **info}
+        entry: Trace = {"node": name, "ms": round(ms, 3), "model_ms": round(ctx.model_ms, 3)}
+        entry.update(info)
         if ctx.progress is not None:
             ctx.progress(name, ms / 1000.0, info)
         return {**update, "trace": [*base, entry]}

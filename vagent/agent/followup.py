@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from vagent.agent.grounding import content_words
+from vagent.agent.state import Anchor, Cited, Turn
 from vagent.timefmt import clock
 
 _REF = r"(?:that|this|it|then|those|them|there|the\s+last\s+one)"
@@ -33,7 +33,7 @@ def _side(word: str) -> str:
     return "before" if w.startswith(("before", "prior", "earlier", "previous")) else "after"
 
 
-def is_follow_up(question: str, turns: Sequence[dict[str, Any]]) -> bool:
+def is_follow_up(question: str, turns: Sequence[Turn]) -> bool:
     """Whether ``question`` leans on the thread: it refers back ("that", "then", "next") or is
     too short to stand alone."""
     if not turns:
@@ -46,17 +46,18 @@ def is_follow_up(question: str, turns: Sequence[dict[str, Any]]) -> bool:
     )
 
 
-def cited(turn: dict[str, Any]) -> list[dict[str, Any]]:
+def cited(turn: Turn) -> list[Cited]:
     """A turn's citations that the answer rested on (not near misses)."""
     return [c for c in turn.get("citations") or [] if not c.get("near_miss")]
 
 
-def resolve(question: str, turns: Sequence[dict[str, Any]]) -> tuple[str, dict[str, Any] | None]:
+def resolve(question: str, turns: Sequence[Turn]) -> tuple[str, Anchor | None]:
     """``(resolved question, anchor or None)`` for ``question`` asked after ``turns``."""
     if not is_follow_up(question, turns):
         return question, None
     last = turns[-1]
-    resolved, anchor = question, None
+    resolved: str = question
+    anchor: Anchor | None = None
     m = _ANCHOR.search(question)
     n = None if m else _NEXT.search(question)
     found = m or n
@@ -66,13 +67,13 @@ def resolve(question: str, turns: Sequence[dict[str, Any]]) -> tuple[str, dict[s
         c = moments[0]
         side = _side(found.group("dir"))
         t = float(c["start"] if side == "before" else c["end"])
-        anchor = {
-            "video": c["video"],
-            "video_id": c.get("video_id"),
-            "segment_id": c.get("segment_id"),
-            side: t,
-            "adjacent": bool(n or (m and m.group("adj"))),
-        }
+        anchor = {"video": c["video"], "video_id": c.get("video_id")}
+        anchor["segment_id"] = c.get("segment_id")
+        if side == "before":
+            anchor["before"] = t
+        else:
+            anchor["after"] = t
+        anchor["adjacent"] = bool(n or (m and m.group("adj")))
         where = f"{side} {clock(t)}"
         if m:
             adj = m.group("adj") or ""
@@ -85,7 +86,7 @@ def resolve(question: str, turns: Sequence[dict[str, Any]]) -> tuple[str, dict[s
     return resolved, anchor
 
 
-def keeps(anchor: dict[str, Any] | None, video: str, start: float, end: float) -> bool:
+def keeps(anchor: Anchor | None, video: str, start: float, end: float) -> bool:
     """Whether a moment lies on the anchor's side of the earlier citation (same video)."""
     if not anchor:
         return True

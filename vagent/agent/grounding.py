@@ -28,7 +28,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from vagent.agent.state import GroundingState, Turn
 from vagent.text.lexical import STOPWORDS
+from vagent.types import Moment
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # Words of questions that say nothing about where the answer is ("what do we do next?").
@@ -130,7 +132,7 @@ class Grounding:
     by: str = ""
     coverage: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> GroundingState:
         return {
             "grounded": self.grounded,
             "reason": self.reason,
@@ -143,14 +145,14 @@ class Grounding:
         }
 
 
-def spans(evidence: Sequence[dict[str, Any]]) -> Iterable[tuple[int, int, dict[str, Any]]]:
+def spans(evidence: Sequence[Moment]) -> Iterable[tuple[int, int, dict[str, Any]]]:
     for i, e in enumerate(evidence):
         for j, s in enumerate(e.get("texts") or []):
             if str(s.get("text", "")).strip():
                 yield i, j, s
 
 
-def supporting(question: str, answer: str, evidence: Sequence[dict[str, Any]]) -> list[Support]:
+def supporting(question: str, answer: str, evidence: Sequence[Moment]) -> list[Support]:
     """The spans that support ``answer`` to ``question`` (see the module doc), best first."""
     q = content_words(question)
     a = content_words(answer) - q
@@ -178,11 +180,11 @@ def supporting(question: str, answer: str, evidence: Sequence[dict[str, Any]]) -
 def assess(
     question: str,
     answer: str,
-    evidence: Sequence[dict[str, Any]],
+    evidence: Sequence[Moment],
     *,
     frames: bool = False,
     meta: dict[str, Any] | None = None,
-    earlier: Sequence[dict[str, Any]] = (),
+    earlier: Sequence[Turn] = (),
     free: bool = False,
 ) -> Grounding:
     """Whether ``answer`` (an open answer's text, or the chosen option's text) stands on
@@ -232,7 +234,7 @@ def assess(
 
 
 def option_scores(
-    question: str, options: Sequence[str], evidence: Sequence[dict[str, Any]]
+    question: str, options: Sequence[str], evidence: Sequence[Moment]
 ) -> list[float] | None:
     """How well each option's distinctive words (not in the question, not shared by every
     option) are held by the evidence: per option, the best span's fraction of them, a span that

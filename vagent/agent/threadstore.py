@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vagent.agent.state import QAState
 from vagent.errors import VagentError
 from vagent.paths import home
 
@@ -157,16 +158,16 @@ class ThreadKeeper:
         self,
         graph: Any,
         plain: Callable[[], Any],
-        inputs: dict[str, Any],
+        inputs: QAState,
         config: dict[str, Any],
         thread_id: str | None,
-    ) -> tuple[dict[str, Any], list[str]]:
+    ) -> tuple[QAState, list[str]]:
         """Run ``graph`` (compiled with ``saver``), or ``plain()`` (compiled without one) when
         the file is unusable and no thread was named; the output and notes for the user."""
         if self.error is not None:
             if thread_id is not None:
                 raise ThreadsUnusable(f"cannot continue thread {thread_id}: {self.error}")
-            out: dict[str, Any] = plain().invoke(inputs, config)
+            out: QAState = plain().invoke(inputs, config)
             return out, [self._not_kept()] if self.path is not None else []
         try:
             out = graph.invoke(inputs, config)

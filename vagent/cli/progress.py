@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -24,7 +25,7 @@ def wanted(flag: bool | None, as_json: bool) -> bool:
     return not as_json and sys.stderr.isatty()
 
 
-def _detail(name: str, info: dict[str, Any]) -> str:
+def _detail(name: str, info: Mapping[str, Any]) -> str:
     """A few words from the node's trace info: queries planned, round, confidence, failure."""
     if "error" in info:
         return "failed: " + str(info["error"]).splitlines()[0][:80]
@@ -56,6 +57,6 @@ class AskProgress:
     def loaded(self) -> None:
         self.say(f"{'models':<10}{time.perf_counter() - self._t0:6.2f} s  loaded")
 
-    def __call__(self, name: str, seconds: float, info: dict[str, Any]) -> None:
+    def __call__(self, name: str, seconds: float, info: Mapping[str, Any]) -> None:
         detail = _detail(name, info)
         self.say(f"{name:<10}{seconds:6.2f} s" + (f"  {detail}" if detail else ""))

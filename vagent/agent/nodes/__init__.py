@@ -10,6 +10,7 @@ from vagent.agent.nodes.gather import gather
 from vagent.agent.nodes.plan import plan
 from vagent.agent.nodes.retrieve import retrieve
 from vagent.agent.nodes.select import select_evidence
+from vagent.agent.state import QAState
 
 NODES = {
     "plan": plan,
@@ -22,7 +23,7 @@ NODES = {
 }
 
 
-def after_verify(state: dict[str, object]) -> str:
+def after_verify(state: QAState) -> str:
     """Where verify leads: ``finish`` once the draft is accepted, else back to ``retrieve``."""
     return "finish" if state.get("done") else "retrieve"
 

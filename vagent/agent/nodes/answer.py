@@ -26,21 +26,19 @@ import numpy as np
 
 from vagent.agent import grounding
 from vagent.agent.context import AgentContext
-from vagent.agent.nodes.gather import as_evidence
+from vagent.agent.state import DraftState, QAState, Trace
 from vagent.choices import letter
 from vagent.errors import AnswererFailed
 from vagent.text.lexical import tokens
-from vagent.types import Draft, Question
+from vagent.types import Draft, Evidence, Question
 
 REFINE_WORDS = 6
 
 
-def build_question(
-    state: dict[str, Any], ctx: AgentContext, options: list[str] | None = None
-) -> Question:
+def build_question(state: QAState, ctx: AgentContext, options: list[str] | None = None) -> Question:
     evidence = []
     for e in state.get("evidence") or []:
-        ev = as_evidence(e)
+        ev = Evidence.from_dict(e)
         if ctx.answerer.wants_frames and not e["missing"]:
             imgs = [ctx.frames[(e["video_id"], t)] for t in e["frame_times"]]
             imgs = [i for i in imgs if i is not None]
@@ -89,7 +87,7 @@ def call_answerer(ctx: AgentContext, question: Question) -> Draft:
     return d
 
 
-def draft_dict(d: Draft) -> dict[str, Any]:
+def draft_dict(d: Draft) -> DraftState:
     return {
         "text": d.text,
         "choice": d.choice,
@@ -100,10 +98,10 @@ def draft_dict(d: Draft) -> dict[str, Any]:
     }
 
 
-def answer(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], dict[str, Any]]:
+def answer(state: QAState, ctx: AgentContext) -> tuple[QAState, Trace]:
     if not state.get("evidence") and not state.get("guess"):
         # nothing to read: the answerer could only invent; verify and finish abstain
-        empty: dict[str, Any] = {
+        empty: DraftState = {
             "text": "",
             "choice": None,
             "confidence": None,
@@ -116,17 +114,17 @@ def answer(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], di
     prev = state.get("draft") or {}
     if prev.get("shown") == shown and "skipped" not in (prev.get("meta") or {}):
         # a refined search that chose the same moments: the answerer would say the same again
-        again = {**prev, "meta": {**(prev.get("meta") or {}), "reused": True}}
+        again: DraftState = {**prev, "meta": {**(prev.get("meta") or {}), "reused": True}}
         return {"draft": again}, {"answerer": ctx.answerer.id, "reused": "same evidence"}
     q = build_question(state, ctx)
     d = call_answerer(ctx, q)
-    info = {"answerer": ctx.answerer.id, "confidence": d.confidence, "choice": d.choice}
+    info: Trace = {"answerer": ctx.answerer.id, "confidence": d.confidence, "choice": d.choice}
     if "kv_segments" in d.meta:  # answerers that read stored KV caches say how many they used
-        info.update(source=d.meta.get("source"), kv_segments=d.meta["kv_segments"])
+        info.update({"source": d.meta.get("source"), "kv_segments": d.meta["kv_segments"]})
     return {"draft": {**draft_dict(d), "shown": shown}}, info
 
 
-def shown_key(state: dict[str, Any]) -> list[list[Any]]:
+def shown_key(state: QAState) -> list[list[Any]]:
     """What the answerer is shown, as plain data: each moment's segment and frame times."""
     return [
         [e["segment_id"], list(e.get("frame_times") or []), bool(e.get("missing"))]
@@ -134,24 +132,24 @@ def shown_key(state: dict[str, Any]) -> list[list[Any]]:
     ]
 
 
-def verify(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], dict[str, Any]]:
-    draft = dict(state["draft"])
+def verify(state: QAState, ctx: AgentContext) -> tuple[QAState, Trace]:
+    draft = state["draft"].copy()
     options = state.get("options")
     evidence = state.get("evidence") or []
-    info: dict[str, Any] = {}
+    info: Trace = {}
     called = "skipped" not in (draft.get("meta") or {})
     g = _assess(state, ctx, draft)
     if options and called and not g.grounded:
         # the answerer's pick may be off while the evidence holds another option's words
         lexical = grounding.option_scores(state["question"], options, evidence)
         if lexical is not None:
-            best = {**draft, "choice": int(np.argmax(lexical))}
+            best: DraftState = {**draft, "choice": int(np.argmax(lexical))}
             g = _assess(state, ctx, best)
     reused = bool((draft.get("meta") or {}).get("reused"))
     if options and called and not reused and (g.grounded or state.get("guess")):
-        _check_options(state, ctx, draft, info)
+        _check_options(state, ctx, draft, info, options)
         g = _assess(state, ctx, draft)  # the chosen option may have changed
-    draft.update(grounded=g.grounded, grounding=g.to_dict())
+    draft.update({"grounded": g.grounded, "grounding": g.to_dict()})
     conf = draft.get("confidence")
     accepted = g.grounded and (conf is None or conf >= ctx.config.threshold)
     rnd = state.get("round", 1)
@@ -159,20 +157,20 @@ def verify(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], di
         rounds_left = rnd <= ctx.config.refinements
     else:  # nothing found at all: one more search with the question's words, no more
         rounds_left = rnd == 1 and ctx.config.refinements > 0
-    update: dict[str, Any] = {"draft": draft, "done": True}
-    info.update(confidence=conf, grounded=g.grounded, accepted=accepted)
+    update: QAState = {"draft": draft, "done": True}
+    info.update({"confidence": conf, "grounded": g.grounded, "accepted": accepted})
     if g.reason:
         info["not_grounded"] = g.reason
     if not accepted and rounds_left:
         queries = refine(state, draft)
         if queries:
             searched = [*(state.get("searched") or []), *(state.get("queries") or [])]
-            update.update(done=False, queries=queries, searched=searched)
+            update.update({"done": False, "queries": queries, "searched": searched})
             info["refined"] = queries
     return update, info
 
 
-def _assess(state: dict[str, Any], ctx: AgentContext, draft: dict[str, Any]) -> Any:
+def _assess(state: QAState, ctx: AgentContext, draft: DraftState) -> grounding.Grounding:
     options = state.get("options")
     choice = draft.get("choice")
     said = options[choice] if options and choice is not None else draft.get("text") or ""
@@ -188,11 +186,10 @@ def _assess(state: dict[str, Any], ctx: AgentContext, draft: dict[str, Any]) -> 
 
 
 def _check_options(
-    state: dict[str, Any], ctx: AgentContext, draft: dict[str, Any], info: dict[str, Any]
+    state: QAState, ctx: AgentContext, draft: DraftState, info: Trace, options: list[str]
 ) -> None:
-    """Re-ask with the options rotated; weigh both asks by the evidence's words; update
+    """Re-ask with the ``options`` rotated; weigh both asks by the evidence's words; update
     ``draft`` in place (choice, confidence, option_scores, consistent, text)."""
-    options = state["options"]
     n = len(options)
     rotated = options[1:] + options[:1]  # option i of the re-ask is original (i + 1) % n
     d2 = call_answerer(ctx, build_question(state, ctx, rotated))
@@ -213,17 +210,19 @@ def _check_options(
     choice = int(joint.argmax())
     decided = lexical is not None and lexical[choice] > 0 and lexical[choice] == max(lexical)
     draft.update(
-        choice=choice,
-        confidence=float(joint[choice]) * (1.0 if consistent or decided else 0.5),
-        option_scores=[round(float(x), 6) for x in joint],
-        model_scores=[round(float(x), 6) for x in mean],
-        consistent=consistent,
-        text=f"{letter(choice)}) {options[choice]}",
+        {
+            "choice": choice,
+            "confidence": float(joint[choice]) * (1.0 if consistent or decided else 0.5),
+            "option_scores": [round(float(x), 6) for x in joint],
+            "model_scores": [round(float(x), 6) for x in mean],
+            "consistent": consistent,
+            "text": f"{letter(choice)}) {options[choice]}",
+        }
     )
-    info.update(consistent=consistent, reask_choice=(d2.choice + 1) % n)
+    info.update({"consistent": consistent, "reask_choice": (d2.choice + 1) % n})
 
 
-def _scores(draft: dict[str, Any], n: int) -> np.ndarray:
+def _scores(draft: DraftState, n: int) -> np.ndarray:
     s = draft.get("option_scores")
     if s and len(s) == n:
         a = np.asarray(s, float)
@@ -233,7 +232,7 @@ def _scores(draft: dict[str, Any], n: int) -> np.ndarray:
     return out
 
 
-def refine(state: dict[str, Any], draft: dict[str, Any]) -> list[str]:
+def refine(state: QAState, draft: DraftState) -> list[str]:
     """Sub-queries for another round, built from the question and the evidence, never from the
     draft (an unsupported draft's words would only search for the invention). Multiple choice:
     the question with each option. Open questions: the question with the words of the evidence

@@ -17,7 +17,9 @@ from typing import Any
 
 from vagent.agent.context import AgentContext
 from vagent.agent.grounding import content_words, quote
+from vagent.agent.state import Cited, QAState, Trace, Turn
 from vagent.timefmt import clock
+from vagent.types import Moment
 
 MAX_CITED = 3
 QUOTES_PER_CITATION = 2
@@ -26,23 +28,23 @@ SAYS = "The library says:"
 GUESS_LABEL = "a guess: the library holds nothing that answers this"
 
 
-def finish(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], dict[str, Any]]:
+def finish(state: QAState, ctx: AgentContext) -> tuple[QAState, Trace]:
     draft = state.get("draft") or {}
     evidence = state.get("evidence") or []
-    g = draft.get("grounding") or {}
+    g = draft.get("grounding")
     grounded = bool(draft.get("grounded"))
     options = state.get("options")
     choice = draft.get("choice")
     said = options[choice] if options and choice is not None else draft.get("text") or ""
     want = (content_words(state["question"]), content_words(said))
     if grounded:
-        order = _dedupe([s["evidence"] for s in g.get("support") or []])
+        order = _dedupe([s["evidence"] for s in (g["support"] if g else [])])
         if not order:
             used = [i for i in draft.get("used") or [] if 0 <= i < len(evidence)]
             order = used or _best(evidence)
         citations = [citation(evidence[i], want) for i in order[:MAX_CITED]]
         answer, abstained, guessed = draft.get("text") or "", False, False
-        if g.get("by") == "quote" and citations and citations[0]["quote"]:
+        if g and g["by"] == "quote" and citations and citations[0]["quote"]:
             # the sentence added what the evidence does not say: give the words it does say
             c = citations[0]
             answer = f'{SAYS} "{c["quote"]}" ({c["name"]} {clock(c["start"])}-{clock(c["end"])})'
@@ -52,21 +54,21 @@ def finish(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], di
         guessed = bool(state.get("guess")) and bool(draft.get("text"))
         abstained = not guessed
         answer = guess_text(draft["text"]) if guessed else abstain_text(citations)
-    turn = {
+    turn: Turn = {
         "question": state["question"],
         "options": state.get("options"),
         "answer": answer,
         "citations": citations,
         "abstained": abstained,
     }
-    info = {
+    info: Trace = {
         "cited": sum(not c["near_miss"] for c in citations),
         "near_misses": sum(c["near_miss"] for c in citations),
         "grounded": grounded,
         "abstained": abstained,
         "missing": len(state.get("missing_sources") or []),
     }
-    out = {
+    out: QAState = {
         "answer": answer,
         "citations": citations,
         "abstained": abstained,
@@ -80,12 +82,12 @@ def _dedupe(items: list[int]) -> list[int]:
     return list(dict.fromkeys(items))
 
 
-def _best(evidence: list[dict[str, Any]]) -> list[int]:
+def _best(evidence: list[Moment]) -> list[int]:
     """The most relevant moments shown, by fused score (the closest ones, when abstaining)."""
     return sorted(range(len(evidence)), key=lambda i: -evidence[i]["score"])[:MAX_CITED]
 
 
-def abstain_text(near: list[dict[str, Any]]) -> str:
+def abstain_text(near: list[Cited]) -> str:
     if not near:
         return f"{ABSTAIN}: no moment matched the question."
     where = ", ".join(f"{c['name']} {clock(c['start'])}-{clock(c['end'])}" for c in near)
@@ -99,7 +101,7 @@ def guess_text(text: str) -> str:
 Words = tuple[set[str], set[str]]
 
 
-def citation(e: dict[str, Any], want: Words | None = None, near_miss: bool = False) -> dict:
+def citation(e: Moment, want: Words | None = None, near_miss: bool = False) -> Cited:
     quotes = quotes_of(e, want)
     return {
         "video": e["video"],
@@ -115,7 +117,7 @@ def citation(e: dict[str, Any], want: Words | None = None, near_miss: bool = Fal
     }
 
 
-def quotes_of(e: dict[str, Any], words: Words | None) -> list[dict[str, Any]]:
+def quotes_of(e: Moment, words: Words | None) -> list[dict[str, Any]]:
     """The moment's spans that hold the most deciding words, each cut to a window around them;
     spans in time order when none holds any. ``words``: the question's and the answer's content
     words; an answer that copies most of a span decides nothing by its words there, so that
@@ -143,7 +145,7 @@ def _deciding(span: set[str], qw: set[str], aw: set[str]) -> set[str]:
     return qw if copied and span & qw else qw | aw
 
 
-def why(e: dict[str, Any], want: Words | None = None) -> str:
+def why(e: Moment, want: Words | None = None) -> str:
     found = [c for c in e.get("channels") or [] if c not in ("earlier", "anchor")]
     parts = [f"found by {'+'.join(found)} search" if found else "retrieved"]
     if e.get("channels") == ["neighbour"]:

@@ -18,14 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from vagent.agent.context import AgentContext
+from vagent.agent.state import QAState, Trace
 from vagent.errors import VagentError
-from vagent.types import Evidence
+from vagent.types import Evidence, Moment
 
 
-def gather(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], dict[str, Any]]:
-    evidence = [dict(e) for e in state.get("evidence") or []]
+def gather(state: QAState, ctx: AgentContext) -> tuple[QAState, Trace]:
+    evidence = [e.copy() for e in state.get("evidence") or []]
     missing: dict[str, str] = {}
-    by_video: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
+    by_video: dict[tuple[int, str], list[Moment]] = defaultdict(list)
     for e in evidence:
         if not Path(e["video"]).is_file():
             missing[e["video"]] = "the file is gone (moved or deleted); re-index its new location"
@@ -52,34 +53,18 @@ def gather(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], di
             decoded += len(want)
     kv = attach_caches(evidence, ctx)
     source = "frames" if ctx.answerer.wants_frames else "text"
-    info = {
+    info: Trace = {
         "frames_decoded": decoded,
         "source": "kv" if kv.get("kv_segments") else source,  # kv: some moments from caches
-        **kv,
-        "missing": [f"{p}: {why}" for p, why in missing.items()],
     }
+    info.update(kv)
+    info["missing"] = [f"{p}: {why}" for p, why in missing.items()]
     prior = list(state.get("missing_sources") or [])
     sources = prior + [p for p in missing if p not in prior]
     return {"evidence": evidence, "missing_sources": sources}, info
 
 
-def as_evidence(e: dict[str, Any]) -> Evidence:
-    """A moment of the state as the answerer sees it (no pixels, no cache)."""
-    return Evidence(
-        video=e["video"],
-        video_id=e["video_id"],
-        segment_id=e["segment_id"],
-        start=e["start"],
-        end=e["end"],
-        score=e["score"],
-        channels=list(e.get("channels") or []),
-        texts=list(e.get("texts") or []),
-        frame_times=list(e.get("frame_times") or []),
-        missing=bool(e.get("missing")),
-    )
-
-
-def attach_caches(evidence: list[dict[str, Any]], ctx: AgentContext) -> dict[str, Any]:
+def attach_caches(evidence: list[Moment], ctx: AgentContext) -> Trace:
     """Load the stored KV caches of ``evidence`` into ``ctx.kv`` (replacing the last round's)
     and mark the moments that got one; what the trace says about it (empty when the answerer
     reads no caches)."""
@@ -101,7 +86,7 @@ def attach_caches(evidence: list[dict[str, Any]], ctx: AgentContext) -> dict[str
         return {"kv_segments": 0, "kv_error": f"{type(exc).__name__}: {exc}"}
 
 
-def _load(evidence: list[dict[str, Any]], ctx: AgentContext, fingerprints: list[Any]) -> dict:
+def _load(evidence: list[Moment], ctx: AgentContext, fingerprints: list[Any]) -> Trace:
     from vagent.kv.errors import KvCorrupt
     from vagent.kv.store import store_of
 
@@ -112,7 +97,7 @@ def _load(evidence: list[dict[str, Any]], ctx: AgentContext, fingerprints: list[
     if not rows:
         return {"kv_segments": 0}
     keys = {
-        e["segment_id"]: ctx.answerer.kv_key(as_evidence(e))
+        e["segment_id"]: ctx.answerer.kv_key(Evidence.from_dict(e))
         for e in evidence
         if e["segment_id"] in rows
     }

@@ -3,14 +3,13 @@ sub-queries with the planner plugin."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from vagent.agent.context import AgentContext
 from vagent.agent.followup import resolve
+from vagent.agent.state import QAState, Trace
 from vagent.threads import single_threaded
 
 
-def plan(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], dict[str, Any]]:
+def plan(state: QAState, ctx: AgentContext) -> tuple[QAState, Trace]:
     question = state["question"]
     turns = state.get("turns") or []
     # an abstained turn's "answer" is the agent's own apology: planners never see it as a fact
@@ -19,7 +18,7 @@ def plan(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], dict
         for t in turns
     ]
     resolved, anchor = resolve(question, turns)
-    info: dict[str, Any] = {"planner": ctx.planner.id}
+    info: Trace = {"planner": ctx.planner.id}
     if resolved != question:
         info["resolved"] = resolved
     if anchor:
@@ -34,7 +33,7 @@ def plan(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], dict
         info["error"] = f"{type(exc).__name__}: {exc}"
     queries = _dedupe([question, *[q for q in queries if q and q.strip()]])
     info["queries"] = queries
-    fresh = {
+    fresh: QAState = {
         "queries": queries,
         "searched": [],
         "resolved": resolved,

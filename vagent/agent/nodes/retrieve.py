@@ -7,24 +7,25 @@ next to it (channel ``anchor``), the closest ranked first when the follow-up say
 
 from __future__ import annotations
 
-from typing import Any
-
 from vagent.agent import lookup
 from vagent.agent.context import AgentContext
 from vagent.agent.followup import keeps
-from vagent.fusion import rrf
+from vagent.agent.state import Anchor, QAState, QueryHits, Trace
+from vagent.catalog.schema import SegmentRow
+from vagent.search.fusion import rrf
+from vagent.types import Evidence, Moment
 
 NEIGHBOUR_DECAY = 0.5
 ANCHOR_MOMENTS = 2
 
 
-def retrieve(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], dict[str, Any]]:
+def retrieve(state: QAState, ctx: AgentContext) -> tuple[QAState, Trace]:
     cfg = ctx.config
     lists: dict[str, list[int]] = {}
-    found: dict[int, dict[str, Any]] = {h["segment_id"]: dict(h) for h in state.get("hits") or []}
+    found: dict[int, Moment] = {h["segment_id"]: h.copy() for h in state.get("hits") or []}
     if found:
         lists["earlier"] = [h["segment_id"] for h in state["hits"]]
-    per_query = []
+    per_query: list[QueryHits] = []
     anchor = state.get("anchor")
     videos = [anchor["video"]] if anchor else state.get("videos")
     for i, q in enumerate(state["queries"]):
@@ -35,18 +36,7 @@ def retrieve(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], 
         for h in hits:
             cur = found.get(h.segment_id)
             if cur is None:
-                found[h.segment_id] = {
-                    "video": h.video,
-                    "video_id": h.video_id,
-                    "segment_id": h.segment_id,
-                    "start": h.start,
-                    "end": h.end,
-                    "score": 0.0,
-                    "channels": list(h.channels),
-                    "texts": list(h.texts),
-                    "frame_times": [h.frame_time],
-                    "missing": h.missing,
-                }
+                found[h.segment_id] = Evidence.from_hit(h).to_dict()
             else:
                 cur["channels"] = sorted(set(cur["channels"]) | set(h.channels))
                 if h.frame_time not in cur["frame_times"]:
@@ -61,41 +51,47 @@ def retrieve(state: dict[str, Any], ctx: AgentContext) -> tuple[dict[str, Any], 
     added = [a for a in added if keeps(anchor, a["video"], a["start"], a["end"])]
     near = _anchored(anchor, ranked + added, ctx) if anchor else []
     ranked = sorted([*ranked, *added, *near], key=lambda m: -m["score"])
-    info = {"round": state.get("round", 0) + 1, "queries": per_query, "neighbours": len(added)}
+    info: Trace = {"round": state.get("round", 0) + 1, "queries": per_query}
+    info["neighbours"] = len(added)
     if anchor:
         info["anchored"] = len(near)
     return {"hits": ranked, "round": state.get("round", 0) + 1}, info
 
 
-def _neighbours(ranked: list[dict[str, Any]], ctx: AgentContext) -> list[dict[str, Any]]:
+def _beside(
+    video: str, video_id: int, missing: bool, seg: SegmentRow, score: float, channel: str
+) -> Moment:
+    """A moment found by where it lies, not by a search: no words, no frames yet (select
+    picks them)."""
+    return Evidence(
+        video=video,
+        video_id=video_id,
+        segment_id=seg.id,
+        start=round(seg.start, 3),
+        end=round(seg.end, 3),
+        score=score,
+        channels=[channel],
+        missing=missing,
+    ).to_dict()
+
+
+def _neighbours(ranked: list[Moment], ctx: AgentContext) -> list[Moment]:
     top = ranked[: ctx.config.neighbours]
     if not top:
         return []
     have = {h["segment_id"] for h in ranked}
     adj = lookup.adjacent(ctx.library.catalog, [h["segment_id"] for h in top])
-    out: dict[int, dict[str, Any]] = {}
+    out: dict[int, Moment] = {}
     for h in top:
         for seg in adj.get(h["segment_id"], []):
             if seg.id in have or seg.id in out:
                 continue
-            out[seg.id] = {
-                "video": h["video"],
-                "video_id": h["video_id"],
-                "segment_id": seg.id,
-                "start": round(seg.start, 3),
-                "end": round(seg.end, 3),
-                "score": round(h["score"] * NEIGHBOUR_DECAY, 6),
-                "channels": ["neighbour"],
-                "texts": [],
-                "frame_times": [],
-                "missing": h["missing"],
-            }
+            score = round(h["score"] * NEIGHBOUR_DECAY, 6)
+            out[seg.id] = _beside(h["video"], h["video_id"], h["missing"], seg, score, "neighbour")
     return list(out.values())
 
 
-def _anchored(
-    anchor: dict[str, Any], ranked: list[dict[str, Any]], ctx: AgentContext
-) -> list[dict[str, Any]]:
+def _anchored(anchor: Anchor, ranked: list[Moment], ctx: AgentContext) -> list[Moment]:
     """The moments right next to the anchor, on its side; already-found ones are promoted."""
     side = "before" if "before" in anchor else "after"
     vid = anchor.get("video_id")
@@ -103,7 +99,8 @@ def _anchored(
         vid = next((v.id for v in ctx.library.videos() if v.path == anchor["video"]), None)
         if vid is None:
             return []
-    segs = lookup.beside(ctx.library.catalog, int(vid), float(anchor[side]), side, ANCHOR_MOMENTS)
+    at = float(anchor["before"] if side == "before" else anchor["after"])
+    segs = lookup.beside(ctx.library.catalog, int(vid), at, side, ANCHOR_MOMENTS)
     top = max((h["score"] for h in ranked), default=0.0) or 1.0
     have = {h["segment_id"]: h for h in ranked}
     out = []
@@ -115,18 +112,5 @@ def _anchored(
             cur["score"] = max(cur["score"], score)
             cur["channels"] = sorted({*cur["channels"], "anchor"})
             continue
-        out.append(
-            {
-                "video": anchor["video"],
-                "video_id": int(vid),
-                "segment_id": seg.id,
-                "start": round(seg.start, 3),
-                "end": round(seg.end, 3),
-                "score": score,
-                "channels": ["anchor"],
-                "texts": [],
-                "frame_times": [],
-                "missing": False,
-            }
-        )
+        out.append(_beside(anchor["video"], int(vid), False, seg, score, "anchor"))
     return out

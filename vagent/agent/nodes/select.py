@@ -13,15 +13,14 @@ temporal order, with every text span inside each moment attached.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from vagent.agent import lookup
 from vagent.agent.context import AgentContext
+from vagent.agent.state import QAState, Trace
+from vagent.types import Moment
 
 
-def select_evidence(
-    state: dict[str, Any], ctx: AgentContext
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def select_evidence(state: QAState, ctx: AgentContext) -> tuple[QAState, Trace]:
     hits = state.get("hits") or []
     cfg = ctx.config
     budget = max(1, min(cfg.max_frames, ctx.answerer.max_frames))
@@ -34,7 +33,7 @@ def select_evidence(
     for h, s in zip(chosen, spans):
         h["texts"] = s
     evidence = sorted(chosen, key=lambda h: (h["video"], h["start"]))
-    info = {
+    info: Trace = {
         "candidates": len(hits),
         "moments": len(evidence),
         "frames": sum(len(h["frame_times"]) for h in evidence),
@@ -44,8 +43,8 @@ def select_evidence(
 
 
 def choose_moments(
-    hits: list[dict[str, Any]], n: int, coverage: float, ctx: AgentContext | None
-) -> list[dict[str, Any]]:
+    hits: list[Moment], n: int, coverage: float, ctx: AgentContext | None
+) -> list[Moment]:
     """Greedy relevance-versus-coverage choice of at most ``n`` of ``hits`` (copied)."""
     if not hits:
         return []
@@ -53,8 +52,8 @@ def choose_moments(
     durations: dict[int, float] = {}
     if ctx is not None:
         durations = lookup.video_durations(ctx.library.catalog, list({h["video_id"] for h in hits}))
-    pool = [dict(h) for h in hits]
-    chosen: list[dict[str, Any]] = []
+    pool = [h.copy() for h in hits]
+    chosen: list[Moment] = []
     while pool and len(chosen) < n:
         best_i, best_v = 0, -math.inf
         for i, h in enumerate(pool):
@@ -76,7 +75,7 @@ def choose_moments(
     return chosen
 
 
-def allot_frames(chosen: list[dict[str, Any]], times: dict[int, list[float]], budget: int) -> None:
+def allot_frames(chosen: list[Moment], times: dict[int, list[float]], budget: int) -> None:
     """Set each moment's ``frame_times`` (sorted) so that all of them hold ``budget`` at most."""
     picks: list[list[float]] = []
     for h in chosen:
