@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vagent.evaldata.judge import Judge
+from vagent.components import Judge
 from vagent.hookspecs import hookimpl
 from vagent.text.lexical import tokens
 
