@@ -15,14 +15,14 @@ class Halves(Segmenter):
     id = "halves"
 
     def segment(self, times: np.ndarray, vectors: np.ndarray, duration: float) -> list[SegmentSpan]:
+        if len(times) == 0:
+            return []
         mid = duration / 2
         first = tuple(int(i) for i in np.flatnonzero(times < mid))
         second = tuple(int(i) for i in np.flatnonzero(times >= mid))
-        return [
-            s
-            for s in (SegmentSpan(0.0, mid, first), SegmentSpan(mid, duration, second))
-            if s.frames
-        ]
+        if not first or not second:  # all frames on one side: one segment, the whole video
+            return [SegmentSpan(0.0, duration, first + second)]
+        return [SegmentSpan(0.0, mid, first), SegmentSpan(mid, duration, second)]
 
 
 @hookimpl

@@ -27,7 +27,7 @@ class CaptionerContract(Contract[Captioner]):
         cap.load()
         self.expect(isinstance(cap.id, str) and cap.id, f"id {cap.id!r}")
         self.expect(isinstance(cap.semantic, bool), f"semantic {cap.semantic!r}")
-        got = cap.caption([clip(1), clip(40, seed=1), clip(3, 48, 48, seed=2)])
+        got = cap.caption([clip(1), clip(12, seed=1), clip(3, 48, 48, seed=2)])
         self.expect(isinstance(got, list) and len(got) == 3, f"{got!r} for 3 clips")
         for text in got:
             self.expect(isinstance(text, str) and "\n" not in text, f"caption {text!r}")
@@ -35,5 +35,5 @@ class CaptionerContract(Contract[Captioner]):
 
     def test_a_caption_does_not_depend_on_its_batch(self) -> None:
         cap = self.component()
-        both = cap.caption([clip(2, seed=4), clip(2, seed=5)])
-        self.expect(cap.caption([clip(2, seed=5)]) == both[1:], "a clip alone and in a batch")
+        both = cap.caption([clip(1, seed=4), clip(1, seed=5)])
+        self.expect(cap.caption([clip(1, seed=5)]) == both[1:], "a clip alone and in a batch")
