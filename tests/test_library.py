@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import shutil
+import subprocess
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
+import vagent.library
 from tests.conftest import COLOUR
 from vagent import Library
 from vagent.catalog.schema import Meta
 from vagent.errors import EncoderMismatch, LibraryNotFound, SchemaMismatch, VagentError
+from vagent.library import LibrarySpec, PinnedSetting
 from vagent.synth import make_video
 
 pytestmark = pytest.mark.usefixtures("colour_plugin")
@@ -148,3 +155,95 @@ def test_other_index_factories(videos: Path, factory: str) -> None:
     assert (Path(top.video).name, top.start) == ("rgb.mp4", 10.0)
     lib.remove(["yw.mp4"])
     assert lib.info()["frames"] == 30
+
+
+def test_spec_is_written_to_and_read_from_the_catalog(videos: Path) -> None:
+    """What a new library was asked for (the rest defaults) is what it reads back, and it is
+    the same whether asked as a LibrarySpec or as keyword arguments."""
+    asked = LibrarySpec(encoder=COLOUR, fps=2, segment_seconds=5, text="none", index="faiss")
+    a, b = Library.open("a"), Library.open("b")
+    a.index([str(videos / "rgb.mp4")], asked, progress=False)
+    b.index(
+        [str(videos / "rgb.mp4")],
+        encoder=COLOUR, fps=2, segment_seconds=5, text="none", index="faiss", progress=False,
+    )  # fmt: skip
+    want = replace(asked.with_defaults(), decoder=None)
+    assert Library.open("a").spec() == Library.open("b").spec() == want
+    assert want.index == "faiss/Flat" and want.text == "" and want.text_encoder is None
+    assert Library.open("a").info()["segments"] == 6  # 30 s in 5 s segments
+
+
+def test_one_refusal_of_a_changed_pinned_setting(videos: Path) -> None:
+    """Each pinned setting asked with another value is refused in one line naming the flag,
+    the library's value and what to do; the library's own value (in any spelling) is not."""
+    lib = Library.open("lib")
+    _index(lib, [videos / "rgb.mp4"], segment_seconds=5)
+    for asked, line in (
+        ({"segment_seconds": 10}, "uses --segment-seconds 5.0; asked for 10.0"),
+        ({"segmenter": "scene"}, "uses --segmenter fixed; asked for scene"),
+        ({"index": "faiss/HNSW16"}, "uses --index faiss/Flat; asked for faiss/HNSW16"),
+        ({"text": "subtitles"}, "uses --text none; asked for subtitles"),
+    ):
+        with pytest.raises(PinnedSetting, match=re.escape(line)) as err:
+            lib.index([str(videos / "yw.mp4")], encoder=COLOUR, progress=False, **asked)
+        assert "\n" not in str(err.value) and "Omit it to use the library's setting" in str(
+            err.value
+        )
+    assert [Path(v.path).name for v in lib.videos()] == ["rgb.mp4"]  # nothing landed
+    report = lib.index(
+        [str(videos / "yw.mp4")], LibrarySpec(index="faiss", text="none"), progress=False
+    )
+    assert [Path(p).name for p in report.indexed] == ["yw.mp4"]
+
+
+def test_the_decoder_recorded_per_video_is_read_back(videos: Path) -> None:
+    lib = Library.open("lib")
+    _index(lib, [videos / "rgb.mp4"], decoder="pyav/sequential")
+    _index(lib, [videos / "yw.mp4"])
+    by_name = {Path(v.path).name: v for v in lib.videos()}
+    assert lib.decoder(by_name["rgb.mp4"]).id == "pyav/sequential"
+    assert lib.decoder(by_name["yw.mp4"]).id == lib.decoder().id == "pyav/gop"
+    info = {Path(v["path"]).name: v["decoder"] for v in lib.info()["videos"]}
+    assert info == {"rgb.mp4": "pyav/sequential", "yw.mp4": "pyav/gop"}
+    frames = lib.decoder(by_name["rgb.mp4"]).frames_at(by_name["rgb.mp4"].path, [15.0])
+    assert len(frames) == 1
+
+
+def test_components_are_built_once_and_shared(videos: Path) -> None:
+    """Indexing, search and the agent's builder hold one encoder: the run's, not another."""
+    lib = Library.open("lib")
+    _index(lib, [videos / "rgb.mp4"])
+    enc = lib.encoder()
+    assert lib.components().encoder() is enc
+    lib.search("red", k=1)
+    assert lib.encoder() is enc
+    _index(lib, [videos / "yw.mp4"], batch_size=4)  # a per-run setting: same components
+    assert lib.encoder() is enc
+
+
+@pytest.mark.slow
+def test_library_modules_import_alone_without_circles() -> None:
+    """Each module of the library package imports in a fresh interpreter, and none imports
+    (even for type checking only) a module that imports it back."""
+    pkg = Path(vagent.library.__file__).parent
+    graph: dict[str, set[str]] = {}
+    for path in pkg.glob("*.py"):
+        name = f"vagent.library.{path.stem}" if path.stem != "__init__" else "vagent.library"
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                deps.add(node.module)
+            elif isinstance(node, ast.Import):
+                deps.update(a.name for a in node.names)
+        graph[name] = {d for d in deps if d.startswith("vagent.library.")}
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        for d in graph.get(start, ()):
+            if d == goal or (d not in seen and reaches(d, goal, seen | {d})):
+                return True
+        return False
+
+    circles = [m for m in graph if reaches(m, m, set())]
+    assert not circles
+    procs = [subprocess.Popen([sys.executable, "-c", f"import {m}"]) for m in sorted(graph)]
+    assert [p.wait(timeout=120) for p in procs] == [0] * len(procs)

@@ -16,9 +16,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from vagent import Library, plugins
+from vagent import Library
 from vagent.errors import ModelUnavailable
-from vagent.library import DEFAULT_ENCODER
+from vagent.library import DEFAULT_ENCODER, Builder, LibrarySpec
 from vagent.logs import quiet_third_party
 from vagent.synth import make_video
 
@@ -91,7 +91,7 @@ def main() -> int:
     if not lib.exists():
         encoder = DEFAULT_ENCODER
         try:
-            plugins.registry().create("visual_encoder", encoder).load()
+            Builder(LibrarySpec(encoder=encoder)).encoder().load()
         except ModelUnavailable as exc:
             print(
                 f"demo: {str(exc).split(' (')[0]}; continuing with {FALLBACK} "

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from vagent import plugins
 from vagent.bench.measure import run_child, timed
 from vagent.ingest.encode import frame_size
+from vagent.library import Builder, LibrarySpec
 from vagent.synth import make_video
 
 CACHE = Path(".bench")
@@ -55,7 +55,7 @@ def on_gpu() -> bool:
 
 
 def decode_only(video: str, fps: float, size: tuple[int, int], strategy: str) -> dict[str, Any]:
-    dec = plugins.registry().create("decoder", f"pyav/{strategy}")
+    dec: Any = Builder(LibrarySpec(decoder=f"pyav/{strategy}")).decoder()  # pyav counters
     info = dec.probe(video)
     n, secs = timed(lambda: sum(len(b) for b in dec.sample(video, fps, size)))
     return {
@@ -113,9 +113,8 @@ def run(
     with_naive: bool,
 ) -> dict[str, Any]:
     src = video or str(bench_video(seconds, size, keyframe_seconds, 30))
-    reg = plugins.registry()
-    encoder = reg.create("visual_encoder", encoder_id)
-    dec = reg.create("decoder", "pyav")
+    parts = Builder(LibrarySpec(encoder=encoder_id, text="none").with_defaults())
+    encoder, dec = parts.encoder(), parts.decoder()
     info = dec.probe(src)
     fsize = frame_size(info, encoder.input_size)
 

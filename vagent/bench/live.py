@@ -77,6 +77,7 @@ def measure(
     """Send ``seconds`` of stream, index it live (fps 2, segments of ``chunk`` seconds) and
     report the send-to-searchable delay of every sampled frame: p50, p95, max (seconds)."""
     from vagent.cli.live import index_live
+    from vagent.library import LibrarySpec
 
     port = free_udp_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -84,7 +85,7 @@ def measure(
         try:
             assert proc.stdout is not None
             start = float(proc.stdout.readline().split()[1])
-            setup = {"encoder": encoder, "fps": 2.0, "segment_seconds": chunk, "text": "none"}
+            setup = LibrarySpec(encoder=encoder, fps=2.0, segment_seconds=chunk, text="none")
             report = index_live(
                 str(Path(tmp) / "lib"),
                 None,

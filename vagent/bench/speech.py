@@ -23,7 +23,7 @@ from vagent import plugins
 from vagent.audio import RATE, chunks
 from vagent.components import ASR_KIND
 from vagent.errors import VagentError
-from vagent.settings import DEFAULT_ASR
+from vagent.library.spec import DEFAULT_ASR
 from vagent.synth import write_pcm
 from vagent.text.speech import SpeechTrack
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,9 @@ from vagent.cli.common import (
     library_options,
 )
 from vagent.errors import BadNumber, DiskFull
-from vagent.hybrid import DEFAULT_WEIGHTS
-from vagent.library import DEFAULT_ENCODER, Library
+from vagent.library import DEFAULT_ENCODER, Library, LibrarySpec
+from vagent.library.spec import DEFAULT_DECODER
+from vagent.search.hybrid import DEFAULT_WEIGHTS
 from vagent.timefmt import hms
 from vagent.types import IndexReport
 from vagent.validate import (
@@ -56,7 +58,7 @@ from vagent.validate import (
 @click.option(
     "--index-uri", help="Milvus: a Milvus Lite file (small libraries) or http://host:19530."
 )
-@click.option("--decoder", default="pyav", show_default=True, help="Decoder id.")
+@click.option("--decoder", help=f"Decoder id (default: {DEFAULT_DECODER}).")
 @click.option(
     "--text",
     help="Text track of a new library: subtitles,ocr,speech (default), any of "
@@ -126,7 +128,7 @@ def index(
     index_factory: str | None,
     index_kind: str | None,
     index_uri: str | None,
-    decoder: str,
+    decoder: str | None,
     text: str | None,
     text_encoder: str | None,
     ocr: str | None,
@@ -149,7 +151,13 @@ def index(
     gets one line on stderr; the rest are indexed; the exit code is 1 if any failed.
     With --live, PATHS is one stream URL, indexed as it plays into one growing item.
     """
-    index_id = _index_id(index_kind, index_factory, index_uri)
+    spec = LibrarySpec(  # unset flags: the library's settings (a new library: the defaults)
+        encoder=encoder, fps=fps, segmenter=segmenter, segment_seconds=segment_seconds,
+        index=_index_id(index_kind, index_factory, index_uri), text=text,
+        text_encoder=text_encoder, ocr=ocr, captioner=captioner, asr=asr, decoder=decoder,
+        audio_stream=audio_stream, dedupe=dedupe == "on", batch_size=batch_size,
+        allow_partial=allow_partial,
+    )  # fmt: skip
     if not live:
         from vagent.ingest.live import is_stream
 
@@ -160,34 +168,13 @@ def index(
     if live:
         from vagent.cli.live import index_live
 
-        setup = {"encoder": encoder, "fps": fps, "segment_seconds": segment_seconds,
-                 "segmenter": segmenter, "text": text, "text_encoder": text_encoder,
-                 "index": index_id,
-                 "batch_size": batch_size}  # fmt: skip
+        live_spec = replace(spec, ocr=None, captioner=None, asr=None, decoder=None)
         index_live(library, db, paths, for_text=for_text, stall=stall, retries=retries,
-                   as_json=as_json, setup=setup)  # fmt: skip
+                   as_json=as_json, setup=live_spec)  # fmt: skip
         return
     lib = Library.open(library, db=db)
     try:
-        report = lib.index(
-            list(paths),
-            encoder=encoder,
-            fps=fps,
-            segment_seconds=segment_seconds,
-            segmenter=segmenter,
-            index=index_id,
-            decoder=decoder,
-            text=text,
-            text_encoder=text_encoder,
-            ocr=ocr,
-            captioner=captioner,
-            asr=asr,
-            audio_stream=audio_stream,
-            allow_partial=allow_partial,
-            dedupe=dedupe == "on",
-            batch_size=batch_size,
-            progress=not as_json and sys.stderr.isatty(),
-        )
+        report = lib.index(list(paths), spec, progress=not as_json and sys.stderr.isatty())
     except DiskFull as exc:
         if not (isinstance(exc.report, IndexReport) and _did_something(exc.report)):
             raise  # nothing landed: one line, exit 2

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any
 
 import click
 
 from vagent.cli.common import emit_json
 from vagent.errors import BadNumber, BadVideo
 from vagent.ingest.live import LiveIndexer, LiveOptions, LiveReport, is_stream
-from vagent.library import Library
+from vagent.library import Library, LibrarySpec
 from vagent.locking import write_lock
 
 _UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -39,7 +38,7 @@ def index_live(
     stall: float,
     retries: int,
     as_json: bool,
-    setup: dict[str, Any],
+    setup: LibrarySpec,
     quiet: bool = False,
 ) -> LiveReport:
     """Index one stream URL live into ``library``; one line per landed chunk. A stream lost
@@ -52,11 +51,7 @@ def index_live(
     for_seconds = parse_duration(for_text) if for_text is not None else None
     lib = Library.open(library, db=db)
     with write_lock(lib.root):
-        run = lib._index_locked(  # the index command's own set-up
-            None, setup.get("encoder"), setup.get("fps"), setup.get("segment_seconds"),
-            setup.get("segmenter"), setup.get("index"), "pyav", setup.get("text"),
-            setup.get("text_encoder"), None, None, False, setup.get("batch_size", 32), False,
-        )  # fmt: skip
+        run = lib._index_locked(setup)  # the index command's own set-up
         row = lib.settings()
     opts = LiveOptions(
         fps=row.sample_fps,

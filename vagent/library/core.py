@@ -10,59 +10,39 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlalchemy import select
 
-from vagent import plugins
 from vagent.catalog import Catalog, LibraryRow, VideoRow
-from vagent.components import TextEncoder, VisualEncoder
+from vagent.components import Decoder, TextEncoder, VisualEncoder
 from vagent.errors import DiskFull, EncoderMismatch, LibraryNotFound, VagentError
-from vagent.hybrid import DEFAULT_WEIGHTS, MODES, TextState, hybrid_ranking
 from vagent.ingest.commit import land
-from vagent.ingest.run import IndexRun, Options
-from vagent.integrity.owner import (
-    MARKER,
-    check_new_folder,
-    check_owner,
-    not_here,
-    read_marker,
-    repair_hint,
-)
+from vagent.ingest.run import IndexRun
+from vagent.integrity.owner import check_new_folder, check_owner, not_here, repair_hint
+from vagent.library.build import Builder, check_encoder, check_text_encoder, decoder_named
+from vagent.library.indexing import forget_if_empty, new_builder, open_run
+from vagent.library.info import library_info
+from vagent.library.matching import match_videos
+from vagent.library.notices import warn_random
+from vagent.library.spec import LibrarySpec
 from vagent.locking import write_lock
-from vagent.matching import match_videos
-from vagent.parts import NewParts, build_new_parts, index_parts
-from vagent.paths import CATALOG_FILE, LibraryLocation, resolve
-from vagent.search import read_consistent, search_vectors, to_hits
-from vagent.settings import (
-    DEFAULT_ENCODER,
-    DEFAULT_FPS,
-    DEFAULT_SEGMENT_SECONDS,
-    DEFAULT_SEGMENTER,
-    check_encoder,
-    check_settings,
-    check_text_encoder,
-    index_id,
-    text_sources,
-    warn_random,
-)
+from vagent.paths import LibraryLocation, resolve
+from vagent.search.hits import to_hits
+from vagent.search.hybrid import DEFAULT_WEIGHTS, MODES, hybrid_ranking
+from vagent.search.read import read_consistent
+from vagent.search.text import TextState
+from vagent.search.visual import search_vectors
 from vagent.storage import describe as storage_failure
 from vagent.threads import single_threaded
 from vagent.types import Hit, IndexReport
-from vagent.validate import (
-    AUDIO_STREAM,
-    BATCH_SIZE,
-    FPS,
-    SEGMENT_SECONDS,
-    K,
-    check_weights,
-    clean_text,
-)
-from vagent.vectors import VectorSet, parse_record, sweep, tag_of
+from vagent.validate import K, check_weights, clean_text
+from vagent.vectors import VectorSet
 
-__all__ = ["DEFAULT_ENCODER", "Library"]
+__all__ = ["Library"]
 
 
 class Library:
@@ -71,8 +51,8 @@ class Library:
     def __init__(self, location: LibraryLocation) -> None:
         self.location = location
         self._catalog: Catalog | None = None
-        self._encoder: VisualEncoder | None = None
-        self._text_encoder: TextEncoder | None = None
+        self._built: Builder | None = None  # the components, built from the library's spec
+        self._decoders: dict[str | None, Decoder] = {}
         self._vectors: VectorSet | None = None
         self._text_state: tuple[int, TextState] | None = None
         self._made_row = False
@@ -135,17 +115,42 @@ class Library:
 
     # ---- components ------------------------------------------------------------------------
 
+    def spec(self) -> LibrarySpec:
+        """The settings the library is pinned to. Raises LibraryNotFound."""
+        return LibrarySpec.of_row(self.settings())
+
+    def _use(self, spec: LibrarySpec) -> Builder:
+        """The builder of ``spec``, keeping the components already built that it names too."""
+        if self._built is None or self._built.spec != spec:
+            self._built = Builder(spec, reuse=self._built)
+        return self._built
+
+    def components(self, encoder: str | None = None) -> Builder:
+        """The builder of this library's components (``encoder``: query with another encoder
+        of the same embedding space). The agent and the benchmarks take theirs from it."""
+        spec = self.spec()
+        return self._use(replace(spec, encoder=encoder) if encoder else spec)
+
     def _encoder_for(self, row: LibraryRow, requested: str | None) -> VisualEncoder:
-        if self._encoder is not None and requested in (None, self._encoder.id):
-            return self._encoder
-        enc: VisualEncoder = plugins.registry().create("visual_encoder", requested or row.encoder)
+        spec = LibrarySpec.of_row(row)
+        enc = self._use(replace(spec, encoder=requested) if requested else spec).encoder()
         check_encoder(row, enc)
-        self._encoder = enc
         return enc
 
     def encoder(self) -> VisualEncoder:
         """The visual encoder this library was built with (loaded lazily, checked against it)."""
         return self._encoder_for(self.settings(), None)
+
+    def decoder(self, video: VideoRow | None = None) -> Decoder:
+        """The decoder that decodes this library's frames again: the one ``video`` was indexed
+        with (its ``decode_strategy``), else (no video, an audio-only or live item, a decoder
+        no longer installed) the default one."""
+        recorded = None
+        if video is not None and video.decode_strategy not in ("audio", "live"):
+            recorded = video.decode_strategy
+        if recorded not in self._decoders:
+            self._decoders[recorded] = decoder_named(recorded)
+        return self._decoders[recorded]
 
     def load_models(self) -> None:
         """Load the query encoders now, so the first search does not pay for it."""
@@ -156,77 +161,70 @@ class Library:
             self._text_encoder_for(row)
 
     def _text_encoder_for(self, row: LibraryRow) -> TextEncoder:
-        if self._text_encoder is None:
-            assert row.text_encoder
-            enc: TextEncoder = plugins.registry().create("text_encoder", row.text_encoder)
-            enc.load()
-            check_text_encoder(row, enc)
-            self._text_encoder = enc
-        return self._text_encoder
+        enc = self._use(LibrarySpec.of_row(row)).text_encoder()
+        assert enc is not None, "a library with a text track has a text encoder"
+        check_text_encoder(row, enc)
+        return enc
 
     def _make_vectors(self, row: LibraryRow) -> VectorSet:
-        reg = plugins.registry()
-        spec = f"{row.index_backend}/{row.index_spec}"
-        makers = {
-            "segments": lambda: reg.create("index", spec, dim=row.dim),
-            "frames": lambda: reg.create("index", spec, dim=row.dim),
-        }
-        if row.text_encoder:
-            makers["texts"] = lambda: reg.create("index", spec, dim=row.text_dim)
-        return VectorSet(self.root, makers, hint=repair_hint(self.location))
+        return self._use(LibrarySpec.of_row(row)).vectors(
+            self.root, row, repair_hint(self.location)
+        )
 
     # ---- index -----------------------------------------------------------------------------
 
     def index(
         self,
         paths: Sequence[str | os.PathLike[str]],
+        spec: LibrarySpec | None = None,
         *,
+        progress: bool = True,
         encoder: str | None = None,
         fps: float | None = None,
         segment_seconds: float | None = None,
         segmenter: str | None = None,
         index: str | None = None,
-        decoder: str = "pyav",
+        decoder: str | None = None,
         text: str | None = None,
         text_encoder: str | None = None,
         ocr: str | None = None,
         captioner: str | None = None,
-        allow_partial: bool = False,
-        batch_size: int = 32,
-        progress: bool = True,
+        allow_partial: bool | None = None,
+        batch_size: int | None = None,
         asr: str | None = None,
         audio_stream: int | None = None,
-        dedupe: bool = True,
+        dedupe: bool | None = None,
     ) -> IndexReport:
         """Index files and folders. Unchanged files are skipped, moved ones re-pointed, changed
         ones replaced; each bad file is reported (``report.failed``) and the rest go on.
 
-        ``text``: the text track of a new library, comma-separated from subtitles, ocr,
-        captions, speech (default "subtitles,ocr,speech"; "none" for frames only); ``captioner``
-        describes each segment when captions are on (default hf-vlm); ``asr`` transcribes speech
-        (default faster-whisper/tiny.en), pinned per library like the encoders, from the default
-        audio stream or the ``audio_stream``-th (0-based, in [0, 63]). ``fps`` is in
-        (0, 60], ``segment_seconds`` in [0.5, 3600], ``batch_size`` in [1, 1024] (BadNumber
-        otherwise). ``dedupe``: near-duplicate frames (a held slide) reuse the vector of the
-        last frame encoded instead of being encoded (a per-run choice, not pinned).
+        The settings are a :class:`~vagent.library.spec.LibrarySpec` (``spec``), or its fields
+        as keyword arguments (which override the spec's): what is not given is the library's
+        (a new library: the default). ``text``: the text track of a new library,
+        comma-separated from subtitles, ocr, captions, speech (default "subtitles,ocr,speech";
+        "none" for frames only); ``captioner`` describes each segment when captions are on
+        (default hf-vlm); ``asr`` transcribes speech (default faster-whisper/tiny.en), pinned
+        per library like the encoders, from the default audio stream or the
+        ``audio_stream``-th (0-based, in [0, 63]). ``fps`` is in (0, 60], ``segment_seconds``
+        in [0.5, 3600], ``batch_size`` in [1, 1024] (BadNumber otherwise). ``dedupe``:
+        near-duplicate frames (a held slide) reuse the vector of the last frame encoded
+        instead of being encoded (a per-run choice, not pinned).
 
         A new library that ends up holding nothing (every file failed) is not kept. A full disk
         stops the run with :class:`DiskFull`, whose ``report`` says what had landed."""
-        fps = None if fps is None else FPS.check(fps)
-        if segment_seconds is not None:
-            segment_seconds = SEGMENT_SECONDS.check(segment_seconds)
-        batch_size = BATCH_SIZE.check_int(batch_size)
-        if audio_stream is not None:
-            audio_stream = AUDIO_STREAM.check_int(audio_stream)
-        reg = plugins.registry()
-        fresh: NewParts | None = None
-        is_new = not self.exists()
-        if is_new:
+        given: dict[str, Any] = {
+            "encoder": encoder, "fps": fps, "segment_seconds": segment_seconds,
+            "segmenter": segmenter, "index": index, "decoder": decoder, "text": text,
+            "text_encoder": text_encoder, "ocr": ocr, "captioner": captioner,
+            "allow_partial": allow_partial, "batch_size": batch_size, "asr": asr,
+            "audio_stream": audio_stream, "dedupe": dedupe,
+        }  # fmt: skip
+        asked = replace(spec or LibrarySpec(), **{k: v for k, v in given.items() if v is not None})
+        fresh: Builder | None = None
+        if not self.exists():
             # Fail before creating anything: weights we cannot load, a bad index or segmenter.
             check_new_folder(self.root, self.location.db_url, self.name)
-            fresh = self._new_parts(encoder, text, text_encoder, ocr, captioner, asr)
-            reg.create("index", index_id(index), dim=fresh.encoder.dim)
-            reg.create("segmenter", segmenter or DEFAULT_SEGMENTER, seconds=segment_seconds or 1)
+            fresh = new_builder(asked)
         made = [p for p in (self.root, *self.root.parents) if not p.exists()]
         local = self.location.db_url.startswith("sqlite:///")
         new_catalog = local and not self.location.catalog_path.exists()
@@ -234,12 +232,7 @@ class Library:
         self._made_row = False  # set when this call creates the library row
         try:
             with write_lock(self.root):
-                run = self._index_locked(
-                    fresh, encoder, fps, segment_seconds, segmenter, index, decoder, text,
-                    text_encoder, ocr, captioner, allow_partial, batch_size, progress, asr,
-                )  # fmt: skip
-                run.opts.audio_stream = audio_stream
-                run.opts.dedupe = dedupe
+                run = self._index_locked(asked, fresh, progress)
                 report = run.run([os.fspath(p) for p in paths])
         except BaseException as exc:
             self._forget_if_empty(made, new_catalog)
@@ -252,156 +245,23 @@ class Library:
         return report
 
     def _index_locked(
-        self,
-        fresh: NewParts | None,
-        encoder: str | None,
-        fps: float | None,
-        segment_seconds: float | None,
-        segmenter: str | None,
-        index: str | None,
-        decoder: str,
-        text: str | None,
-        text_encoder: str | None,
-        ocr: str | None,
-        captioner: str | None,
-        allow_partial: bool,
-        batch_size: int,
-        progress: bool,
-        asr: str | None = None,
+        self, asked: LibrarySpec, fresh: Builder | None = None, progress: bool = False
     ) -> IndexRun:
         """Open or create the library row and set up the run (the caller holds the lock)."""
-        reg = plugins.registry()
         cat = self._open_catalog(create=True)
         assert cat is not None
-        row = cat.library(self.name)
-        check_owner(self.root, cat, self.name, row)
-        if row is None:
-            fresh = fresh or self._new_parts(encoder, text, text_encoder, ocr, captioner, asr)
-            row = self._create(cat, fresh, fps, segment_seconds, segmenter, index)
-            self._made_row = True
-        else:
-            asked = {
-                "fps": fps,
-                "segment-seconds": segment_seconds,
-                "segmenter": segmenter,
-                "index": index,
-                "text-encoder": text_encoder,
-                "ocr": ocr,
-                "captioner": captioner,
-                "text": None if text is None else text_sources(text),
-                # the recogniser's id as it names itself (faster-whisper -> .../tiny.en)
-                "asr": reg.create("asr", asr).id if asr else None,
-            }
-            check_settings(row, asked)
-        enc = self._encoder_for(row, encoder)
-        enc.load()
-        if not row.semantic:
-            warn_random(row)
-        vectors = self._make_vectors(row)
-        vectors.load(row.generation, row.vector_files)
-        sweep(self.root, parse_record(row.vector_files), tag_of(row.uid))
-        parts = index_parts(
-            row,
-            fresh,
-            decoder=reg.create("decoder", decoder),
-            encoder=enc,
-            text_encoder=self._text_encoder_for(row) if row.text_encoder else None,
-        )
-        opts = Options(row.sample_fps, batch_size, allow_partial, progress, row.segment_seconds)
-        self._vectors = vectors
-        return IndexRun(cat, row.id, vectors, parts, opts)
+        opened = open_run(cat, self.location, asked, fresh, self._built, progress)
+        self._made_row = self._made_row or opened.made_row
+        self._built = opened.builder
+        self._vectors = opened.run.vectors
+        return opened.run
 
     def _forget_if_empty(self, made: list[Path], new_catalog: bool) -> None:
-        """Drop a library this run created when nothing landed in it: its row, the catalog file
-        when the run made it, and the folders the run made. Touches nothing it did not make
-        (another process may be creating the same library)."""
-        if not self._made_row:
-            for folder in made:  # only folders this run made and nobody filled
-                try:
-                    folder.rmdir()
-                except OSError:
-                    break
-            return
-        cat = self._catalog
-        uid = None
-        if cat is not None:
-            try:
-                with cat.session() as s:
-                    q = select(LibraryRow).where(LibraryRow.name == self.name)
-                    row = s.scalars(q).first()
-                    if row is not None and row.generation > 0:
-                        return
-                    if row is not None:
-                        uid = row.uid
-                        s.delete(row)
-            except Exception:
-                return  # cannot tell (or cannot write): keep what is there
-        marker = read_marker(self.root)
-        if uid and marker and marker.get("uid") == uid:
-            (self.root / MARKER).unlink(missing_ok=True)
-        self.close()
-        self._vectors = None
-        if new_catalog:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                (self.root / f"{CATALOG_FILE}{suffix}").unlink(missing_ok=True)
-        if not made:
-            return
-        (self.root / ".write.lock").unlink(missing_ok=True)
-        for folder in made:  # deepest first; a folder someone else filled meanwhile stays
-            try:
-                folder.rmdir()
-            except OSError:
-                return
+        def close() -> None:
+            self.close()
+            self._vectors = None
 
-    def _new_parts(
-        self,
-        encoder: str | None,
-        text: str | None,
-        text_encoder: str | None,
-        ocr: str | None,
-        captioner: str | None,
-        asr: str | None = None,
-    ) -> NewParts:
-        parts = build_new_parts(encoder, text, text_encoder, ocr, captioner, asr)
-        self._encoder, self._text_encoder = parts.encoder, parts.text_encoder
-        return parts
-
-    def _create(
-        self,
-        cat: Catalog,
-        parts: NewParts,
-        fps: float | None,
-        segment_seconds: float | None,
-        segmenter: str | None,
-        index: str | None,
-    ) -> LibraryRow:
-        enc, tenc = parts.encoder, parts.text_encoder
-        backend, _, spec = index_id(index).partition("/")
-        seg = segmenter or DEFAULT_SEGMENTER
-        seconds = segment_seconds or DEFAULT_SEGMENT_SECONDS
-        row = LibraryRow(
-            name=self.name,
-            encoder=enc.id,
-            embedding_space=enc.embedding_space,
-            dim=enc.dim,
-            semantic=enc.semantic,
-            index_backend=backend,
-            index_spec=spec,
-            segmenter=seg,
-            segment_seconds=seconds,
-            sample_fps=fps or DEFAULT_FPS,
-            generation=0,
-            text_sources=parts.sources,
-            ocr=parts.ocr,
-            captioner=parts.captioner,
-            asr=parts.asr,
-            text_encoder=tenc.id if tenc else None,
-            text_space=tenc.embedding_space if tenc else None,
-            text_dim=tenc.dim if tenc else None,
-        )
-        with cat.session() as s:
-            s.add(row)
-        return row
+        forget_if_empty(self.location, self._catalog, made, new_catalog, self._made_row, close)
 
     # ---- search ----------------------------------------------------------------------------
 
@@ -532,13 +392,11 @@ class Library:
 
     def info(self) -> dict[str, Any]:
         """Settings, contents and sizes (what ``vagent info`` prints)."""
-        from vagent.info import library_info
-
         return read_consistent(
             self.catalog,
             self.name,
             repair_hint(self.location),
-            lambda row: library_info(self, row, self._reader_vectors(row)),
+            lambda row: library_info(self.catalog, self.location, row, self._reader_vectors(row)),
         )
 
     def remove(self, paths: Sequence[str | os.PathLike[str]]) -> list[str]:

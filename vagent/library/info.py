@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
-from vagent.catalog import LibraryRow, TextSpanRow, VideoRow
-from vagent.settings import safe_url
+from vagent.catalog import Catalog, LibraryRow, TextSpanRow, VideoRow
+from vagent.paths import LibraryLocation
 from vagent.vectors import VectorSet
 
-if TYPE_CHECKING:
-    from vagent.library import Library
+
+def safe_url(url: str) -> str:
+    """A catalog URL fit to print (its password hidden)."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
-def library_info(lib: Library, row: LibraryRow, vectors: VectorSet) -> dict[str, Any]:
-    cat = lib.catalog
+def library_info(
+    cat: Catalog, location: LibraryLocation, row: LibraryRow, vectors: VectorSet
+) -> dict[str, Any]:
+    """Settings, contents and sizes of the library ``row`` as of ``vectors``' generation."""
     videos = cat.videos(row.id)
-    path = lib.location.catalog_path
+    path = location.catalog_path
     index: dict[str, Any] = {"backend": row.index_backend, "spec": row.index_spec}
     staging = getattr(vectors.frames, "staging", None)
     if staging is not None:
@@ -41,8 +46,8 @@ def library_info(lib: Library, row: LibraryRow, vectors: VectorSet) -> dict[str,
         )
     return {
         "name": row.name,
-        "root": str(lib.root),
-        "catalog": safe_url(lib.location.db_url),
+        "root": str(location.root),
+        "catalog": safe_url(location.db_url),
         "encoder": row.encoder,
         "embedding_space": row.embedding_space,
         "dim": row.dim,
@@ -75,6 +80,7 @@ def library_info(lib: Library, row: LibraryRow, vectors: VectorSet) -> dict[str,
                 "duration": round(v.duration, 3),
                 "resolution": f"{v.width}x{v.height}" if v.width else "audio",
                 "codec": v.codec,
+                "decoder": v.decode_strategy,  # what decoded it (Library.decoder(video))
                 "frames": v.sampled_frames,
                 "frames_reused": v.frames_reused or 0,
                 "missing": v.decode_strategy != "live" and not Path(v.path).exists(),
