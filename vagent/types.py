@@ -108,6 +108,8 @@ class IndexReport:
     # sampled frames encoded, and those that reused the last encoded frame's vector (dedupe)
     frames_encoded: int = 0
     frames_reused: int = 0
+    # with --ray: videos encoded per Ray node id
+    nodes: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -1,0 +1,271 @@
+"""The per-file work of an index run on an existing Ray cluster (``vagent index --ray ADDRESS``).
+
+The driver (the ``vagent index`` process) plans each file from the catalog exactly as a local run
+does, sends the files to encode as Ray tasks, and lands each result in the order the files were
+given, as one commit per video (``IndexRun.settle``): the catalog and the vector files are only
+ever written by the driver. Files travel by path, so every node must see them at the same path
+(shared storage); results come back as NumPy arrays.
+
+- A worker process builds the library's components once and keeps them for the files that
+  follow (``_PARTS``, one per recipe), so models load once per worker, not once per file.
+- At most ``2 x CPUs`` files are in flight; the rest wait on the driver.
+- A task whose worker or node dies is retried by Ray (``RETRIES`` times, elsewhere when the
+  node is gone); a file lost on every try is one line naming it, and the rest go on.
+- A file that is bad comes back as its reason (one line, as locally); a model that cannot load
+  stops the run, as locally.
+- Two files with the same content, or a file matching a row a file in flight replaces, are
+  decided after what is in flight has landed, so the rows are those a local run makes.
+- A killed driver loses only the files not yet landed; running it again resumes (the files that
+  landed are unchanged and skipped).
+
+Ray is imported only here and only with ``--ray`` (``pip install 'vagent[ray]'``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import select
+from tqdm import tqdm
+
+from vagent import plugins
+from vagent.catalog import LibraryRow
+from vagent.errors import BadVideo, VagentError
+from vagent.ingest.commit import NewVideo
+from vagent.ingest.run import IndexRun
+from vagent.ingest.work import FileWork, Job, Options, Parts, Tally
+
+# Ray's retries of a task whose worker process or node died (application errors are not retried).
+RETRIES = 3
+# Files in flight per CPU of the cluster.
+PER_CPU = 2
+
+
+class RayUnavailable(VagentError):
+    """Ray is not installed, or the cluster cannot be reached."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The component ids a worker builds its ``Parts`` from (the library's pinned settings)."""
+
+    decoder: str
+    encoder: str
+    segmenter: str
+    segment_seconds: float
+    text_encoder: str | None = None
+    ocr: str | None = None
+    subtitles: bool = False
+    captioner: str | None = None
+    asr: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What a worker sends back for one file: the video (or why it failed), its counters, the
+    warnings it gave, and the Ray node that did the work."""
+
+    new: NewVideo | None
+    tally: Tally
+    failure: tuple[str, str] | None
+    warnings: list[str] = field(default_factory=list)
+    node: str = ""
+
+
+def recipe_of(run: IndexRun) -> Recipe:
+    """The recipe of ``run``'s components (ids as the library pins them)."""
+    with run.catalog.session() as s:
+        row = s.scalars(select(LibraryRow).where(LibraryRow.id == run.library_id)).one()
+        p = run.parts
+        return Recipe(
+            decoder=p.decoder.id,
+            encoder=p.encoder.id,
+            segmenter=row.segmenter,
+            segment_seconds=row.segment_seconds,
+            text_encoder=row.text_encoder if p.text_encoder is not None else None,
+            ocr=row.ocr if p.ocr is not None else None,
+            subtitles=p.subtitles,
+            captioner=row.captioner if p.captioner is not None else None,
+            asr=row.asr if p.asr is not None else None,
+        )
+
+
+# ---- worker side -----------------------------------------------------------------------------
+
+_PARTS: dict[Recipe, Parts] = {}  # this worker process's components, built on its first file
+
+
+def build_parts(recipe: Recipe) -> Parts:
+    """The components of ``recipe``, loaded (a model that cannot load raises VagentError)."""
+    reg = plugins.registry()
+    encoder = reg.create("visual_encoder", recipe.encoder)
+    encoder.load()
+    text_encoder = None
+    if recipe.text_encoder:
+        text_encoder = reg.create("text_encoder", recipe.text_encoder)
+        text_encoder.load()
+    ocr = reg.create("ocr", recipe.ocr) if recipe.ocr else None
+    if ocr is not None:
+        ocr.load()
+    captioner = reg.create("captioner", recipe.captioner) if recipe.captioner else None
+    if captioner is not None:
+        captioner.load()
+    return Parts(
+        decoder=reg.create("decoder", recipe.decoder),
+        encoder=encoder,
+        segmenter=reg.create("segmenter", recipe.segmenter, seconds=recipe.segment_seconds),
+        text_encoder=text_encoder,
+        ocr=ocr,
+        subtitles=recipe.subtitles,
+        captioner=captioner,
+        asr=reg.create("asr", recipe.asr) if recipe.asr else None,  # loads on first audio
+    )
+
+
+def encode_file(recipe: Recipe, opts: Options, job: Job) -> Outcome:
+    """One file's work on a worker (the body of the Ray task)."""
+    import ray
+
+    node = ray.get_runtime_context().get_node_id()
+    parts = _PARTS.get(recipe)
+    if parts is None:
+        parts = _PARTS[recipe] = build_parts(recipe)
+    warnings: list[str] = []
+    work = FileWork(parts, opts, warnings.append)
+    try:
+        new, tally = work.encode(job)
+    except BadVideo as exc:
+        return Outcome(None, work.tally, (exc.path, exc.reason), warnings, node)
+    except OSError as exc:
+        return Outcome(None, work.tally, (job.path, exc.strerror or str(exc)), warnings, node)
+    return Outcome(new, tally, None, warnings, node)
+
+
+# ---- driver side -----------------------------------------------------------------------------
+
+
+def connect(address: str) -> tuple[Any, bool]:
+    """The ``ray`` module, connected to the cluster at ``address`` ("auto": the one this
+    machine belongs to), and whether this call connected it (else it already was). The
+    workers get this process's ``VAGENT_*`` variables."""
+    try:
+        import ray
+    except ImportError:
+        raise RayUnavailable(
+            "--ray needs Ray on this machine and every node: pip install 'vagent[ray]'"
+        ) from None
+    if ray.is_initialized():
+        return ray, False
+    env = {k: v for k, v in os.environ.items() if k.startswith("VAGENT_")}
+    try:
+        ray.init(
+            address=address,
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+            configure_logging=True,
+            runtime_env={"env_vars": env} if env else None,
+        )
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise RayUnavailable(f"cannot reach the Ray cluster at {address}: {exc}") from None
+    return ray, True
+
+
+@dataclass
+class _Entry:
+    path: str
+    job: Job
+    ref: Any
+
+
+class _Driver:
+    """Submits planned files to the cluster and lands them in order."""
+
+    def __init__(self, run: IndexRun, ray: Any, total: int) -> None:
+        self.run, self.ray = run, ray
+        self.recipe = recipe_of(run)
+        self.opts: Options = replace(run.opts, progress=False, ray=None)
+        self.task = ray.remote(encode_file).options(
+            num_cpus=1, max_retries=RETRIES, retry_exceptions=False
+        )
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.window = max(2, PER_CPU * cpus)
+        self.order: deque[_Entry] = deque()
+        self.bar = tqdm(
+            total=total,
+            desc="ray",
+            unit="video",
+            disable=not run.opts.progress,
+            leave=False,
+            dynamic_ncols=True,
+        )
+
+    def busy(self, digest: str, row_id: int | None) -> bool:
+        return any(e.job.digest == digest or row_id in e.job.drop for e in self.order)
+
+    def submit(self, path: str) -> None:
+        job = self.run.plan(path)
+        if job is None:
+            self.bar.update()
+            return
+        self.order.append(_Entry(path, job, self.task.remote(self.recipe, self.opts, job)))
+
+    def land_next(self) -> None:
+        e = self.order.popleft()
+        try:
+            self.run.guarded(e.path, lambda _: self._land(e))
+        finally:
+            self.bar.update()
+
+    def drain(self) -> None:
+        while self.order:
+            self.land_next()
+
+    def _land(self, e: _Entry) -> None:
+        ray = self.ray
+        try:
+            out: Outcome = ray.get(e.ref)
+        except ray.exceptions.RayTaskError as exc:
+            raise exc.cause from None  # a model that cannot load, or a bug: as locally
+        except ray.exceptions.RayError as exc:  # its worker or node died on every try
+            why = f"lost on the Ray cluster after {RETRIES + 1} tries ({type(exc).__name__})"
+            self.run.fail(e.path, why)
+            return
+        for line in out.warnings:
+            print(f"warning: {line}", file=sys.stderr)
+        if out.failure is not None:
+            self.run.fail(*out.failure)
+            return
+        assert out.new is not None
+        nodes = self.run.report.nodes
+        nodes[out.node] = nodes.get(out.node, 0) + 1
+        self.run.settle(e.job, out.new, out.tally)
+        self.bar.set_postfix_str(f"{self.run.report.video_seconds:.0f} video-s")
+
+    def cancel(self) -> None:
+        for e in self.order:
+            self.ray.cancel(e.ref, force=True)
+        self.order.clear()
+        self.bar.close()
+
+
+def run_on_ray(run: IndexRun, files: list[str], address: str) -> None:
+    """Index ``files`` for ``run`` with the per-file work on the cluster at ``address``."""
+    ray, owned = connect(address)
+    driver = _Driver(run, ray, len(files))
+    run.busy, run.drain = driver.busy, driver.drain
+    try:
+        for path in files:
+            if len(driver.order) >= driver.window:
+                driver.land_next()
+            run.guarded(path, driver.submit)
+        driver.drain()
+    finally:
+        driver.cancel()
+        run.busy, run.drain = (lambda digest, row_id: False), (lambda: None)
+        if owned:
+            ray.shutdown()
