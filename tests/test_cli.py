@@ -138,3 +138,26 @@ def test_real_sample_videos_end_to_end(tmp_path: Path) -> None:
     assert {Path(h["video"]).name for h in hits} == {p.name for p in samples}
     assert all(h["start"] <= h["frame_time"] <= h["end"] for h in hits)
     assert all(h["extra"] == {"semantic": False} for h in hits)
+
+
+def test_index_flags_are_one_spec(colour_plugin: None, videos: Path) -> None:
+    """`vagent index` makes one LibrarySpec of its flags: unset flags keep the library's
+    settings, a changed pinned one is refused in one line before anything is written, and the
+    decoder a file was indexed with is recorded and shown."""
+    runner = CliRunner()
+    rgb, yw = str(videos / "rgb.mp4"), str(videos / "yw.mp4")
+    first = ["index", rgb, "-l", "lib", "--encoder", COLOUR, "--text", "none"]
+    res = runner.invoke(cli, [*first, "--decoder", "pyav/sequential", "--segment-seconds", "5"])
+    assert res.exit_code == 0, res.output
+    refused = runner.invoke(cli, ["index", yw, "-l", "lib", "--segment-seconds", "10"])
+    assert refused.exit_code == 2
+    assert refused.stderr.strip().splitlines() == [
+        "error: library 'lib' uses --segment-seconds 5.0; asked for 10.0. Omit it to use the "
+        "library's setting, or index into a new library."
+    ]
+    res = runner.invoke(cli, ["index", yw, "-l", "lib", "--index-factory", "Flat", "--json"])
+    assert res.exit_code == 0, res.output  # no flags: the library's; its index spelt out: same
+    info = json.loads(runner.invoke(cli, ["info", "-l", "lib", "--json"]).stdout)
+    assert info["segment_seconds"] == 5.0 and info["segments"] == 6 + 3
+    decoders = {Path(v["path"]).name: v["decoder"] for v in info["videos"]}
+    assert decoders == {"rgb.mp4": "pyav/sequential", "yw.mp4": "pyav/gop"}

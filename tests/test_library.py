@@ -18,7 +18,14 @@ import vagent.library
 from tests.conftest import COLOUR
 from vagent import Library
 from vagent.catalog.schema import Meta
-from vagent.errors import EncoderMismatch, LibraryNotFound, SchemaMismatch, VagentError
+from vagent.components.kinds import DECODER, VISUAL_ENCODER
+from vagent.errors import (
+    BadNumber,
+    EncoderMismatch,
+    LibraryNotFound,
+    SchemaMismatch,
+    VagentError,
+)
 from vagent.library import LibrarySpec, PinnedSetting
 from vagent.synth import make_video
 
@@ -247,3 +254,22 @@ def test_library_modules_import_alone_without_circles() -> None:
     assert not circles
     procs = [subprocess.Popen([sys.executable, "-c", f"import {m}"]) for m in sorted(graph)]
     assert [p.wait(timeout=120) for p in procs] == [0] * len(procs)
+
+
+def test_a_spec_checks_its_values_when_made() -> None:
+    """A bad number or text source fails where the spec is made (one line naming the option),
+    before any library is opened; spellings are normalised so they compare equal."""
+    with pytest.raises(BadNumber, match=r"--fps"):
+        LibrarySpec(fps=0)
+    with pytest.raises(BadNumber, match=r"--segment-seconds"):
+        LibrarySpec(segment_seconds=0.1)
+    with pytest.raises(BadNumber, match=r"--batch-size"):
+        LibrarySpec(batch_size=0)
+    with pytest.raises(VagentError, match=r"unknown text source\(s\) slides"):
+        LibrarySpec(text="slides,ocr")
+    assert LibrarySpec(text="ocr, subtitles", index="faiss") == LibrarySpec(
+        text="subtitles,ocr", index="faiss/Flat"
+    )
+    new = LibrarySpec(text="none").with_defaults()
+    assert (new.text, new.text_encoder, new.ocr, new.asr) == ("", None, None, None)
+    assert new.encoder == VISUAL_ENCODER.default and new.decoder == DECODER.default
