@@ -194,3 +194,26 @@ def test_default_answerer_is_reported_in_the_trace(lib: Library) -> None:
     name, why = default_answerer(plugins.registry())
     assert name in plugins.registry().names(ANSWERER) or name.startswith("hf-vlm/")
     assert why
+
+
+def test_a_moment_keeps_its_shape_from_search_to_thread(lib: Library) -> None:
+    """Hits and evidence are ``Moment``s, the thread keeps ``Cited`` ones, and the caller's
+    citations are read from those."""
+    from vagent.agent.api import Citation
+    from vagent.agent.state import Cited
+    from vagent.types import Evidence, Moment
+
+    with Agent.open(lib, answerer="scripted", planner="rules") as agent:
+        res = agent.ask("How much salt do we add after the break?", thread_id="m1")
+        turns = agent.history("m1")
+    assert res.trace["evidence"]
+    for m in res.trace["evidence"]:
+        assert Moment.__required_keys__ <= set(m) <= set(Moment.__annotations__)
+        assert Evidence.from_dict(m).to_dict() == {k: v for k, v in m.items() if k != "kv"}
+    [turn] = turns
+    assert turn["citations"] and all(
+        set(c) == set(Cited.__annotations__) for c in turn["citations"]
+    )
+    assert [Citation.of(c) for c in turn["citations"]] == res.citations
+    kept = {(c["video"], c["start"], c["end"]) for c in turn["citations"]}
+    assert kept <= {(m["video"], m["start"], m["end"]) for m in res.trace["evidence"]}

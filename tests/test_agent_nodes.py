@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from typing import Any
 
 import pytest
@@ -120,3 +121,38 @@ def test_options_and_citation_text() -> None:
     }
     assert why(e) == 'found by text+lexical search; subtitle at 1:12: "salt"; source file missing'
     assert clock(3725) == "1:02:05"
+
+
+def test_every_node_takes_and_returns_the_typed_state() -> None:
+    from vagent.agent.context import AgentContext
+    from vagent.agent.nodes import NODES
+    from vagent.agent.state import QAState, Trace
+
+    for name, node in NODES.items():
+        hints = typing.get_type_hints(node)
+        assert hints["state"] is QAState and hints["ctx"] is AgentContext, name
+        assert hints["return"] == tuple[QAState, Trace], name
+    assert typing.get_type_hints(after_verify)["state"] is QAState
+
+
+def test_one_moment_from_hit_to_citation() -> None:
+    from vagent.agent.nodes.finish import citation
+    from vagent.agent.state import Cited
+    from vagent.types import Evidence, Hit, Moment
+
+    span = {"source": "subtitle", "start": 12.0, "end": 15.0, "text": "the parcel is blue"}
+    hit = Hit("/v/a.mp4", 10.0, 20.0, 0.7, 5, 13.0, None, 2, channels=["text"], texts=[span])
+    moment = Evidence.from_hit(hit).to_dict()
+    assert set(moment) == Moment.__required_keys__
+    assert moment["frame_times"] == [13.0] and moment["texts"] == [span]
+    assert Evidence.from_dict(moment).to_dict() == moment
+    # a moment of a thread checkpointed by an older vagent may lack the optional lists
+    old = {k: v for k, v in moment.items() if k not in ("channels", "texts", "frame_times")}
+    back = Evidence.from_dict(old)  # type: ignore[arg-type]
+    assert (back.channels, back.texts, back.frame_times) == ([], [], [])
+    cited = citation(moment)
+    assert set(cited) == set(Cited.__annotations__)
+    assert {k: cited[k] for k in ("video", "video_id", "segment_id", "start", "end")} == {  # type: ignore[literal-required]
+        k: moment[k]
+        for k in ("video", "video_id", "segment_id", "start", "end")  # type: ignore[literal-required]
+    }

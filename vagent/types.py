@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, NotRequired, TypedDict
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -122,18 +122,7 @@ class IndexReport:
         return d
 
 
-class Moment(TypedDict):
-    """One moment of a video as plain data, from a search hit to a citation: what the agent's
-    state holds for a candidate (``hits``) and a chosen moment (``evidence``), and what
-    ``Evidence.to_dict`` writes. JSON-able, so threads can be checkpointed.
-
-    ``score``: the fused relevance. ``channels``: which searches found it (visual, text,
-    lexical; ``neighbour``: next to a hit; ``anchor``: next to a follow-up's earlier moment).
-    ``texts``: its text spans (source, start, end, text; ``at`` for speech). ``frame_times``:
-    its frames (the best-matching first until select sorts them). ``missing``: its source file
-    is gone. ``kv``: the key of the stored KV cache gather loaded for it, when one was.
-    """
-
+class _MomentFields(TypedDict):
     video: str
     video_id: int
     segment_id: int
@@ -144,7 +133,22 @@ class Moment(TypedDict):
     texts: list[dict[str, Any]]
     frame_times: list[float]
     missing: bool
-    kv: NotRequired[str]
+
+
+class Moment(_MomentFields, total=False):
+    """One moment of a video as plain data, from a search hit to a citation: what the agent's
+    state holds for a candidate (``hits``) and a chosen moment (``evidence``), and what
+    ``Evidence.to_dict`` writes. JSON-able, so threads can be checkpointed.
+
+    ``score``: the fused relevance. ``channels``: which searches found it (visual, text,
+    lexical; ``neighbour``: next to a hit; ``anchor``: next to a follow-up's earlier moment).
+    ``texts``: its text spans (source, start, end, text; ``at`` for speech). ``frame_times``:
+    its frames (the best-matching first until select sorts them). ``missing``: its source file
+    is gone. ``kv``: the key of the stored KV cache gather loaded for it, when one was (the
+    only key a moment may lack).
+    """
+
+    kv: str
 
 
 @dataclass
