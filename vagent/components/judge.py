@@ -1,8 +1,8 @@
 """The ``judge`` kind: scores an open-ended answer against the benchmark's reference.
 
-No judge ships with vagent: without one, ``vagent eval`` reports open answers (MLVU's
-8_sub_scene and 9_summary) and their count but scores none of them, as their benchmarks score
-them only with a model judge.
+Without ``--judge``, ``vagent eval`` reports open answers (MLVU's 8_sub_scene and 9_summary)
+and their count but scores none of them, as their benchmarks score them only with a model
+judge. The built-in judges (``exact``, ``f1``) are lexical: they score wording, not meaning.
 """
 
 from __future__ import annotations

@@ -195,7 +195,8 @@ JUDGE: Kind[Judge] = Kind(
     None,
     "judges of open answers",
     "factory(spec)",
-    "No judge ships with vagent; ``vagent eval --judge ID`` scores open answers with one.",
+    "None is on by default; ``vagent eval --judge ID`` scores open answers with one (built in: "
+    "``exact`` and ``f1``, lexical matches against the reference).",
 )
 
 KINDS: tuple[Kind[Any], ...] = (
