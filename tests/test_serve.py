@@ -3,9 +3,11 @@ traversal, missing files, the same hits as `vagent search --json`, asks in a bou
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -334,3 +336,113 @@ def test_bench_serve_runs_and_reports_each_measure(tmp_path: Path) -> None:
     text = "\n".join(describe(r))
     assert "HTTP adds" in text and "target < 5 ms" in text and "target >= 1.6x" in text
     assert text.count("HTTP, 2 clients") == 3
+
+
+def test_a_chunked_body_is_bounded_too(client: TestClient) -> None:
+    def body(pad: int) -> Iterator[bytes]:  # no Content-Length: sent chunked
+        yield b'{"question": "Which colour comes after red?"'
+        for _ in range(pad):
+            yield b" " * 16384
+        yield b"}"
+
+    big = client.post("/api/ask", content=body(8), headers={"Content-Type": "application/json"})
+    assert big.status_code == 413 and big.json() == {"error": "the request body is over 64 KiB"}
+    assert big.headers["connection"] == "close"
+    small = client.post("/api/ask", content=body(2), headers={"Content-Type": "application/json"})
+    assert small.status_code == 200 and small.json()["answer"]
+
+
+@contextmanager
+def _uvicorn(app: object) -> Iterator[int]:
+    """``app`` served by uvicorn on 127.0.0.1 (a free port) in a thread; stopped after."""
+    import socket
+    import time
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))  # type: ignore[arg-type]
+    t = threading.Thread(target=srv.run, daemon=True)
+    t.start()
+    deadline = time.monotonic() + 30
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "the server did not start within 30 s"
+    try:
+        yield port
+    finally:
+        srv.should_exit = True
+        t.join(10)
+
+
+def test_an_endless_chunked_body_is_cut_off_over_real_http(lib: Library) -> None:
+    import select
+    import socket
+
+    head = (
+        b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n"
+    )
+    chunk = b"4000\r\n" + b" " * 0x4000 + b"\r\n"
+    with (
+        _uvicorn(create_app(lib.root, load=False)) as port,
+        socket.socket() as s,
+    ):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 16)
+        s.settimeout(10)
+        s.connect(("127.0.0.1", port))
+        s.sendall(head + b"1\r\n{\r\n")
+        sent, reply, ended = 0, b"", False
+        while sent < 64 << 20 and not ended:  # a client that would send 64 MiB
+            try:
+                s.sendall(chunk)
+                sent += len(chunk)
+                while select.select([s], [], [], 0)[0]:
+                    got = s.recv(65536)
+                    reply += got
+                    if not got:
+                        ended = True
+                        break
+            except (BrokenPipeError, ConnectionResetError):
+                ended = True
+        with contextlib.suppress(OSError):
+            while got := s.recv(65536):  # the rest of the answer, if it is still there
+                reply += got
+    # the server hung up soon after the bound (the kernel's buffers held a few MiB more)
+    assert ended and sent < 16 << 20, sent
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+    assert b"the request body is over 64 KiB" in reply
+
+
+def test_thread_history_is_read_while_every_ask_worker_is_busy(lib: Library) -> None:
+    import time
+
+    app = create_app(lib.root, answerer="scripted", ask_workers=1, ask_queue=1)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        svc = app.state.service
+        first = c.post("/api/ask", json={"question": "Which colour comes after red?"}).json()
+        tid = first["thread_id"]
+        release, started = threading.Event(), threading.Event()
+
+        def hold(agent: object) -> None:  # a long ask: holds the only worker
+            started.set()
+            release.wait(30)
+
+        held = [svc.submit(hold, lambda *_: None), svc.submit(lambda a: None, lambda *_: None)]
+        try:
+            assert started.wait(30)
+            assert c.post("/api/ask", json={"question": "more?"}).status_code == 503
+            t0 = time.perf_counter()
+            r = c.get(f"/api/threads/{tid}")
+            assert r.status_code == 200, r.text
+            assert time.perf_counter() - t0 < 5
+            turns = r.json()["turns"]
+            assert c.get("/api/threads/nobody-here").status_code == 404
+        finally:
+            release.set()
+        for f in held:
+            f.result(30)
+        assert turns == svc.agent().history(tid)  # what the agent itself reads
+        assert len(turns) == 1 and turns[0]["question"] == "Which colour comes after red?"

@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vagent.errors import LibraryNotFound, VagentError
 from vagent.library import Library
+from vagent.serve.limits import BodyLimit
 from vagent.serve.media import Unsatisfiable, content_type, parse_range, read_bytes
 from vagent.serve.security import token_matches
 from vagent.serve.service import Busy, Service
@@ -114,12 +115,11 @@ def create_app(
             given = auth[7:] if auth[:7].lower() == "bearer " else request.cookies.get(COOKIE)
             if not token_matches(token, given):
                 return _error(401, "a bearer token is required (Authorization: Bearer TOKEN)")
-        size = request.headers.get("content-length")
-        if size is not None and (not size.isdigit() or int(size) > MAX_BODY):
-            return _error(413, f"the request body is over {MAX_BODY // 1024} KiB")
         if len(str(request.url)) > 8192:
             return _error(414, "the URL is over 8192 characters")
         return await call_next(request)
+
+    app.add_middleware(BodyLimit, limit=MAX_BODY)  # outermost: before any other work
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -310,14 +310,11 @@ def create_app(
         )
 
     @app.get("/api/threads/{thread_id}")
-    async def thread(thread_id: str) -> dict[str, Any]:
+    def thread(thread_id: str) -> dict[str, Any]:
+        """The turns of a thread; read beside the asks, never queued behind them."""
         if len(thread_id) > 128:
             raise ApiError(404, "no such thread")
-        try:
-            fut = svc.submit(lambda agent: agent.history(thread_id), lambda *_: None)
-        except Busy:
-            raise _busy() from None
-        turns = await asyncio.wrap_future(fut)
+        turns = svc.history(thread_id)
         if not turns:
             raise ApiError(404, f"no thread {thread_id[:40]!r}")
         return {"thread_id": thread_id, "turns": turns}

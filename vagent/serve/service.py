@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vagent import plugins
 from vagent.catalog import VideoRow
@@ -17,6 +17,9 @@ from vagent.components import DECODER
 from vagent.errors import VagentError
 from vagent.library import Library
 from vagent.types import Hit
+
+if TYPE_CHECKING:
+    from vagent.agent.threadstore import Threads
 
 FRAME_CACHE = 256  # JPEGs kept (a thumbnail is a few KiB)
 
@@ -49,6 +52,8 @@ class Service:
         self._frames: OrderedDict[tuple[int, float], bytes] = OrderedDict()
         self._frames_lock = threading.Lock()
         self._decoder: Any = None
+        self._threads: Threads | None = None  # the threads file, read for history only
+        self._threads_lock = threading.Lock()
 
     # ---- start / stop -----------------------------------------------------------------------
 
@@ -62,6 +67,10 @@ class Service:
         self.pool.shutdown(wait=False, cancel_futures=True)
         if self._agent is not None:
             self._agent.close()
+        with self._threads_lock:
+            if self._threads is not None:
+                self._threads.close()
+                self._threads = None
         self.lib.close()
 
     # ---- search / catalog -------------------------------------------------------------------
@@ -125,6 +134,25 @@ class Service:
                 lib = Library(self.lib.location)  # its own catalog connection and vectors
                 self._agent = Agent.open(lib, answerer=self.answerer, planner=self.planner)
             return self._agent
+
+    def history(self, thread_id: str) -> list[dict[str, Any]]:
+        """The turns of thread ``thread_id`` (empty: no such thread), read from the library's
+        threads file on a connection of its own: no ask worker, no model, so a long ask never
+        holds it up. A thread or file that cannot be read raises VagentError (one line)."""
+        from vagent.agent.threadstore import THREADS_DB, open_threads
+
+        path = self.lib.root / THREADS_DB
+        with self._threads_lock:
+            if self._threads is None:
+                if not (path.exists() or path.is_symlink()):
+                    return []  # no ask has kept a thread yet
+                self._threads = open_threads(path, self.lib.root)
+            config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+            found = self._threads.saver.get_tuple(config)
+        if found is None:
+            return []
+        values = found.checkpoint.get("channel_values") or {}
+        return list(values.get("turns") or [])
 
     def submit(
         self, fn: Callable[[Any], Any], progress: Callable[[str, float, dict[str, Any]], None]
