@@ -14,8 +14,8 @@ and the run ends with one line.
 from __future__ import annotations
 
 import hashlib
-import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -28,7 +28,7 @@ from sqlalchemy import insert, select
 
 from vagent.catalog import Catalog, FrameRow, LibraryRow, SegmentRow, VideoRow
 from vagent.components import Segmenter, VisualEncoder
-from vagent.errors import BadVideo, LibraryBusy
+from vagent.errors import BadVideo, LibraryBusy, VagentWarning
 from vagent.ingest.commit import _committed, _write_generation, segment_vectors
 from vagent.locking import write_lock
 from vagent.vectors import VectorSet, sweep
@@ -128,6 +128,11 @@ def raw_frames(url: str, stall: float) -> Iterator[tuple[float, Any]]:
         container.close()
 
 
+def _warn(message: str) -> None:
+    """A problem the run goes on through (the CLI: one ``warning:`` line)."""
+    warnings.warn(message, VagentWarning, stacklevel=3)
+
+
 class LiveIndexer:
     """Index ``url`` into a library as one growing item (the caller set up the library)."""
 
@@ -142,12 +147,12 @@ class LiveIndexer:
         url: str,
         opts: LiveOptions,
         say: Callable[[str], None] = print,
-        warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+        warn: Callable[[str], None] | None = None,
         frames: Callable[[str, float], Iterator[tuple[float, Any]]] = raw_frames,
     ) -> None:
         self.root, self.catalog, self.library_id, self.vectors = root, catalog, library_id, vectors
         self.encoder, self.segmenter, self.url, self.opts = encoder, segmenter, url, opts
-        self.say, self.warn, self.frames = say, warn, frames
+        self.say, self.warn, self.frames = say, warn or _warn, frames
         self.report = LiveReport(url)
         self.video_id: int | None = None
         self.end = 0.0  # item time after the last frame taken (committed or open)
@@ -198,8 +203,7 @@ class LiveIndexer:
                     break
                 self.report.reconnects += 1
                 self.warn(
-                    f"warning: {self.url}: {reason}; reconnecting in {wait:g} s "
-                    f"(try {misses}/{o.retries})"
+                    f"{self.url}: {reason}; reconnecting in {wait:g} s (try {misses}/{o.retries})"
                 )
                 time.sleep(wait)
         except KeyboardInterrupt:
@@ -282,7 +286,7 @@ class LiveIndexer:
                 if time.monotonic() >= give_up and not final:
                     if not self.busy:
                         self.warn(
-                            f"warning: {self.url}: library busy (another process is writing "
+                            f"{self.url}: library busy (another process is writing "
                             f"it); {len(times)} frames wait to land"
                         )
                     self.busy = True
