@@ -4,6 +4,7 @@ VAGENT_DEBUG=1; the random-weight warning comes once per library and process."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -169,3 +170,55 @@ def test_the_default_planner_is_the_rules() -> None:
 
     reg = plugins.registry()
     assert default_planner(reg) == "rules" and "llm" in reg.names(PLANNER)
+
+
+@pytest.mark.usefixtures("colour_plugin")
+def test_a_vagent_warning_is_a_python_warning_and_one_cli_line(
+    videos: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Library code warns through ``warnings`` (a Python caller filters it; nothing is printed
+    behind its back); the CLI prints the same warning as its one ``warning:`` line."""
+    from tests.conftest import run_vagent
+    from vagent.errors import VagentWarning
+    from vagent.library import Library
+    from vagent.search import read
+
+    lib = Library.open("dmg")
+    for name in ("yw.mp4", "rgb.mp4"):  # generations 1 and 2
+        lib.index([str(videos / name)], encoder="colour", text="none", progress=False)
+    record = json.loads(lib.settings().vector_files or "{}")
+    seg = lib.root / record["files"]["segments"]["name"]
+    seg.write_bytes(seg.read_bytes()[:-10])
+    capsys.readouterr()
+    with pytest.warns(VagentWarning, match="meanwhile reading generation 1") as seen:
+        assert Library.open("dmg").search("red", k=1)
+    assert len(seen) == 1 and str(seg) in str(seen[0].message)
+    assert capsys.readouterr().err == ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", category=VagentWarning)
+        monkeypatch.setattr(read, "_WARNED", set())
+        assert Library.open("dmg").search("red", k=1)  # filtered out: no warning, no error
+
+    monkeypatch.setattr(read, "_WARNED", set())
+    code, _out, err = run_vagent("search", "red", "--library", "dmg", "--json")
+    assert code == 0, err
+    assert err.startswith(f"warning: {seg}: vector file damaged") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_chatter_goes_to_logging_shown_only_with_vagent_debug(tmp_path: Path, debug: bool) -> None:
+    """Log records under ``vagent`` are silent by default (no last-resort handler prints a
+    warning-level record either) and shown on stderr with VAGENT_DEBUG=1."""
+    code = (
+        "import logging, vagent, vagent.logs\n"
+        "logging.getLogger('vagent.search').warning('older generation read')\n"
+        "vagent.logs.configure()\n"
+        "logging.getLogger('vagent.search').debug('loaded generation 2')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "VAGENT_DEBUG"}
+    if debug:
+        env["VAGENT_DEBUG"] = "1"
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, env=env, check=True)  # fmt: skip
+    assert out.stderr == ("vagent.search: loaded generation 2\n" if debug else ""), out.stderr
