@@ -13,9 +13,9 @@ import pytest
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
-from tests.test_index_contract import DIM, contract_cycle
 from vagent import plugins
 from vagent.components import INDEX, VectorIndex
+from vagent.testing.contracts.index import DIM, contract_cycle
 
 
 @pytest.mark.slow
