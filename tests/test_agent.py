@@ -215,5 +215,6 @@ def test_a_moment_keeps_its_shape_from_search_to_thread(lib: Library) -> None:
         set(c) == set(Cited.__annotations__) for c in turn["citations"]
     )
     assert [Citation.of(c) for c in turn["citations"]] == res.citations
+    assert res.to_dict()["citations"] == turn["citations"]  # --json shows what the thread keeps
     kept = {(c["video"], c["start"], c["end"]) for c in turn["citations"]}
     assert kept <= {(m["video"], m["start"], m["end"]) for m in res.trace["evidence"]}

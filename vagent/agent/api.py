@@ -35,7 +35,10 @@ class Citation(NamedTuple):
     """A moment an answer rests on: the video's path, start and end seconds, and why.
     ``quote``: the words there that decide the answer (a window around them). ``near_miss``:
     the answer does not rest on it; it is one of the closest moments to a question the agent
-    could not answer (``AskResult.abstained``) or only guessed."""
+    could not answer (``AskResult.abstained``) or only guessed. ``name``, ``video_id``,
+    ``segment_id``, ``missing``: the video's file name, the catalog's ids of the video and the
+    segment, whether its source file is gone. The same fields as the thread keeps
+    (``vagent.agent.state.Cited``): ``_asdict()`` is what ``--json`` and the API show."""
 
     video: str
     start: float
@@ -43,13 +46,26 @@ class Citation(NamedTuple):
     why: str
     quote: str = ""
     near_miss: bool = False
+    name: str = ""
+    video_id: int | None = None
+    segment_id: int | None = None
+    missing: bool = False
 
     @classmethod
     def of(cls, c: Cited) -> Citation:
-        """The citation the state holds (``vagent.agent.state.Cited``), for the caller.
-        A turn of an older thread may lack ``quote`` and ``near_miss``."""
+        """The citation the state holds, for the caller. A turn of an older thread may lack
+        ``quote`` and ``near_miss``."""
         return cls(
-            c["video"], c["start"], c["end"], c["why"], c.get("quote", ""), bool(c.get("near_miss"))
+            video=c["video"],
+            start=c["start"],
+            end=c["end"],
+            why=c["why"],
+            quote=c.get("quote", ""),
+            near_miss=bool(c.get("near_miss")),
+            name=c.get("name") or os.path.basename(c["video"]),
+            video_id=c.get("video_id"),
+            segment_id=c.get("segment_id"),
+            missing=bool(c.get("missing")),
         )
 
 
@@ -84,7 +100,7 @@ class AskResult:
             "abstained": self.abstained,
             "guessed": self.guessed,
             "citations": [
-                {**c._asdict(), "name": os.path.basename(c.video)} for c in self.citations
+                {**c._asdict(), "name": c.name or os.path.basename(c.video)} for c in self.citations
             ],
             "missing_sources": self.missing_sources,
             "notes": self.notes,
