@@ -34,6 +34,8 @@ class ColourEncoder(VisualEncoder):
 
     def encode_images(self, images: np.ndarray) -> np.ndarray:
         self.images_seen += len(images)
+        if len(images) == 0:  # (0, dim), as the contract says
+            return np.zeros((0, self.dim), np.float32)
         mean = images.reshape(len(images), -1, 3).mean(axis=1)
         dist = np.linalg.norm(mean[:, None, :] - PALETTE[None], axis=2)
         sim = np.exp(-dist / 20.0)
