@@ -363,7 +363,7 @@ def _uvicorn(app: object) -> Iterator[int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))  # type: ignore[arg-type]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     t = threading.Thread(target=srv.run, daemon=True)
     t.start()
     deadline = time.monotonic() + 30
@@ -446,3 +446,61 @@ def test_thread_history_is_read_while_every_ask_worker_is_busy(lib: Library) -> 
             f.result(30)
         assert turns == svc.agent().history(tid)  # what the agent itself reads
         assert len(turns) == 1 and turns[0]["question"] == "Which colour comes after red?"
+
+
+def test_index_from_the_server_inside_the_allowed_folders_only(
+    lib: Library, tmp_path: Path
+) -> None:
+    import time
+
+    allowed, private = tmp_path / "incoming", tmp_path / "private"
+    allowed.mkdir()
+    private.mkdir()
+    make_video(allowed / "new.mp4", ["yellow", "white"], 4.0, size=(160, 120))
+    (allowed / "notes.mp4").write_bytes(b"not a video at all")  # one line; the rest goes on
+    make_video(private / "secret.mp4", ["purple"], 4.0, size=(160, 120))
+    (allowed / "link.mp4").symlink_to(private / "secret.mp4")  # a way out of the folder
+    lines: list[str] = []
+    go = threading.Event()
+
+    def heard(line: str) -> None:  # holds the job at its start until the test lets it go
+        lines.append(line)
+        go.wait(30)
+
+    app = create_app(lib.root, load=False, allow_index=[allowed], on_index=heard)
+    local = {"base_url": "http://127.0.0.1:8765", "client": ("127.0.0.1", 50000)}
+    with TestClient(app, **local) as c:
+        for bad in (str(private), "../private/secret.mp4", str(private / "secret.mp4")):
+            r = c.post("/api/index", json={"paths": [bad]})
+            assert r.status_code == 403 and "outside the folders" in r.json()["error"], bad
+        rebound = c.post("/api/index", json={"paths": ["."]}, headers={"Host": "evil.example"})
+        assert rebound.status_code == 403 and "only from this machine" in rebound.json()["error"]
+        assert c.post("/api/index", json={"paths": []}).status_code == 422
+        assert c.get("/api/index").json() == {"state": "idle"}  # nothing started, nothing read
+        assert len(c.get("/api/videos").json()) == 2
+
+        r = c.post("/api/index", json={"paths": ["."]})
+        assert r.status_code == 202 and r.json()["state"] == "running"
+        busy = c.post("/api/index", json={"paths": ["new.mp4"]})
+        assert busy.status_code == 409 and "one at a time" in busy.json()["error"]
+        go.set()
+        deadline = time.monotonic() + 60
+        while (s := c.get("/api/index").json())["state"] == "running":
+            assert time.monotonic() < deadline, s
+            time.sleep(0.1)
+        assert s["state"] == "done" and s["error"] is None, s
+        assert s["files"] == s["done"] == 2 and s["indexed"] == [str(allowed / "new.mp4")]
+        why = {Path(f["path"]).name: f["reason"] for f in s["failed"]}
+        assert set(why) == {"notes.mp4", "secret.mp4"} and "a link out" in why["secret.mp4"]
+        assert all("\n" not in w for w in why.values())
+        names = {v["name"] for v in c.get("/api/videos").json()}
+        assert names == {"street.mp4", "field.mp4", "new.mp4"}
+        hits = c.get("/api/search", params={"q": "yellow", "k": 1}).json()
+        assert hits[0]["video"].endswith("new.mp4")
+    assert any(line.startswith("index: 2/2") for line in lines)
+    with TestClient(app, base_url="http://127.0.0.1:8765", client=("10.1.2.3", 5)) as c:
+        r = c.get("/api/index")
+        assert r.status_code == 403 and "only from this machine" in r.json()["error"]
+    with TestClient(create_app(lib.root, load=False), **local) as c:
+        r = c.post("/api/index", json={"paths": ["."]})
+        assert r.status_code == 403 and "--allow-index" in r.json()["error"]

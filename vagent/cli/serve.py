@@ -33,6 +33,15 @@ WORKERS = Range("--ask-workers", 1, 8, integer=True)
     show_default=True,
     help="Questions answered at once, in [1, 8] (4 more wait; then 503).",
 )
+@click.option(
+    "--allow-index",
+    "allow_index",
+    multiple=True,
+    metavar="DIR",
+    type=click.Path(exists=True, file_okay=False),
+    help="Let POST /api/index index files inside DIR in the background, asked from this "
+    "machine only (repeatable; off by default).",
+)
 @guarded
 def serve(
     library: str,
@@ -44,12 +53,14 @@ def serve(
     answerer: str | None,
     planner: str | None,
     ask_workers: int,
+    allow_index: tuple[str, ...],
 ) -> None:
     """Serve a library over HTTP: the API (docs at /docs) and a web page to watch the moments.
 
     \b
     vagent serve --library lectures
     vagent serve --library lectures --host 0.0.0.0 --token-file ~/.vagent-token
+    vagent serve --library lectures --allow-index ~/talks
     """
     from vagent.serve.security import check_bind, load_token
 
@@ -73,6 +84,7 @@ def serve(
         library, db=db, token=token, cors=cors, answerer=answerer, planner=planner,
         ask_workers=ask_workers, on_ready=ready,
         on_stop=lambda _: click.echo("serve: stopped", err=True),
+        allow_index=list(allow_index), on_index=lambda line: click.echo(line, err=True),
     )  # fmt: skip
     click.echo(f"serve: loading models for library '{library}' ...", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)

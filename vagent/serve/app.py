@@ -12,7 +12,7 @@ import asyncio
 import json
 import os
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,9 +26,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vagent.errors import LibraryNotFound, VagentError
 from vagent.library import Library
+from vagent.serve.jobs import IndexJobs, JobRefused
 from vagent.serve.limits import BodyLimit
 from vagent.serve.media import Unsatisfiable, content_type, parse_range, read_bytes
-from vagent.serve.security import token_matches
+from vagent.serve.security import is_loopback, token_matches
 from vagent.serve.service import Busy, Service
 from vagent.validate import clean_text
 
@@ -45,6 +46,10 @@ class ApiError(Exception):
     def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.headers = status, message, headers
+
+
+class IndexBody(BaseModel):
+    paths: list[str] = Field(min_length=1, max_length=100)
 
 
 class AskBody(BaseModel):
@@ -73,11 +78,15 @@ def create_app(
     load_agent: bool = False,
     on_ready: Callable[[str], None] | None = None,
     on_stop: Callable[[str], None] | None = None,
+    allow_index: Sequence[str | os.PathLike[str]] | None = None,
+    on_index: Callable[[str], None] | None = None,
 ) -> FastAPI:
     """An ASGI app over ``library``. ``token``: every request but the page's static files must
     carry ``Authorization: Bearer TOKEN`` (or the cookie the page sets from ``/?token=``).
     ``cors``: the one origin allowed cross-origin requests (off by default). ``load``: load the
-    query encoders before serving (``load_agent``: the answerer too)."""
+    query encoders before serving (``load_agent``: the answerer too). ``allow_index``: folders
+    whose files ``POST /api/index`` may index in the background, asked from this machine only
+    (off without it); ``on_index`` hears its progress lines."""
     lib = library if isinstance(library, Library) else Library.open(library, db=db)
     lib.settings()  # no such library: LibraryNotFound now, one line, before anything listens
     svc = Service(
@@ -91,10 +100,13 @@ def create_app(
         if on_ready is not None:
             on_ready("models loaded")
         yield
+        if jobs is not None:
+            jobs.close()
         svc.close()
         if on_stop is not None:
             on_stop("stopped")
 
+    jobs = IndexJobs(lib.root, db, allow_index, on_index) if allow_index else None
     app = FastAPI(title="vagent", lifespan=lifespan)
     app.state.service = svc
     if cors:
@@ -319,4 +331,39 @@ def create_app(
             raise ApiError(404, f"no thread {thread_id[:40]!r}")
         return {"thread_id": thread_id, "turns": turns}
 
+    # ---- indexing (--allow-index) -----------------------------------------------------------
+
+    def _indexer(request: Request) -> IndexJobs:
+        if jobs is None:
+            raise ApiError(
+                403, "this server does not index; start it with --allow-index DIR to allow it"
+            )
+        peer = request.client.host if request.client else ""
+        host = request.headers.get("host", "")
+        if not is_loopback(peer) or not is_loopback(host_name(host)):
+            raise ApiError(403, "indexing is allowed only from this machine (127.0.0.1)")
+        return jobs
+
+    @app.post("/api/index", status_code=202)
+    def index(body: IndexBody, request: Request) -> dict[str, Any]:
+        """Index files or folders inside the --allow-index folders in the background (one job
+        at a time); its progress at ``GET /api/index``."""
+        try:
+            return _indexer(request).start(body.paths)
+        except JobRefused as exc:
+            raise ApiError(exc.status, exc.message) from None
+
+    @app.get("/api/index")
+    def index_status(request: Request) -> dict[str, Any]:
+        """The last indexing job: state (idle, running, done, failed, stopped), files done of
+        files, the file now, what landed and what failed (one line each)."""
+        return _indexer(request).status()
+
     return app
+
+
+def host_name(host: str) -> str:
+    """The name part of a ``Host`` header (``[::1]:8765`` -> ``::1``)."""
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
