@@ -14,6 +14,12 @@ from typing import Any
 
 import pytest
 import torch
+from vagent_hf.kvengine.fingerprint import fingerprint_of
+from vagent_hf.kvengine.generate import generate, question_logits
+from vagent_hf.kvengine.prefill import prefill
+from vagent_hf.kvengine.random_model import random_lm
+from vagent_hf.kvengine.rope import rope_of, shift_keys
+from vagent_hf.kvengine.splice import splice
 
 from vagent.kv import (
     Fingerprint,
@@ -23,16 +29,8 @@ from vagent.kv import (
     KvMissing,
     UnsupportedRope,
     analytic_bytes,
-    fingerprint_of,
-    generate,
     mode_label,
-    prefill,
-    question_logits,
-    rope_of,
-    shift_keys,
-    splice,
 )
-from vagent.kv.random_model import random_lm
 
 ATOL = 1e-5  # float32, tiny model: logits are O(1)
 ROPES: dict[str, dict[str, Any]] = {
@@ -340,7 +338,7 @@ def test_catalog_gets_the_kv_table_on_open_and_rows_cascade(tmp_path: Path) -> N
 
 
 def test_bench_kv_runs_with_tiny_sizes() -> None:
-    from vagent.bench import kv
+    from vagent_hf.kvengine import bench as kv
 
     r = kv.run(
         True, model="llama-tiny", ks=(1, 2), segments=4, tokens=16, question_tokens=4, repeats=1

@@ -273,7 +273,9 @@ def test_long_streams_stay_within_the_models_positions(
 ) -> None:
     prefix = len(answerer.backend.tokens(answerer.prefix()))
     limit = prefix + 80  # a few segments' worth: the window moves back behind the prefix
-    monkeypatch.setattr(kvbuild, "_max_positions", lambda model: limit)
+    from vagent_hf.kvengine import build as hfbuild
+
+    monkeypatch.setattr(hfbuild, "_max_positions", lambda model: limit)
     report = build_caches(lib, answerer=answerer, window=40, progress=False)
     rows = library_rows(lib.catalog, lib.settings().id)
     assert len(rows) == report["built"] > 0

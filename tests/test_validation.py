@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from vagent_hf.kvengine.command import REPEATS, TOKENS
 
 from tests.conftest import COLOUR
 from tests.conftest import run_vagent as _vagent
 from tests.conftest import vagent_home as _home
 from vagent import Library
-from vagent.cli.bench import HOURS, KEYFRAME_SECONDS, REPEATS, SECONDS, TOKENS
+from vagent.cli.bench import HOURS, KEYFRAME_SECONDS, SECONDS
 from vagent.errors import BadNumber
 from vagent.kv.maintain import parse_size
 from vagent.validate import (

@@ -4,8 +4,9 @@
 converted once into ``$VAGENT_MODEL_CACHE``) reads the evidence's words; ``hf-text/<hub id or
 local folder>`` any causal LM. ``hf-vlm/<hub id or local folder>`` is any image-text-to-text
 model and reads frames too; ``hf-vlm/tiny-random-smolvlm`` is a toy SmolVLM with random weights,
-asked for by name, for plumbing tests (never semantic). Torch and transformers load only when a
-factory is called.
+asked for by name, for plumbing tests (never semantic). ``kvengine`` is the KV-cache engine
+behind ``hf-text``'s stored caches and adds `vagent bench kv`. Torch and transformers load only
+when a factory or a command is called.
 """
 
 from __future__ import annotations
@@ -63,6 +64,13 @@ def vagent_register_answerers(register: Any) -> None:
         description="transformers image-text-to-text model over frames and words; "
         "hf-vlm/<hub id or local folder> (hf-vlm/tiny-random-smolvlm: random, for tests)",
     )
+
+
+@hookimpl
+def vagent_register_commands(cli: Any) -> None:
+    from vagent_hf.kvengine.command import add_commands
+
+    add_commands(cli)
 
 
 @hookimpl

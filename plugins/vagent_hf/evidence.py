@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from vagent.evaldata.answers import LETTERS
+from vagent.choices import LETTERS
 from vagent.timefmt import clock
 from vagent.types import Draft, Evidence, Question
 

@@ -3,7 +3,7 @@
 The context (prefix, evidence blocks, question) is either encoded in one pass (plain), or put
 together from stored segment caches (cached): the prefix's cache (encoded once per loaded
 model), then each shown block's stored cache re-based to sit right after what precedes it
-(its keys re-rotated, ``vagent.kv.rope``), with the blocks that have no usable cache and the
+(its keys re-rotated, ``kvengine.rope``), with the blocks that have no usable cache and the
 question encoded in place. Either way the same token ids sit at the same positions; the paths
 differ only in where the evidence's keys and values come from (a cached segment was encoded
 with its own video's context, not with the other evidence shown). Then the options are scored,
@@ -19,11 +19,13 @@ import numpy as np
 import torch
 from transformers import DynamicCache
 
-from vagent.kv import KvEntry, Spliced, rope_of, shift_packed, splice
-from vagent.kv.packed import cache_layers
-from vagent.kv.prefill import cache_kwarg, encode, extend, model_device, model_dtype
+from vagent.kv.packed import KvEntry
 from vagent.types import Draft, Question
 from vagent_hf.evidence import check_option_count, choice_draft, used_evidence
+from vagent_hf.kvengine.packing import cache_layers
+from vagent_hf.kvengine.prefill import cache_kwarg, encode, extend, model_device, model_dtype
+from vagent_hf.kvengine.rope import rope_of, shift_packed
+from vagent_hf.kvengine.splice import Spliced, splice
 from vagent_hf.lm import letter_probs
 
 if TYPE_CHECKING:

@@ -15,15 +15,21 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vagent.kv.errors import UnsupportedRope
+from vagent.kv.fingerprint import DEFAULT_WINDOW, Fingerprint, mode_label
 from vagent.types import Draft, Evidence, Question
 from vagent_hf.answering import SYSTEM, ChatAnswerer, check_mc
 from vagent_hf.evidence import fit, question_text, segment_line
 from vagent_hf.lm import Backend, Message, answer_prefix
 from vagent_hf.loading import SMOLLM2_SPECS
+
+if TYPE_CHECKING:
+    from vagent.kv.encoder import KvEncoder
+    from vagent_hf.kvengine.build import KvModel
 
 RESERVE = 8  # tokens kept free for the answer prefix
 LAYOUT = "hf-text prompt layout 2"  # part of the KV fingerprint: bump when the pieces change
@@ -111,7 +117,7 @@ class HFTextAnswerer(ChatAnswerer):
         self.backend = TextBackend(spec, device)
         self.max_new_tokens = max_new_tokens
         self.max_prompt_tokens = max_prompt_tokens
-        self._kv: Any = None  # vagent.kv.build.KvModel, made on first use
+        self._kv: KvModel | None = None  # made on first use
         self._prefix_kv: Any = None  # the prefix's KvEntry on the model's device
 
     # ---- the prompt, in pieces ---------------------------------------------------------------
@@ -184,11 +190,11 @@ class HFTextAnswerer(ChatAnswerer):
 
     # ---- KV-cache reuse ----------------------------------------------------------------------
 
-    def kv_model(self) -> Any:
-        """The model, its tokenizer and the fingerprint's inputs (``vagent.kv.build.KvModel``)."""
+    def kv_model(self) -> KvModel:
+        """The model, its tokenizer and the fingerprint's inputs."""
         self.load()
         if self._kv is None:
-            from vagent.kv.build import KvModel
+            from vagent_hf.kvengine.build import KvModel
 
             # what a cache's tokens depend on: the prefix and how a segment is rendered (the
             # question's part comes after the caches, so letters and cloze share them)
@@ -198,11 +204,10 @@ class HFTextAnswerer(ChatAnswerer):
             self._kv = KvModel(b.model, b.tokens, b.model_id, template)
         return self._kv
 
-    def kv_fingerprints(self) -> list[Any]:
+    def kv_fingerprints(self) -> list[Fingerprint]:
         """Stream (default window) and independent caches; none for models whose rotary
         embedding cannot be re-based (caches are always moved right behind the prefix)."""
-        from vagent.kv import UnsupportedRope, mode_label, rope_of
-        from vagent.kv.prefill import DEFAULT_WINDOW
+        from vagent_hf.kvengine.rope import rope_of
 
         km = self.kv_model()
         try:
@@ -210,6 +215,16 @@ class HFTextAnswerer(ChatAnswerer):
         except UnsupportedRope:
             return []
         return [km.fingerprint(mode_label("stream", DEFAULT_WINDOW)), km.fingerprint("independent")]
+
+    def kv_encoder(
+        self, mode: str, window: int | None = DEFAULT_WINDOW, dtype: str | None = None
+    ) -> KvEncoder:
+        """What `vagent kv build` prefills this answerer's segment caches with
+        (``vagent.kv.encoder.KvEncoder``): its model, its prefix, its ``segment_block``."""
+        from vagent_hf.kvengine.build import HfKvEncoder
+
+        km = self.kv_model()
+        return HfKvEncoder(km, self.prefix(), self.segment_block, mode, window, dtype)
 
     def kv_key(self, evidence: Evidence) -> str:
         """``<segment id>-<digest of its block>``: a segment whose words or video name changed

@@ -21,10 +21,10 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save
 
+from vagent.components import KvBatch, KvRecord, KVStore
 from vagent.kv.errors import KvCorrupt, KvError, KvMissing
 from vagent.kv.fingerprint import Fingerprint
-from vagent.kv.packed import DTYPES, KvEntry, dtype_name
-from vagent.kv.store import KvBatch, KvRecord, KVStore
+from vagent.kv.packed import DTYPE_NAMES, KvEntry, dtype_name
 from vagent_kvstore.lru import ByteLRU
 
 FORMAT = "vagent-kv/1"
@@ -73,8 +73,8 @@ class SafetensorsStore(KVStore):
 
     def _write(self, entry: KvEntry, fingerprint: Fingerprint) -> KvRecord:
         kv = entry.kv.detach().to("cpu").contiguous()
-        if dtype_name(kv.dtype) not in DTYPES:
-            raise ValueError(f"KV of {entry.key}: dtype {kv.dtype} (use {', '.join(DTYPES)})")
+        if dtype_name(kv.dtype) not in DTYPE_NAMES:
+            raise ValueError(f"KV of {entry.key}: dtype {kv.dtype} (use {', '.join(DTYPE_NAMES)})")
         path = self.path(entry.key, fingerprint)
         sha = tensor_sha256(kv)
         meta = {

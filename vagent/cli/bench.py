@@ -13,10 +13,6 @@ KEYFRAME_SECONDS = Range("--keyframe-seconds", 0, 3600, low_open=True)
 SIDE = Range("--size", 16, 8192, integer=True)
 HOURS = Range("--hours", 0, 1000, low_open=True)
 DEPTHS = Range("--depths", 0, 1)
-KS = Range("--ks", 1, 1000, integer=True)
-TOKENS = Range("--tokens", 1, 32_768, integer=True)
-THREADS = Range("--threads", 1, 1024, integer=True)
-REPEATS = Range("--repeats", 1, 1000, integer=True)
 
 
 @click.group()
@@ -277,51 +273,6 @@ def ask_bench(
         emit_json(r)
     else:
         click.echo(b.table(r))
-
-
-@bench.command("kv")
-@click.option(
-    "--model",
-    default="smollm2-135m",
-    show_default=True,
-    help="Random-weight model shape: smollm2-135m or llama-tiny (throughput only).",
-)
-@click.option(
-    "--ks",
-    default="1,4,16",
-    callback=number_list(KS),
-    show_default=True,
-    help="Segments retrieved per answer.",
-)
-@click.option(
-    "--tokens", type=Bounded(TOKENS), default=128, show_default=True, help="Tokens per segment."
-)
-@click.option("--dtype", default="bfloat16", show_default=True, help="Stored cache dtype.")
-@click.option(
-    "--threads", type=Bounded(THREADS), default=1, show_default=True, help="torch CPU threads."
-)
-@click.option("--repeats", type=Bounded(REPEATS), default=2, show_default=True)
-@json_option
-@guarded
-def kv_bench(
-    model: str, ks: list[int], tokens: int, dtype: str, threads: int, repeats: int, as_json: bool
-) -> None:
-    """Time to first token from stored KV caches versus re-encoding, and bytes per segment."""
-    from vagent.bench import kv as b
-
-    r = b.run(
-        True,
-        model=model,
-        ks=ks,
-        tokens=tokens,
-        store_dtype=dtype,
-        threads=threads,
-        repeats=repeats,
-    )
-    if as_json:
-        emit_json(r)
-    else:
-        click.echo(b.format_table(r))
 
 
 @bench.command("speech")

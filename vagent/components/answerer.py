@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from vagent.types import Draft, Evidence, Question
 
 if TYPE_CHECKING:
-    from vagent.kv.build import KvModel
+    from vagent.kv.encoder import KvEncoder
     from vagent.kv.fingerprint import Fingerprint
 
 
@@ -68,10 +68,12 @@ class KvAnswerer(Protocol):
 
     id: str
 
-    def kv_model(self) -> KvModel: ...
-
-    def prefix(self) -> str: ...
-
-    def segment_block(self, evidence: Evidence) -> str: ...
+    def kv_encoder(self, mode: str, window: int | None, dtype: str | None = None) -> KvEncoder:
+        """The encoder that prefills this answerer's segment caches with its own model, in
+        prefill ``mode`` (``stream`` or ``independent``) with ``window`` (see
+        ``vagent.kv.encoder.KvEncoder``), yielding caches in ``dtype`` (a name from
+        ``vagent.kv.packed.DTYPE_NAMES``; None: the model's). May load the model; raises
+        ``UnsupportedRope`` when its caches cannot be moved to new positions."""
+        ...
 
     def kv_key(self, evidence: Evidence) -> str: ...

@@ -1,23 +1,25 @@
 """The key a stored KV cache is made under: a cache is only ever used with the same model
-(id and revision, or config and weights), compute dtype, prompt template and prefill mode."""
+(id and revision, or config and weights), compute dtype, prompt template and prefill mode.
+
+The plugin that owns the model fills the fields in (``vagent_hf`` hashes a transformers
+model's config and weights); this module only holds and compares them, and names the prefill
+modes (``mode_label``). It imports no tensor library.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from typing import Any
-
-import torch
 
 from vagent.kv.errors import KvMismatch
 
-# Elements hashed from the head and the tail of every parameter tensor (the weights digest).
-SAMPLE = 4096
 FIELDS = ("model", "revision", "config", "dtype", "template", "prefill")
+MODES = ("stream", "independent")
+DEFAULT_WINDOW = 2048  # tokens of earlier segments a stream-mode segment attends to
 
 
-def _sha(data: bytes) -> str:
+def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
@@ -37,7 +39,7 @@ class Fingerprint:
     @property
     def key(self) -> str:
         """16 hex digits naming this fingerprint (in file names and catalog rows)."""
-        return _sha(self.to_json().encode())[:16]
+        return sha256_hex(self.to_json().encode())[:16]
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
@@ -65,47 +67,15 @@ class Fingerprint:
             )
 
 
-def config_hash(config: Any) -> str:
-    """Hash of the config's settings, leaving out names, dtype and library versions."""
-    data = config.to_dict() if hasattr(config, "to_dict") else dict(config)
-    skip = {"transformers_version", "dtype", "torch_dtype", "name_or_path", "architectures"}
-    clean = {k: v for k, v in data.items() if not k.startswith("_") and k not in skip}
-    return _sha(json.dumps(clean, sort_keys=True, default=str).encode())[:16]
-
-
-def weights_digest(model: Any) -> str:
-    """A digest of the loaded weights: every parameter's name, shape, dtype and its first and
-    last ``SAMPLE`` elements (tells apart checkpoints, quantisations and random seeds)."""
-    h = hashlib.sha256()
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            flat = p.detach().reshape(-1)
-            if flat.numel() > 2 * SAMPLE:
-                flat = torch.cat((flat[:SAMPLE], flat[-SAMPLE:]))
-            h.update(f"{name}:{list(p.shape)}:{p.dtype}".encode())
-            h.update(flat.to("cpu", torch.float32).numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
 def template_hash(template: str) -> str:
-    return _sha(template.encode())[:16]
+    return sha256_hex(template.encode())[:16]
 
 
-def fingerprint_of(
-    model: Any,
-    template: str,
-    prefill: str,
-    *,
-    model_id: str | None = None,
-    revision: str | None = None,
-) -> Fingerprint:
-    """The fingerprint of caches ``model`` makes with prompt ``template`` in mode ``prefill``.
-
-    ``model_id`` defaults to the config's name or path; ``revision`` to the hub commit the
-    config came from, else a digest of the loaded weights.
-    """
-    config = model.config
-    mid = model_id or str(getattr(config, "_name_or_path", "") or type(model).__name__)
-    rev = revision or getattr(config, "_commit_hash", None) or f"weights:{weights_digest(model)}"
-    dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
-    return Fingerprint(mid, str(rev), config_hash(config), dtype, template_hash(template), prefill)
+def mode_label(mode: str, window: int | None = DEFAULT_WINDOW) -> str:
+    """What the fingerprint records about how the caches were made: ``independent``,
+    ``stream/w<window>`` or ``stream/full`` (``window`` None: each segment sees all before it)."""
+    if mode not in MODES:
+        raise ValueError(f"prefill mode '{mode}': use one of {', '.join(MODES)}")
+    if mode == "independent":
+        return mode
+    return f"stream/w{window}" if window is not None else "stream/full"

@@ -1,31 +1,34 @@
 """One segment's KV cache as a single packed tensor ``[layers, 2, kv_heads, tokens, head_dim]``.
 
 Index 0 of the second axis holds keys, 1 values. One tensor per segment (rather than one per
-layer) keeps a stored segment one contiguous read.
+layer) keeps a stored segment one contiguous read. This module only describes the format; it
+imports no tensor library (the tensors come from the plugin that makes them, ``vagent_hf``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
-DTYPES: dict[str, torch.dtype] = {
-    "float32": torch.float32,
-    "bfloat16": torch.bfloat16,
-    "float16": torch.float16,
-}
+_ITEMSIZE = {"float32": 4, "bfloat16": 2, "float16": 2}
+DTYPE_NAMES = tuple(_ITEMSIZE)
+"""The dtypes a packed cache may be stored in, by name."""
 
 
-def dtype_name(dtype: torch.dtype) -> str:
+def dtype_name(dtype: Any) -> str:
+    """``torch.bfloat16`` (or its name) -> ``bfloat16``."""
     return str(dtype).removeprefix("torch.")
 
 
-def dtype_of(name: str) -> torch.dtype:
-    try:
-        return DTYPES[name.removeprefix("torch.")]
-    except KeyError:
-        raise ValueError(f"KV dtype '{name}': use one of {', '.join(DTYPES)}") from None
+def check_dtype_name(name: str) -> str:
+    """``name`` as a stored dtype's name (``torch.`` prefix allowed), or ValueError."""
+    clean = name.removeprefix("torch.")
+    if clean not in DTYPE_NAMES:
+        raise ValueError(f"KV dtype '{name}': use one of {', '.join(DTYPE_NAMES)}")
+    return clean
 
 
 @dataclass
@@ -62,7 +65,7 @@ class KvEntry:
 
     @property
     def nbytes(self) -> int:
-        return self.kv.numel() * self.kv.element_size()
+        return int(self.kv.numel() * self.kv.element_size())
 
     def tail(self, n: int) -> KvEntry:
         """The last ``n`` tokens (all of them when ``n`` >= tokens)."""
@@ -72,37 +75,8 @@ class KvEntry:
         return KvEntry(self.key, kv, self.end - n, self.fingerprint)
 
 
-def analytic_bytes(
-    layers: int, kv_heads: int, head_dim: int, tokens: int, dtype: torch.dtype
-) -> int:
-    """Bytes of the raw keys and values: layers x 2 x kv_heads x head_dim x tokens x dtype size."""
-    return layers * 2 * kv_heads * head_dim * tokens * torch.empty(0, dtype=dtype).element_size()
-
-
-def cache_layers(cache: object) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """(keys, values) per layer of a transformers cache, each ``[batch, kv_heads, tokens, dim]``."""
-    layers = getattr(cache, "layers", None)
-    if layers is None:
-        raise TypeError(f"expected a transformers Cache with .layers, got {type(cache).__name__}")
-    out = []
-    for i, layer in enumerate(layers):
-        if getattr(layer, "is_sliding", False):
-            raise ValueError(
-                f"layer {i} of the cache is a sliding-window layer: it drops old tokens, so its "
-                "KV cannot be stored per segment; prefill with a DynamicCache built without config"
-            )
-        out.append((layer.keys, layer.values))
-    return out
-
-
-def pack(
-    cache: object,
-    begin: int,
-    end: int,
-    dtype: torch.dtype | None = None,
-    device: torch.device | str = "cpu",
-) -> torch.Tensor:
-    """Cached tokens at indices ``begin:end`` of batch row 0 as one packed tensor (a copy)."""
-    rows = [torch.stack((k[0, :, begin:end], v[0, :, begin:end])) for k, v in cache_layers(cache)]
-    packed = torch.stack(rows)
-    return packed.to(dtype=dtype or packed.dtype, device=device).contiguous()
+def analytic_bytes(layers: int, kv_heads: int, head_dim: int, tokens: int, dtype: Any) -> int:
+    """Bytes of the raw keys and values: layers x 2 x kv_heads x head_dim x tokens x dtype size
+    (``dtype``: a torch dtype, or the name of one of ``DTYPE_NAMES``)."""
+    size = _ITEMSIZE.get(dtype_name(dtype)) or int(dtype.itemsize)
+    return layers * 2 * kv_heads * head_dim * tokens * size

@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
-from vagent.kv.prefill import SegmentInput, as_inputs, extend, model_device
-from vagent.kv.splice import Spliced
+from vagent_hf.kvengine.prefill import SegmentInput, as_inputs, extend, model_device
+from vagent_hf.kvengine.splice import Spliced
 
 
 @torch.no_grad()

@@ -24,7 +24,7 @@ from transformers import DynamicCache
 
 from vagent.kv.errors import KvMismatch
 from vagent.kv.packed import KvEntry
-from vagent.kv.rope import Rope, shift_packed
+from vagent_hf.kvengine.rope import Rope, shift_packed
 
 
 @dataclass

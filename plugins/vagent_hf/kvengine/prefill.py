@@ -27,12 +27,12 @@ from typing import Any
 import torch
 from transformers import DynamicCache
 
-from vagent.kv.packed import KvEntry, pack
-from vagent.kv.splice import Spliced, splice
+from vagent.kv.fingerprint import DEFAULT_WINDOW, mode_label
+from vagent.kv.packed import KvEntry
+from vagent_hf.kvengine.packing import pack
+from vagent_hf.kvengine.splice import Spliced, splice
 
 SegmentInput = Sequence[int] | torch.Tensor | Mapping[str, Any]
-MODES = ("stream", "independent")
-DEFAULT_WINDOW = 2048
 
 
 @dataclass
@@ -43,15 +43,6 @@ class Prefilled:
     segments: list[KvEntry] = field(default_factory=list)
     mode: str = "stream"
     window: int | None = None
-
-
-def mode_label(mode: str, window: int | None = DEFAULT_WINDOW) -> str:
-    """What the fingerprint records about how the caches were made."""
-    if mode not in MODES:
-        raise ValueError(f"prefill mode '{mode}': use one of {', '.join(MODES)}")
-    if mode == "independent":
-        return mode
-    return f"stream/w{window}" if window is not None else "stream/full"
 
 
 def as_inputs(segment: SegmentInput, device: torch.device | str) -> dict[str, Any]:
@@ -163,7 +154,7 @@ def encode(
         yield KvEntry(key, kv.to("cpu", out_dtype), position, fingerprint)
         if mode == "stream":
             if window is not None:
-                history = _window([*history, KvEntry(key, kv, position)], window)
+                history = window_of([*history, KvEntry(key, kv, position)], window)
             position += n
 
 
@@ -191,7 +182,7 @@ def prefill(
     return Prefilled(head, entries, mode, window if mode == "stream" else None)
 
 
-def _window(history: Sequence[KvEntry], window: int) -> list[KvEntry]:
+def window_of(history: Sequence[KvEntry], window: int) -> list[KvEntry]:
     """The last ``window`` tokens of ``history`` (entries, partial first one), oldest first."""
     out: list[KvEntry] = []
     left = window
