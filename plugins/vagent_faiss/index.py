@@ -26,6 +26,7 @@ import faiss as _faiss
 import numpy as np
 
 from vagent.components import VectorIndex
+from vagent.errors import VagentWarning
 
 # faiss ships type hints (faiss/__init__.pyi) for part of its SWIG API only: DirectMap,
 # SearchParametersHNSW, PyCallbackIOWriter, the search parameters' keyword arguments and the
@@ -224,7 +225,9 @@ class FaissIndex(VectorIndex):
                     self._gpu = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, self._index)
                 except Exception as exc:  # not every index type has a GPU twin
                     warnings.warn(
-                        f"faiss: searching '{self.spec}' on the CPU ({exc})", stacklevel=2
+                        f"faiss: searching '{self.spec}' on the CPU ({exc})",
+                        VagentWarning,
+                        stacklevel=2,
                     )
         return self._gpu
 
