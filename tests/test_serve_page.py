@@ -9,13 +9,14 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import town_clips, using_plugins
 from tests.plugins import colour, scripted
-from vagent import plugins
 from vagent.library import Library
 from vagent.synth import make_video
 
@@ -33,23 +34,18 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def _serving(root: Path) -> Iterator[str]:
+    """`vagent serve`'s app over the library at ``root`` on 127.0.0.1 (a free port), in a
+    thread; its base URL, stopped after."""
     import uvicorn
 
     from vagent.serve import create_app
 
-    plugins.add_plugin("testcolour", colour)
-    plugins.add_plugin("testscripted", scripted)
-    d = tmp_path / "clips"
-    d.mkdir()
-    make_video(d / "street.mp4", ["red", "blue"], 10.0, size=(320, 240), keyframe_seconds=1.0)
-    lib = Library.open(tmp_path / "lib")
-    lib.index([d], encoder="colour", text="none", progress=False)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = create_app(lib.root, answerer="scripted")
+    app = create_app(root, answerer="scripted")
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     t = threading.Thread(target=srv.run, daemon=True)
     t.start()
@@ -62,8 +58,28 @@ def server(tmp_path: Path) -> Iterator[str]:
     finally:
         srv.should_exit = True
         t.join(10)
-        plugins.remove_plugin("testscripted")
-        plugins.remove_plugin("testcolour")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    d = tmp_path / "clips"
+    d.mkdir()
+    make_video(d / "street.mp4", ["red", "blue"], 10.0, size=(320, 240), keyframe_seconds=1.0)
+    with using_plugins(colour, scripted):
+        lib = Library.open(tmp_path / "lib")
+        lib.index([d], encoder="colour", text="none", progress=False)
+        with _serving(lib.root) as url:
+            yield url
+
+
+@pytest.fixture
+def town(tmp_path: Path) -> Iterator[tuple[str, Library]]:
+    """The server over street.mp4 and field.mp4, and the library (tests change it)."""
+    with using_plugins(colour, scripted):
+        lib = Library.open(tmp_path / "lib")
+        lib.index([town_clips(tmp_path / "clips")], encoder="colour", text="none", progress=False)
+        with _serving(lib.root) as url:
+            yield url, lib
 
 
 @pytest.fixture
@@ -149,3 +165,45 @@ def test_search_click_plays_the_moment_and_citations_seek(
         f"return Math.abs(document.getElementById('player').currentTime - {cited}) < 0.5",
     )
     assert "answered in" in browser.find_element(By.ID, "progress").text
+
+
+def _banner(drv: Any) -> str:
+    return str(drv.execute_script("return document.getElementById('state').innerText"))
+
+
+def test_missing_source_abstained_and_no_hits_states(
+    town: tuple[str, Library], browser: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    url, lib = town
+    (tmp_path / "clips" / "field.mp4").unlink()  # indexed, then gone from disk
+    browser.get(url + "/")
+    browser.find_element(By.ID, "q").send_keys("green\n")
+    _wait(browser, "hit cards", "return document.querySelectorAll('.card').length")
+    gone = browser.find_element(By.CSS_SELECTOR, ".card.missing")  # the green field comes first
+    assert "field.mp4" in gone.text and "source file missing" in gone.text
+    assert not gone.find_element(By.TAG_NAME, "img").get_attribute("src")  # no frame asked for
+    gone.click()
+    _wait(browser, "the missing-file banner", "return document.querySelector('#state .warn')")
+    assert "The source file of field.mp4 is missing" in _banner(browser)
+    assert not browser.execute_script("return document.getElementById('player').src")
+
+    question = "What is the secret ingredient in the soup?"
+    browser.find_element(By.ID, "question").send_keys(question)
+    browser.find_element(By.ID, "ask-btn").click()
+    _wait(browser, "the answer", "return !document.getElementById('answer').hidden", 60)
+    _wait(browser, "the abstention", "return document.querySelector('#answer.abstained')", 60)
+    answer = browser.find_element(By.ID, "answer").text
+    assert answer.startswith("Abstained: The library holds nothing that answers this")
+    links = browser.find_elements(By.CSS_SELECTOR, "a.citation")
+    assert links and all(a.text.startswith("near miss: ") for a in links)
+
+    lib.remove(["street.mp4"])  # the library holds nothing now: no search can match
+    lib.remove(["field.mp4"])
+    box = browser.find_element(By.ID, "q")
+    box.clear()
+    box.send_keys("red\n")
+    _wait(browser, "the no-hits banner", "return document.querySelector('#state .warn')")
+    assert _banner(browser) == "No moments match. Try other words."
+    assert browser.execute_script("return document.querySelectorAll('.card').length") == 0
