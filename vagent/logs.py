@@ -3,8 +3,8 @@
 - Something a user must see though the work went on is a ``VagentWarning`` (vagent.errors),
   raised with ``warnings.warn``: Python callers filter it like any warning; the CLI renders each
   as one line on stderr (``warning: MESSAGE``; ``error: PATH: REASON`` for a skipped input).
-- Chatter goes to ``logging.getLogger(__name__)`` (loggers under ``vagent``): silent unless
-  VAGENT_DEBUG=1, which shows it on stderr.
+- Chatter goes to ``logging.getLogger(__name__)`` (loggers under ``vagent``; a plugin's under
+  ``vagent.plugin.<module>``): silent unless VAGENT_DEBUG=1, which shows it on stderr.
 - Front ends (CLI, demo, notebook) quiet other libraries' log lines and warnings: our own
   messages say what failed. VAGENT_DEBUG=1 shows them too.
 """
@@ -24,8 +24,9 @@ from vagent.errors import VagentWarning
 # Warnings raised from modules outside vagent (and its tests): deprecations inside torch or
 # transformers, tqdm's notebook notices. A regex matched at the start of the module name.
 THIRD_PARTY = r"(?!vagent|tests)"
-# Loggers whose records VAGENT_DEBUG shows (the core's and its plugins', named by module).
-OURS = ("vagent", "vagent_hf", "vagent_openclip", "vagent_sbert", "vagent_faiss")
+# The logger VAGENT_DEBUG shows, with every logger under it: the core's modules log to their
+# ``__name__``; a plugin logs under ``vagent.`` too (e.g. ``vagent.plugin.<its module>``).
+OURS = "vagent"
 
 
 def debug() -> bool:
@@ -69,12 +70,10 @@ def configure() -> None:
     quiet_third_party()
     if not debug():
         return
-    for name in OURS:
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.DEBUG)
-        if _HANDLER not in logger.handlers:
-            logger.addHandler(_HANDLER)
-        logger.propagate = False
+    logger = logging.getLogger(OURS)
+    logger.setLevel(logging.DEBUG)
+    if _HANDLER not in logger.handlers:
+        logger.addHandler(_HANDLER)
 
 
 @contextlib.contextmanager
