@@ -4,9 +4,16 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import os
+import re
+import socket
+import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +21,7 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.conftest import town_clips
+from tests.conftest import run_vagent, town_clips
 from vagent.library import Library
 from vagent.serve.mcp_server import create_mcp
 
@@ -112,3 +119,113 @@ def test_stdio_list_search_ask_and_frame(lib: Library) -> None:
                 assert frame.content[0].type == "image"
 
     anyio.run(main)
+
+
+TOKEN = "mcp-token-for-tests-0123456789"
+
+
+@contextlib.contextmanager
+def _served(app: Any) -> Iterator[int]:
+    """``app`` on 127.0.0.1 (a free port) by uvicorn in a thread; stopped after."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    t = threading.Thread(target=srv.run, daemon=True)
+    t.start()
+    deadline = time.monotonic() + 30
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "the server did not start within 30 s"
+    try:
+        yield port
+    finally:
+        srv.should_exit = True
+        t.join(10)
+
+
+async def _tools_over_http(url: str, token: str) -> tuple[set[str], Any]:
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    auth = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    async with auth, Client(streamable_http_client(url, http_client=auth)) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        hits = _structured(await client.call_tool("search_moments", {"query": "blue", "k": 1}))
+        return names, hits
+
+
+def test_http_needs_the_bearer_token(lib: Library) -> None:
+    import httpx
+
+    from vagent.serve.mcp_server import http_app
+
+    server, service = create_mcp(lib.root, answerer="scripted")
+    try:
+        with _served(http_app(server, TOKEN)) as port:
+            url = f"http://127.0.0.1:{port}/mcp"
+            hello = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+            for auth in ({}, {"Authorization": "Bearer wrong-token"}, {"Authorization": TOKEN}):
+                r = httpx.post(url, json=hello, headers=auth)
+                assert r.status_code == 401, auth
+                assert r.json() == {
+                    "error": "a bearer token is required (Authorization: Bearer TOKEN)"
+                }
+                assert r.headers["www-authenticate"] == "Bearer"
+            names, hits = anyio.run(_tools_over_http, url, TOKEN)
+            assert names >= TOOLS and hits[0]["video"].endswith("street.mp4")
+    finally:
+        service.close()
+
+
+def test_http_off_loopback_needs_a_token_of_ones_own(lib: Library) -> None:
+    code, _, err = run_vagent("mcp", "-l", str(lib.root), "--http", "--host", "0.0.0.0")
+    assert code == 2 and err.count("\n") == 1 and "--token-file" in err
+    assert "loading models" not in err  # refused before anything loads or listens
+
+
+@pytest.mark.slow  # a subprocess imports vagent and the SDK (a few seconds)
+def test_vagent_mcp_http_prints_a_new_token_once_and_requires_it(lib: Library) -> None:
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "VAGENT_TOKEN"}
+    argv = ["mcp", "-l", str(lib.root), "--http", "--port", str(port), "--answerer", "scripted"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVE_WITH_TEST_PLUGINS, *argv],
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        seen: list[str] = []
+        token = None
+        deadline = time.monotonic() + 120
+        while token is None and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            assert line, f"vagent mcp exited: {''.join(seen)}"
+            seen.append(line)
+            m = re.search(r"'Authorization: Bearer (\S+)'", line)
+            token = m.group(1) if m else None
+        assert token is not None and len(token) >= 32
+        url = f"http://127.0.0.1:{port}/mcp"
+        for _ in range(100):  # the line comes just before uvicorn listens
+            try:
+                r = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert r.status_code == 401
+        names, _ = anyio.run(_tools_over_http, url, token)
+        assert names >= TOOLS
+    finally:
+        proc.terminate()
+        rest = proc.communicate(timeout=20)[1]
+    assert ("".join(seen) + rest).count(token) == 1  # printed once, never again
+    assert "Traceback" not in rest

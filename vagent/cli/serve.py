@@ -93,8 +93,14 @@ def serve(
 @click.command(name="mcp")
 @library_options
 @click.option("--http", "over_http", is_flag=True, help="Streamable HTTP instead of stdio.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address (--http; loopback).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address (--http).")
 @click.option("--port", type=Bounded(PORT), default=8766, show_default=True, help="Port (--http).")
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False),
+    help="--http: a file whose first line is the bearer token (else $VAGENT_TOKEN, else one is "
+    "made and printed once); any address but loopback needs one of the first two.",
+)
 @click.option("--answerer", help="Answerer id for the ask tool (default as `vagent ask`).")
 @click.option("--planner", help="Planner id: rules (default) or llm.")
 @guarded
@@ -104,6 +110,7 @@ def mcp_cmd(
     over_http: bool,
     host: str,
     port: int,
+    token_file: str | None,
     answerer: str | None,
     planner: str | None,
 ) -> None:
@@ -112,26 +119,35 @@ def mcp_cmd(
 
     \b
     vagent mcp --library lectures
-    vagent mcp --library lectures --http --port 8766
+    vagent mcp --library lectures --http --port 8766     # prints a bearer token once
+    VAGENT_TOKEN=... vagent mcp --library lectures --http --host 0.0.0.0
     """
-    from vagent.errors import VagentError
-    from vagent.serve.security import is_loopback
+    from vagent.serve.security import check_bind, load_token, new_token
 
-    if over_http and not is_loopback(host):
-        raise VagentError(
-            f"--host {host}: vagent mcp --http listens on loopback only (127.0.0.1); put an "
-            f"authenticating proxy in front to share it"
-        )
-    from vagent.serve.mcp_server import create_mcp
+    token = None
+    if over_http:
+        token = load_token(token_file)
+        check_bind(host, token)  # refused before any model loads or any port opens
+    from vagent.serve.mcp_server import create_mcp, http_app
 
     t0 = time.perf_counter()
     click.echo(f"mcp: loading models for library '{library}' ...", err=True)
     server, service = create_mcp(library, db=db, answerer=answerer, planner=planner)
-    where = f"http://{host}:{port}/mcp" if over_http else "stdio"
+    shown = f"[{host}]" if ":" in host else host
+    where = f"http://{shown}:{port}/mcp" if over_http else "stdio"
     click.echo(f"mcp: ready in {time.perf_counter() - t0:.1f} s on {where}", err=True)
     try:
         if over_http:
-            server.run("streamable-http", host=host, port=port)
+            import uvicorn
+
+            if token is None:
+                token = new_token()
+                click.echo(
+                    f"mcp: clients must send 'Authorization: Bearer {token}' (a new token each "
+                    f"start; set $VAGENT_TOKEN or --token-file to keep one)",
+                    err=True,
+                )
+            uvicorn.run(http_app(server, token, host), host=host, port=port, log_level="warning")
         else:
             server.run("stdio")
     finally:

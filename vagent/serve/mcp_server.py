@@ -1,6 +1,6 @@
 """An MCP server over one library (the official SDK's ``MCPServer``): tools ``search_moments``,
 ``ask``, ``list_videos``, ``get_frame`` (an image) and ``video_info``; ``vagent mcp`` runs it
-over stdio (for an assistant's config) or streamable HTTP."""
+over stdio (for an assistant's config) or streamable HTTP with a bearer token."""
 
 from __future__ import annotations
 
@@ -110,6 +110,14 @@ def build_mcp(service: Service) -> MCPServer:
         return video_dict(row)
 
     return server
+
+
+def http_app(server: MCPServer, token: str, host: str = "127.0.0.1") -> Any:
+    """The streamable-HTTP ASGI app of ``server`` at ``/mcp``, answering only requests that
+    carry ``Authorization: Bearer TOKEN`` (the SDK's DNS-rebinding check stays on loopback)."""
+    from vagent.serve.security import BearerOnly
+
+    return BearerOnly(server.streamable_http_app(host=host), token)
 
 
 def create_mcp(

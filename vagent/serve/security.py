@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 import os
+import secrets
 from pathlib import Path
+from typing import Any
 
 from vagent.errors import VagentError
 
@@ -58,3 +61,34 @@ def check_bind(host: str, token: str | None) -> None:
 
 def token_matches(expected: str, given: str | None) -> bool:
     return given is not None and hmac.compare_digest(expected.encode(), given.encode())
+
+
+def new_token() -> str:
+    """A fresh random bearer token (43 URL-safe characters)."""
+    return secrets.token_urlsafe(32)
+
+
+class BearerOnly:
+    """ASGI middleware: every HTTP request must carry ``Authorization: Bearer TOKEN``; others
+    get 401 with one JSON line. Lifespan events pass through."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self.app, self.token = app, token
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            auth = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
+            given = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+            if not token_matches(self.token, given):
+                body = json.dumps(
+                    {"error": "a bearer token is required (Authorization: Bearer TOKEN)"}
+                ).encode()
+                headers = [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"www-authenticate", b"Bearer"),
+                ]
+                await send({"type": "http.response.start", "status": 401, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
