@@ -54,6 +54,7 @@ def _lib(talk: Path, **kw: object) -> Library:
     return lib
 
 
+@pytest.mark.usefixtures("warnings_shown")  # the dropped cue's line, as the CLI prints it
 def test_ocr_and_subtitle_spans_are_indexed(talk: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lib = _lib(talk)
     info = lib.info()
