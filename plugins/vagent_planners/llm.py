@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from vagent.components import Planner
-from vagent.text.lexical import tokens
+from vagent.words import tokens
 from vagent_planners.rules import RulePlanner
 
 PROMPT = (

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from vagent.components import Planner
-from vagent.text.lexical import tokens
+from vagent.words import tokens
 
 TEMPORAL = r"\b(?:before|after|afterwards|then|while|when|until|during|once|since)\b"
 JOIN = r"\b(?:and|but|or)\b|[;,]"

@@ -8,73 +8,12 @@ documents it did not match (that is what drags fused recall down).
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-# Words so common in questions that matching them says nothing about the answer.
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "how",
-        "i",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "their",
-        "there",
-        "these",
-        "this",
-        "to",
-        "was",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "you",
-        "your",
-        "said",
-        "say",
-        "says",
-        "shown",
-        "show",
-        "shows",
-        "screen",
-        "video",
-    ]
-)
+from vagent.words import STOPWORDS, tokens
 
-
-def tokens(text: str) -> list[str]:
-    return [t for t in _WORD.findall(text.lower()) if t not in STOPWORDS]
+__all__ = ["STOPWORDS", "Bm25", "tokens"]  # the words themselves live in vagent.words
 
 
 class Bm25:
