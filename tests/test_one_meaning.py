@@ -3,6 +3,7 @@ rule whoever gives them (a person, a client, a data set)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,10 +11,13 @@ from vagent_hf.evidence import evidence_line, span_text
 
 from vagent.agent.followup import resolve
 from vagent.agent.nodes.finish import abstain_text, citation, why
+from vagent.bench.haystack import write_srt
 from vagent.choices import BadOptions, parse
 from vagent.errors import VagentError
 from vagent.evaldata.answers import clean_options
-from vagent.timefmt import clock, hms, span, whole_seconds
+from vagent.evaldata.subtitles import srt_text
+from vagent.text.subtitles import parse_srt
+from vagent.timefmt import clock, hms, span, srt_time, whole_seconds
 from vagent.types import Evidence
 
 
@@ -101,3 +105,20 @@ def test_a_list_lettered_in_part_is_kept_by_data_sets_and_refused_to_people(
         parse(raw)
     assert isinstance(err.value, VagentError) and isinstance(err.value, ValueError)
     assert "\n" not in str(err.value)
+
+
+def test_subtitle_files_written_by_eval_and_bench_read_back_to_the_millisecond(
+    tmp_path: Path,
+) -> None:
+    cues = [(0.0, 1.5, "first"), (59.6, 61.0005, "second"), (3723.4567, 3725.0, "third")]
+    assert srt_time(59.6) == "00:00:59,600" and srt_time(-2) == "00:00:00,000"
+    write_srt(tmp_path / "a.srt", cues)
+    text = (tmp_path / "a.srt").read_text()
+    assert text == srt_text(cues)
+    spans, problems = parse_srt(text, "a.srt")
+    assert problems == []
+    assert [(s.start, s.end, s.text) for s in spans] == [
+        (0.0, 1.5, "first"),
+        (59.6, 61.001, "second"),
+        (3723.457, 3725.0, "third"),
+    ]

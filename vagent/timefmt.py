@@ -7,7 +7,8 @@ time (citations, answers, prompts, follow-up questions, CLI tables) rounds throu
 
 ``clock`` is the compact form (``m:ss``, ``h:mm:ss`` from an hour on): ``clock(75.4)`` is
 "1:15", ``clock(3725)`` "1:02:05". ``hms`` is the fixed-width form for aligned tables
-(``hh:mm:ss``): ``hms(75.4)`` is "00:01:15".
+(``hh:mm:ss``): ``hms(75.4)`` is "00:01:15". ``srt_time`` is a subtitle file's timestamp, to the
+nearest millisecond by the same rule (``hh:mm:ss,mmm``).
 """
 
 from __future__ import annotations
@@ -40,3 +41,10 @@ def hms(seconds: float) -> str:
 def span(start: float, end: float) -> str:
     """``clock(start)-clock(end)``: a moment's time range."""
     return f"{clock(start)}-{clock(end)}"
+
+
+def srt_time(seconds: float) -> str:
+    """``hh:mm:ss,mmm`` as SubRip writes it: the nearest millisecond, halves up."""
+    t = float(seconds)
+    ms = max(0, math.floor(t * 1000 + 0.5)) if math.isfinite(t) else 0
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"

@@ -13,6 +13,7 @@ from typing import Any
 import av
 import numpy as np
 
+from vagent.evaldata.subtitles import srt_text
 from vagent.synth import COLORS, draw_text
 
 FILLER = [
@@ -84,16 +85,8 @@ def _sample_clips(size: tuple[int, int], fps: int) -> list[np.ndarray]:
     return clips
 
 
-def srt_time(t: float) -> str:
-    ms = round(t * 1000)
-    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
-
-
 def write_srt(path: Path, cues: Sequence[tuple[float, float, str]]) -> None:
-    blocks = [
-        f"{i}\n{srt_time(a)} --> {srt_time(b)}\n{text}\n" for i, (a, b, text) in enumerate(cues, 1)
-    ]
-    path.write_text("\n".join(blocks))
+    path.write_text(srt_text(cues))
 
 
 def build(

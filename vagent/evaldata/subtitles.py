@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from vagent.evaldata.items import EvalItem, Problem
+from vagent.timefmt import srt_time
 
 MAX_SUBTITLE_BYTES = 64 * 1024 * 1024
 
@@ -79,15 +81,10 @@ def json_cues(
     return cues
 
 
-def _srt_time(t: float) -> str:
-    ms = round(t * 1000)
-    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
-
-
-def srt_text(cues: list[tuple[float, float, str]]) -> str:
+def srt_text(cues: Sequence[tuple[float, float, str]]) -> str:
+    """The SubRip file of ``cues`` (start, end, text)."""
     return "\n".join(
-        f"{i}\n{_srt_time(a)} --> {_srt_time(b)}\n{text}\n"
-        for i, (a, b, text) in enumerate(cues, 1)
+        f"{i}\n{srt_time(a)} --> {srt_time(b)}\n{text}\n" for i, (a, b, text) in enumerate(cues, 1)
     )
 
 
