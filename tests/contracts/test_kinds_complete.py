@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import inspect
 import re
+import subprocess
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -52,8 +54,11 @@ def problems(
         row = rf"^\| `{re.escape(kind.hook)}` \| {re.escape(kind.name)} \|"
         if not re.search(row, table, re.M):
             out.append(f"{kind.name}: no row for `{kind.hook}` in README's Plugins table")
-        if not [r for r in regs if r.kind == kind.name and r.distribution == PROJECT]:
+        builtin = {r.name for r in regs if r.kind == kind.name and r.distribution == PROJECT}
+        if not builtin:
             out.append(f"{kind.name}: no built-in registered by a {PROJECT} entry point")
+        elif kind.default is not None and kind.default.split("/")[0] not in builtin:
+            out.append(f"{kind.name}: its default {kind.default!r} is no built-in")
         if kind.name not in suites:
             out.append(f"{kind.name}: no contract suite in vagent.testing")
             continue
@@ -92,6 +97,19 @@ def test_every_kind_is_complete() -> None:
         assert suite.checks(), kind.name
 
 
+def test_suites_load_without_pytest_or_model_libraries() -> None:
+    """An author's code may import the suites anywhere: no pytest, no torch (but the KV store's
+    suite, whose entries are torch tensors)."""
+    names = [v.partition(":")[0] for k, v in SUITES.items() if k != "kv_store"]
+    code = (
+        "import sys, importlib\n"
+        f"for m in {names!r}: importlib.import_module(m)\n"
+        "print(sorted(m for m in ('pytest', 'torch', 'transformers') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
 class Gizmo(ABC):
     @abstractmethod
     def spin(self) -> None: ...
@@ -112,7 +130,7 @@ def test_a_kind_with_nothing_is_named_for_each_missing_piece() -> None:
     ]
 
 
-@pytest.mark.parametrize("missing", ["base", "readme", "builtin", "suite", "tests"])
+@pytest.mark.parametrize("missing", ["base", "readme", "builtin", "default", "suite", "tests"])
 def test_each_missing_piece_fails_a_real_kind(missing: str) -> None:
     regs, readme = _now()
     kind, suites, classes = SEGMENTER, _suites(), _contract_classes()
@@ -122,6 +140,8 @@ def test_each_missing_piece_fails_a_real_kind(missing: str) -> None:
         readme = re.sub(r"^\| `vagent_register_segmenters` .*\n", "", readme, flags=re.M)
     elif missing == "builtin":
         regs = [r for r in regs if r.kind != "segmenter"]
+    elif missing == "default":
+        kind = replace(SEGMENTER, default="halves")
     elif missing == "suite":
         del suites["segmenter"]
     else:
