@@ -101,7 +101,7 @@ def test_eval_mlvu_json_table_open_answers_defects_and_run(tmp_path: Path) -> No
         {**mc, "answer": "B", "category": "count", "qid": "4_count/0"},
         {"video": "street.mp4", "question": "Where is the parcel delivered?",
          "answer": "the blue house", "category": "summary", "qid": "9_summary/0",
-         "benchmark": "mlvu"},
+         "benchmark": "mlvu", "scoring_points": ["parcel delivered", "a red van"]},
     ]  # fmt: skip
     q = clips / "mlvu.jsonl"
     head = "# vagent 0.1.0 convert mlvu\n# annotation abc123 /data/MLVU/json/1_plotQA.json\n"
@@ -131,9 +131,18 @@ def test_eval_mlvu_json_table_open_answers_defects_and_run(tmp_path: Path) -> No
         assert json.loads(out)["run"]["sample"] == 2
         picked.append([json.loads(x)["qid"] for x in res.read_text().splitlines()])
     assert picked[0] == picked[1] and len(picked[0]) == 2
-    out, _ = _run(*args, "--judge", "wordjudge")
+    res = tmp_path / "judged.jsonl"
+    out, _ = _run(*args, "--judge", "wordjudge", "--out", str(res))
     summary = json.loads(out)["open"]["summary"]
     assert summary["scored"] == 1 and 0.0 <= summary["mean_score"] <= 1.0
+    # the judge got the item's scoring points (one of two covered), and names itself
+    assert summary["mean_score"] == 0.5 and summary["judge"] == "wordjudge"
+    assert json.loads(out)["run"]["judge_semantic"] is False
+    judged = [json.loads(x) for x in res.read_text().splitlines()]
+    assert [r["judge"] for r in judged if r["score"] is not None] == ["wordjudge"]
+    assert all(r["judge"] is None for r in judged if r["score"] is None)
+    text, _ = _run("eval", str(q), "-l", "mlvu", "--answerer", "scripted", "--judge", "wordjudge")
+    assert "0.500 by wordjudge, not a meaning judge" in text
 
     _, err = _run(*args, "--subtitles", "without", code=2)
     assert "indexes subtitles" in err and err.count("\n") == 1

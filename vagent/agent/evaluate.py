@@ -263,6 +263,7 @@ def evaluate(
 
         scorer = plugins.registry().create(JUDGE, judge)
         run["judge"] = scorer.id
+        run["judge_semantic"] = bool(getattr(scorer, "semantic", True))
     lib = Library.open(library, db=db)
     index_options = dict(index_options or {})
     problems += check_subtitles(lib, items, subtitles, index_options)
@@ -298,7 +299,8 @@ def evaluate(
             score = None
             if is_open(it) and scorer is not None:
                 try:
-                    score = float(scorer.score(it.question, it.answer, res.answer))
+                    points = it.scoring_points or ()
+                    score = float(scorer.score(it.question, it.answer, res.answer, points))
                 except Exception as exc:  # a judge plugin's failure costs only its item
                     problems.append(Problem(it.line, f"judge {scorer.id} failed: {exc}"))
             row = {
@@ -318,6 +320,7 @@ def evaluate(
                 "types": it.types,
                 "open": is_open(it),
                 "score": score,
+                "judge": scorer.id if score is not None and scorer is not None else None,
                 "defect": it.defect,
                 "citations": [c._asdict() for c in res.citations],
             }
@@ -369,6 +372,9 @@ def table_lines(report: EvalReport) -> list[str]:
             lines.append(f"  {t['group_by']:<14} {k:<28} {acc}  ({v['correct']}/{v['n']})")
     for task, v in report.open.items():
         mean = "not scored (no --judge)" if v["mean_score"] is None else f"{v['mean_score']:.3f}"
+        if v.get("judge"):
+            lexical = "" if report.run.get("judge_semantic", True) else ", not a meaning judge"
+            mean += f" by {v['judge']}{lexical}"
         lines.append(f"  open {task:<23} {v['n']} answers, {v['scored']} judged: {mean}")
     if report.defects:
         lines.append(f"  {report.defects} items with data defects counted as official scoring does")

@@ -1,9 +1,10 @@
 """Evaluation items: one question about one video, read from and written to JSONL.
 
 One JSON object a line: ``{"video", "question", "answer", "options"?, "category"?, "duration"?,
-"qid"?, "length"?, "benchmark"?, "types"?, "subtitles"?, "defect"?}``. A line with a ``defect``
-(written by ``vagent convert``) is kept as its benchmark's official scoring keeps it: repeated
-options stand, and an answer that is not among the options (or empty) is never right.
+"qid"?, "length"?, "benchmark"?, "types"?, "subtitles"?, "scoring_points"?, "defect"?}``. A
+line with a ``defect`` (written by ``vagent convert``) is kept as its benchmark's official
+scoring keeps it: repeated options stand, and an answer that is not among the options (or
+empty) is never right. ``scoring_points`` (MLVU's open tasks) are passed to the judge.
 Blank lines and lines starting with ``#`` are skipped; a malformed line is
 reported as a :class:`Problem` with its line number and the rest are read. A relative ``video``
 is relative to the JSONL file's folder.
@@ -73,6 +74,7 @@ class EvalItem:
     subtitles: str | None = None  # the benchmark's subtitle file for this video
     subtitles_offset: float | None = None  # seconds the subtitles' clock is ahead of the video
     defect: str | None = None  # a data defect kept as official scoring keeps it
+    scoring_points: list[str] | None = None  # what a good open answer covers (MLVU): for judges
 
     @property
     def scorable(self) -> bool:
@@ -112,6 +114,8 @@ class EvalItem:
             value = getattr(self, key)
             if value is not None:
                 rec[key] = value
+        if self.scoring_points is not None:
+            rec["scoring_points"] = list(self.scoring_points)
         if self.defect is not None:
             rec["defect"] = self.defect
         return rec
@@ -151,13 +155,13 @@ def _duration(value: Any) -> float | None:
     return float(value)
 
 
-def _types(value: Any) -> list[str] | None:
+def _types(value: Any, what: str = "types") -> list[str] | None:
     if value is None:
         return None
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-        raise ValueError("types is not a list of text")
+        raise ValueError(f"{what} is not a list of text")
     return [v.strip() for v in value if v.strip()] or None
 
 
@@ -223,6 +227,7 @@ def parse_record(
         subtitles=subtitles,
         subtitles_offset=_duration(rec.get("subtitles_offset")),
         defect=defect,
+        scoring_points=_types(rec.get("scoring_points"), "scoring_points"),
     )
 
 

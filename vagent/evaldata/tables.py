@@ -74,11 +74,16 @@ def benchmark_table(benchmark: str, rows: list[dict[str, Any]]) -> dict[str, Any
 
 
 def open_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Open answers per task: how many, how many a judge scored, their mean score."""
+    """Open answers per task: how many, how many a judge scored, their mean score, and (when
+    the rows name one) the judge that scored them."""
     tasks: dict[str, list[float | None]] = defaultdict(list)
+    judges: dict[str, set[str]] = defaultdict(set)
     for r in rows:
         if r.get("open"):
-            tasks[r.get("category") or "none"].append(r.get("score"))
+            task = r.get("category") or "none"
+            tasks[task].append(r.get("score"))
+            if r.get("judge") and r.get("score") is not None:
+                judges[task].add(str(r["judge"]))
     out: dict[str, Any] = {}
     for k, scores in sorted(tasks.items()):
         got = [s for s in scores if s is not None]
@@ -87,4 +92,6 @@ def open_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "scored": len(got),
             "mean_score": round(sum(got) / len(got), 4) if got else None,
         }
+        if judges[k]:
+            out[k]["judge"] = ", ".join(sorted(judges[k]))
     return out
