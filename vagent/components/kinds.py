@@ -196,7 +196,8 @@ JUDGE: Kind[Judge] = Kind(
     "judges of open answers",
     "factory(spec)",
     "None is on by default; ``vagent eval --judge ID`` scores open answers with one (built in: "
-    "``exact`` and ``f1``, lexical matches against the reference).",
+    "``exact`` and ``f1``, lexical matches against the reference; ``hf-judge/<model>``, a "
+    "causal LM grading by a fixed rubric).",
 )
 
 KINDS: tuple[Kind[Any], ...] = (
