@@ -222,3 +222,25 @@ def test_chatter_goes_to_logging_shown_only_with_vagent_debug(tmp_path: Path, de
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                          text=True, env=env, check=True)  # fmt: skip
     assert out.stderr == ("vagent.search: loaded generation 2\n" if debug else ""), out.stderr
+
+
+@pytest.mark.parametrize("flags", [[], ["-W", "ignore::UserWarning"]])
+def test_a_script_sees_a_vagent_warning_as_its_one_line(tmp_path: Path, flags: list[str]) -> None:
+    """In a script too a VagentWarning shows as the CLI's line (no file:line, no source line),
+    and Python's filters decide whether it shows (a VagentWarning is a UserWarning)."""
+    code = (
+        "import warnings, vagent\n"
+        "from vagent.errors import InputSkipped, VagentWarning\n"
+        "for _ in range(2):  # the default filter: once per place\n"
+        "    warnings.warn('older generation read', VagentWarning)\n"
+        "warnings.warn('a.mp4: not a video', InputSkipped)\n"
+        "warnings.warn('plain', UserWarning)\n"
+    )
+    out = subprocess.run([sys.executable, *flags, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    lines = out.stderr.splitlines()
+    if flags:
+        assert lines == []
+    else:
+        assert lines[:2] == ["warning: older generation read", "error: a.mp4: not a video"]
+        assert "UserWarning: plain" in lines[2]  # other warnings: as Python shows them

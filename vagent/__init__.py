@@ -6,10 +6,14 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
+from vagent.logs import show_as_lines
+
 __version__ = "0.1.0"
 
 # vagent's log records are chatter: silent unless a front end shows them (VAGENT_DEBUG=1)
 logging.getLogger("vagent").addHandler(logging.NullHandler())
+# a VagentWarning shows as the CLI's one line (warning: ...); filters work as for any warning
+show_as_lines()
 
 # The public names, imported on first use: ``import vagent.x`` runs this file first, so importing
 # the library and the agent here would load (and tie into a circle) everything for every module.

@@ -19,7 +19,7 @@ from pathlib import Path
 from vagent import Library
 from vagent.errors import ModelUnavailable
 from vagent.library import DEFAULT_ENCODER, Builder, LibrarySpec
-from vagent.logs import quiet_third_party
+from vagent.logs import configure
 from vagent.synth import make_video
 
 FALLBACK = "openclip/ViT-B-32/random"
@@ -83,7 +83,7 @@ def _reach_vagent() -> str:
 
 
 def main() -> int:
-    quiet_third_party()
+    configure()
     videos = make_videos(VIDEOS)
     print(f"demo: {VIDEOS}/ holds {', '.join(sorted(p.name for p in VIDEOS.iterdir()))}")
     lib = Library.open("demo")

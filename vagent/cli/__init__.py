@@ -47,13 +47,8 @@ cli.add_command(mcp_cmd)
 _NO_ARGS: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
-def main(argv: list[str] | None = None) -> None:
-    configure()
-    with warnings_to_stderr():
-        _main(argv)
-
-
-def _main(argv: list[str] | None) -> None:
+def main(argv: list[str] | None = None) -> Any:
+    configure()  # quiet libraries; each VagentWarning one line on stderr; VAGENT_DEBUG
     try:
         plugins.registry().pm.hook.vagent_register_commands(cli=cli)
         code = cli.main(args=argv, prog_name="vagent", standalone_mode=False)
