@@ -35,7 +35,7 @@ pytestmark = [
 
 
 @contextmanager
-def _serving(root: Path) -> Iterator[str]:
+def _serving(root: Path, **options: Any) -> Iterator[str]:
     """`vagent serve`'s app over the library at ``root`` on 127.0.0.1 (a free port), in a
     thread; its base URL, stopped after."""
     import uvicorn
@@ -45,7 +45,7 @@ def _serving(root: Path) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = create_app(root, answerer="scripted")
+    app = create_app(root, answerer="scripted", **options)
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     t = threading.Thread(target=srv.run, daemon=True)
     t.start()
@@ -207,3 +207,27 @@ def test_missing_source_abstained_and_no_hits_states(
     _wait(browser, "the no-hits banner", "return document.querySelector('#state .warn')")
     assert _banner(browser) == "No moments match. Try other words."
     assert browser.execute_script("return document.querySelectorAll('.card').length") == 0
+
+
+def test_the_header_follows_an_index_job_and_the_library_grows(
+    tmp_path: Path, browser: Any
+) -> None:
+    import httpx
+
+    with using_plugins(colour, scripted):
+        clips = town_clips(tmp_path / "clips", field=False)
+        lib = Library.open(tmp_path / "lib")
+        lib.index([clips], encoder="colour", text="none", progress=False)
+        with _serving(lib.root, allow_index=[clips]) as url:
+            browser.get(url + "/")
+            lib_line = "return document.getElementById('lib').textContent"
+            _wait(browser, "the library line", lib_line + ".includes('1 videos')")
+            make_video(clips / "new.mp4", ["yellow", "white"], 4.0, size=(160, 120))
+            (clips / "bad.mp4").write_bytes(b"not a video")
+            r = httpx.post(url + "/api/index", json={"paths": ["."]})
+            assert r.status_code == 202, r.text
+            job = "return document.getElementById('indexing').textContent"
+            _wait(browser, "the finished job in the header", job + ".includes('job done')", 60)
+            line = browser.execute_script(job)
+            assert "1 indexed, 1 unchanged, 1 failed" in line, line
+            _wait(browser, "the library line to grow", lib_line + ".includes('2 videos')")

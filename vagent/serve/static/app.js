@@ -237,6 +237,34 @@ function showAnswer(question, res, seconds) {
   $("question").value = "";
 }
 
+// Indexing from the server (vagent serve --allow-index): the job's progress in the header.
+async function watchIndex() {
+  let job = null;
+  try {
+    const r = await fetch("/api/index");
+    if (!r.ok) return;  // this server does not index, or not for this client: stop asking
+    job = await r.json();
+  } catch (e) {
+    return;
+  }
+  const where = $("indexing");
+  if (job.state === "running") {
+    where.textContent = `· indexing ${job.done} of ${job.files || "?"} files` +
+      (job.current ? ` (${job.current})` : "") + "…";
+  } else if (job.state !== "idle" && state.lastJob !== job.started + job.state) {
+    const first = !state.indexPolled;  // a job from before this page: its videos are shown
+    state.lastJob = job.started + job.state;
+    let line = `· last index job ${job.state}: ${job.indexed.length} indexed, ` +
+      `${job.skipped.length} unchanged, ${job.failed.length} failed`;
+    if (job.error) line += ` (${job.error})`;
+    where.textContent = line;
+    where.title = job.failed.map((f) => `${f.path}: ${f.reason}`).join("\n");
+    if (!first) loadInfo();  // the library changed while this page was open
+  }
+  state.indexPolled = true;
+  setTimeout(watchIndex, job.state === "running" ? 1000 : 4000);
+}
+
 $("search-form").addEventListener("submit", search);
 $("ask-form").addEventListener("submit", ask);
 $("new-thread").addEventListener("click", () => {
@@ -250,3 +278,4 @@ $("player").addEventListener("loadedmetadata", () => {
   if (state.playing) mark(state.playing.start, state.playing.end);
 });
 loadInfo();
+watchIndex();
