@@ -416,7 +416,10 @@ SERVE_REQUESTS = Range("--requests", 1, 100_000, integer=True)
 @bench.command("serve")
 @click.option("--library", "-l", help="Library to serve (default: the quickstart's, made here).")
 @click.option("--db", metavar="URL", help="SQLAlchemy URL of the library's catalog.")
-@click.option("--clients", type=Bounded(SERVE_CLIENTS), default=8, show_default=True)
+@click.option(
+    "--clients", type=Bounded(SERVE_CLIENTS), default=8, show_default=True,
+    help="Clients at once in the second run (the first has one).",
+)  # fmt: skip
 @click.option(
     "--requests", type=Bounded(SERVE_REQUESTS), default=200, show_default=True,
     help="Requests per run (each request kind, each client count).",

@@ -56,6 +56,7 @@ class IndexJobs:
         self._state: dict[str, Any] = {"state": "idle"}
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._t0 = 0.0
 
     # ---- requests ---------------------------------------------------------------------------
 
@@ -117,13 +118,13 @@ class IndexJobs:
                 target=self._run, args=(files,), name="vagent-index", daemon=True
             )
             self._thread.start()
-            return self.status_locked()
+            return self._snapshot()
 
     def status(self) -> dict[str, Any]:
         with self._lock:
-            return self.status_locked()
+            return self._snapshot()
 
-    def status_locked(self) -> dict[str, Any]:
+    def _snapshot(self) -> dict[str, Any]:
         s = {k: list(v) if isinstance(v, list) else v for k, v in self._state.items()}
         if s["state"] == "running":
             s["seconds"] = round(time.perf_counter() - self._t0, 3)
