@@ -115,6 +115,10 @@ from vagent.validate import (
     "--retries", type=click.IntRange(0, 1000), default=5, show_default=True,
     help="With --live: reconnects in a row (backoff 1 s doubling to 30 s) before giving up.",
 )  # fmt: skip
+@click.option(
+    "--ray", "ray_address", metavar="ADDRESS",
+    help="Encode files on this Ray cluster (auto or host:port); every node reads them by path.",
+)  # fmt: skip
 @json_option
 @guarded
 def index(
@@ -143,6 +147,7 @@ def index(
     for_text: str | None,
     stall: float,
     retries: int,
+    ray_address: str | None,
     as_json: bool,
 ) -> None:
     """Index video files and folders into a library (created on first use).
@@ -168,13 +173,17 @@ def index(
     if live:
         from vagent.cli.live import index_live
 
+        if ray_address:
+            raise click.UsageError("--ray applies to files, not to --live")
+
         live_spec = replace(spec, ocr=None, captioner=None, asr=None, decoder=None)
         index_live(library, db, paths, for_text=for_text, stall=stall, retries=retries,
                    as_json=as_json, setup=live_spec)  # fmt: skip
         return
     lib = Library.open(library, db=db)
     try:
-        report = lib.index(list(paths), spec, progress=not as_json and sys.stderr.isatty())
+        progress = not as_json and sys.stderr.isatty()
+        report = lib.index(list(paths), spec, progress=progress, ray=ray_address)
     except DiskFull as exc:
         if not (isinstance(exc.report, IndexReport) and _did_something(exc.report)):
             raise  # nothing landed: one line, exit 2

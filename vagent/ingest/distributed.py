@@ -23,6 +23,7 @@ Ray is imported only here and only with ``--ray`` (``pip install 'vagent[ray]'``
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -254,18 +255,21 @@ class _Driver:
 
 
 def run_on_ray(run: IndexRun, files: list[str], address: str) -> None:
-    """Index ``files`` for ``run`` with the per-file work on the cluster at ``address``."""
-    ray, owned = connect(address)
-    driver = _Driver(run, ray, len(files))
-    run.busy, run.drain = driver.busy, driver.drain
-    try:
-        for path in files:
-            if len(driver.order) >= driver.window:
-                driver.land_next()
-            run.guarded(path, driver.submit)
-        driver.drain()
-    finally:
-        driver.cancel()
-        run.busy, run.drain = (lambda digest, row_id: False), (lambda: None)
-        if owned:
-            ray.shutdown()
+    """Index ``files`` for ``run`` with the per-file work on the cluster at ``address``.
+    Ray's own notices (a task retried after its node died) go to stderr, never into what the
+    caller prints on stdout (``--json``)."""
+    with contextlib.redirect_stdout(sys.stderr):
+        ray, owned = connect(address)
+        driver = _Driver(run, ray, len(files))
+        run.busy, run.drain = driver.busy, driver.drain
+        try:
+            for path in files:
+                if len(driver.order) >= driver.window:
+                    driver.land_next()
+                run.guarded(path, driver.submit)
+            driver.drain()
+        finally:
+            driver.cancel()
+            run.busy, run.drain = (lambda digest, row_id: False), (lambda: None)
+            if owned:
+                ray.shutdown()

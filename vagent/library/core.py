@@ -179,6 +179,7 @@ class Library:
         spec: LibrarySpec | None = None,
         *,
         progress: bool = True,
+        ray: str | None = None,
         encoder: str | None = None,
         fps: float | None = None,
         segment_seconds: float | None = None,
@@ -208,7 +209,8 @@ class Library:
         ``audio_stream``-th (0-based, in [0, 63]). ``fps`` is in (0, 60], ``segment_seconds``
         in [0.5, 3600], ``batch_size`` in [1, 1024] (BadNumber otherwise). ``dedupe``:
         near-duplicate frames (a held slide) reuse the vector of the last frame encoded
-        instead of being encoded (a per-run choice, not pinned).
+        instead of being encoded (a per-run choice, not pinned). ``ray``: "auto" or "host:port"
+        of a Ray cluster that does the per-file work (every node reads the files by path).
 
         A new library that ends up holding nothing (every file failed) is not kept. A full disk
         stops the run with :class:`DiskFull`, whose ``report`` says what had landed."""
@@ -233,6 +235,7 @@ class Library:
         try:
             with write_lock(self.root):
                 run = self._index_locked(asked, fresh, progress)
+                run.opts.ray = ray  # a per-run choice, not pinned (vagent.ingest.distributed)
                 report = run.run([os.fspath(p) for p in paths])
         except BaseException as exc:
             self._forget_if_empty(made, new_catalog)

@@ -1,0 +1,246 @@
+"""Ingest on a real 2-node Ray cluster (``vagent index --ray``), all on loopback.
+
+The cluster, the driver and everything they start run inside a network namespace this test makes
+(``unshare --net``, only ``lo`` up), so no Ray traffic can leave the machine, and a PID namespace,
+so every Ray process ends with it. Inside: ``ray start --head`` and a second ``ray start`` (node
+two), one CPU each; ``vagent index --ray 127.0.0.1:PORT`` over videos this test makes; once two
+videos have landed and node two is encoding another, node two's raylet and workers are killed.
+The run must end with every video indexed (Ray retries the lost file on the head node), files
+encoded on both nodes, and a library equal to one indexed locally.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import TINY_CLIP, run_vagent
+from vagent import Library
+from vagent.catalog import FrameRow, SegmentRow, VideoRow
+from vagent.synth import make_video
+
+# new network and PID namespaces: only loopback, and every process in them ends with the first
+NAMESPACES = ["unshare", "--net", "--pid", "--fork", "--mount-proc"]
+PORT = 6379  # inside the test's own network namespace: nothing else listens there
+COLOURS = ["red", "green", "blue", "yellow", "white", "black", "purple", "orange"]
+INDEX_ARGS = ["--encoder", TINY_CLIP, "--text", "none", "--fps", "4", "--dedupe", "off"]
+
+
+def _namespaces() -> str | None:
+    """Why this machine cannot run the cluster in namespaces (None: it can)."""
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return "needs unshare and ip (util-linux, iproute2)"
+    try:
+        import psutil  # noqa: F401
+        import ray  # noqa: F401
+    except ImportError:
+        return "needs Ray: pip install 'vagent[ray]'"
+    done = subprocess.run([*NAMESPACES, "ip", "link", "set", "lo", "up"], capture_output=True)
+    if done.returncode != 0:
+        return (
+            f"cannot make network/PID namespaces here (root needed): {done.stderr.decode().strip()}"
+        )
+    return None
+
+
+def _videos(folder: Path) -> list[Path]:
+    folder.mkdir()
+    out = []
+    for i, colour in enumerate(COLOURS):
+        other = COLOURS[(i + 3) % len(COLOURS)]
+        out.append(
+            make_video(
+                folder / f"v{i}.mp4", [colour, other], 4.0, size=(160, 120), texture=True, seed=i
+            )
+        )
+    return out
+
+
+def _snapshot(name: str) -> dict[str, Any]:
+    """Per video path: its row fields, segments, frame times and frame/segment vectors."""
+    lib = Library.open(name)
+    vectors = lib._reader_vectors(lib.settings())
+    out: dict[str, Any] = {}
+    with lib.catalog.session() as s:
+        for v in s.scalars(select(VideoRow)):
+            segs = list(s.scalars(select(SegmentRow).where(SegmentRow.video_id == v.id)))
+            segs.sort(key=lambda r: r.start)
+            frames = list(s.scalars(select(FrameRow).where(FrameRow.video_id == v.id)))
+            frames.sort(key=lambda r: r.time)
+            out[v.path] = {
+                "row": (v.content_hash, v.duration, v.sampled_frames, v.width, v.height),
+                "segments": [(r.start, r.end, r.n_frames) for r in segs],
+                "times": [f.time for f in frames],
+                "frames": vectors.frames.reconstruct(np.array([f.id for f in frames], np.int64)),
+                "segment_vectors": vectors.segments.reconstruct(
+                    np.array([r.id for r in segs], np.int64)
+                ),
+            }
+    return out
+
+
+@pytest.mark.slow
+def test_index_on_a_two_node_ray_cluster_survives_a_lost_node(tmp_path: Path) -> None:
+    why = _namespaces()
+    if why is not None:
+        pytest.skip(why)
+    paths = _videos(tmp_path / "videos")
+    code, _, err = run_vagent(
+        "index", str(tmp_path / "videos"), "--library", "here", *INDEX_ARGS, "--json"
+    )
+    assert code == 0, err
+    # Ray's socket paths must stay under 108 bytes: a short folder of its own under /tmp
+    temp = tempfile.mkdtemp(prefix="vray-", dir="/tmp")
+    config = {"videos": str(tmp_path / "videos"), "temp": temp, "home": os.environ["VAGENT_HOME"]}
+    cmd = [*NAMESPACES, sys.executable, "-m", "tests.test_distributed", json.dumps(config)]
+    root = Path(__file__).resolve().parents[1]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=root)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["rc"] == 0, result["stderr"]
+    report = result["report"]
+    assert sorted(report["indexed"]) == sorted(str(p) for p in paths) and not report["failed"]
+    # node two encoded files before it was killed while encoding another; the head did the rest
+    assert result["busy_when_killed"], result
+    assert result["node_two"] in report["nodes"] and len(report["nodes"]) == 2, result
+    assert sum(report["nodes"].values()) == len(paths)
+    here, there = _snapshot("here"), _snapshot("ray")
+    assert sorted(here) == sorted(there) == sorted(str(p) for p in paths)
+    for path, mine in here.items():
+        theirs = there[path]
+        assert mine["row"] == theirs["row"] and mine["segments"] == theirs["segments"]
+        assert mine["times"] == theirs["times"] and len(mine["times"]) == 32
+        np.testing.assert_allclose(theirs["frames"], mine["frames"], atol=1e-4)
+        np.testing.assert_allclose(theirs["segment_vectors"], mine["segment_vectors"], atol=1e-4)
+
+
+# ---- inside the namespaces (python -m tests.test_distributed CONFIG) ----------------------------
+
+
+def _ray(*args: str, env: dict[str, str]) -> None:
+    ray = str(Path(sys.executable).with_name("ray"))
+    common = [
+        "--node-ip-address=127.0.0.1",
+        "--num-cpus=1",
+        "--object-store-memory=80000000",
+        "--disable-usage-stats",
+    ]
+    done = subprocess.run([ray, "start", *args, *common], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"ray start {' '.join(args)} failed: {done.stdout}{done.stderr}")
+
+
+def _node_two() -> Any:
+    """The raylet of the node that is not the head."""
+    import psutil
+
+    for p in psutil.process_iter(["name", "cmdline"]):
+        cmd = p.info["cmdline"] or []
+        if p.info["name"] == "raylet" and "--head" not in cmd:
+            return p
+    raise AssertionError("node two's raylet is not running")
+
+
+def _landed(catalog: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=1) as db:
+            return int(db.execute("select count(*) from videos").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def _encoding(raylet: Any) -> bool:
+    """Whether a worker of ``raylet``'s node is running a file's work now."""
+    import psutil
+
+    for child in raylet.children(recursive=True):
+        try:
+            if " ".join(child.cmdline()).startswith("ray::encode_file"):
+                return True
+        except psutil.Error:
+            continue
+    return False
+
+
+def _inside(config: dict[str, str]) -> dict[str, Any]:
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    env = {**os.environ, "VAGENT_HOME": config["home"], "RAY_TMPDIR": config["temp"]}
+    # a lost node is noticed in about 1.5 s instead of about 15 s
+    env |= {
+        "RAY_health_check_period_ms": "500",
+        "RAY_health_check_failure_threshold": "3",
+        "RAY_health_check_initial_delay_ms": "0",
+    }
+    _ray(
+        "--head",
+        f"--port={PORT}",
+        "--include-dashboard=false",
+        f"--temp-dir={config['temp']}",
+        env=env,
+    )
+    _ray(f"--address=127.0.0.1:{PORT}", env=env)
+    raylet = _node_two()
+    node_two = next(a for a in raylet.cmdline() if a.startswith("--node_id=")).split("=", 1)[1]
+    argv = [
+        sys.executable,
+        "-m",
+        "vagent",
+        "index",
+        config["videos"],
+        "--library",
+        "ray",
+        *INDEX_ARGS,
+        "--ray",
+        f"127.0.0.1:{PORT}",
+        "--json",
+    ]
+    driver = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    catalog = Path(config["home"]) / "ray" / "catalog.db"
+    busy = False
+    deadline = time.monotonic() + 180
+    while driver.poll() is None and time.monotonic() < deadline:
+        if _landed(catalog) >= 2 and _encoding(raylet):
+            busy = True
+            break
+        time.sleep(0.01)
+    for p in [*raylet.children(recursive=True), raylet]:
+        os.kill(p.pid, signal.SIGKILL)
+    try:
+        out, err = driver.communicate(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        driver.kill()
+        out, err = driver.communicate()
+    try:
+        report = json.loads(out)
+    except ValueError:
+        report = None
+    return {
+        "rc": driver.returncode,
+        "report": report,
+        "stdout": out[-2000:],
+        "stderr": err[-4000:],
+        "busy_when_killed": busy,
+        "node_two": node_two,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(_inside(json.loads(sys.argv[1]))))
