@@ -1,10 +1,11 @@
 """Hook specifications: the whole plugin contract, signatures and docstrings only.
 
 Every registration hook receives ``register``, a callable ``register(name, factory, *,
-description="")``. Plugins hand *factories* (usually classes) to it; the host owns names and
-lookup, so registering is cheap and heavy imports or weights load only when a factory is called.
-A component id is ``name`` or ``name/spec``: the host splits on the first ``/`` and calls
-``factory(spec, **options)`` where ``spec`` is the rest of the id (``None`` when absent).
+description="", suggest=None)`` (``suggest``: see ``vagent.plugins.Registration``). Plugins hand
+*factories* (usually classes) to it; the host owns names and lookup, so registering is cheap and
+heavy imports or weights load only when a factory is called. A component id is ``name`` or
+``name/spec``: the host splits on the first ``/`` and calls ``factory(spec, **options)`` where
+``spec`` is the rest of the id (``None`` when absent).
 Registering a name twice in one kind is an error that names both plugins.
 
 There is one registration hook per plugin kind, generated from the kind table

@@ -46,7 +46,12 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Registration:
-    """One factory: which kind, under which name, from which plugin and distribution."""
+    """One factory: which kind, under which name, from which plugin and distribution.
+
+    ``suggest``: for a kind whose default the host picks per machine (the agent's answerer), a
+    cheap check that loads no model: ``(component id, why)`` when that component should be
+    used here instead of the kind's default, ``(None, why not)`` otherwise.
+    """
 
     kind: str
     name: str
@@ -55,6 +60,7 @@ class Registration:
     distribution: str
     version: str
     description: str = ""
+    suggest: Callable[[], tuple[str | None, str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,13 @@ class Registry:
                 impl.function(register=self._registrar(kind.name, info))
 
     def _registrar(self, kind: str, info: PluginInfo) -> Callable[..., None]:
-        def register(name: str, factory: Callable[..., Any], *, description: str = "") -> None:
+        def register(
+            name: str,
+            factory: Callable[..., Any],
+            *,
+            description: str = "",
+            suggest: Callable[[], tuple[str | None, str]] | None = None,
+        ) -> None:
             table = self._items[kind]
             if name in table:
                 raise VagentError(
@@ -88,8 +100,9 @@ class Registry:
                     f"by '{info.name}'; block one with VAGENT_PLUGINS_BLOCK={info.name}"
                 )
             table[name] = Registration(
-                kind, name, factory, info.name, info.distribution, info.version, description
-            )
+                kind, name, factory, info.name, info.distribution, info.version, description,
+                suggest,
+            )  # fmt: skip
 
         return register
 

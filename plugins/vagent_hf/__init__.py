@@ -50,6 +50,12 @@ def _vlm_captioner(spec: str | None, device: str | None = None, **_: Any) -> Any
     return HFVLMCaptioner(spec, device)
 
 
+def _suggest_vlm() -> tuple[str | None, str]:
+    from vagent_hf.suggest import suggest_vlm
+
+    return suggest_vlm()
+
+
 @hookimpl
 def vagent_register_answerers(register: Any) -> None:
     register(
@@ -63,6 +69,7 @@ def vagent_register_answerers(register: Any) -> None:
         _vlm_answerer,
         description="transformers image-text-to-text model over frames and words; "
         "hf-vlm/<hub id or local folder> (hf-vlm/tiny-random-smolvlm: random, for tests)",
+        suggest=_suggest_vlm,
     )
 
 

@@ -7,6 +7,7 @@ import sys
 import click
 
 from vagent.cli.common import ByteSize, emit_json, guarded, json_option, library_options
+from vagent.components import ANSWERER
 from vagent.library import Library
 
 
@@ -25,7 +26,9 @@ def _size(n: float) -> str:
 
 @kv.command("build")
 @library_options
-@click.option("--answerer", default="hf-text", show_default=True, help="Answerer to prefill for.")
+@click.option(
+    "--answerer", default=ANSWERER.default, show_default=True, help="Answerer to prefill for."
+)
 @click.option(
     "--mode",
     type=click.Choice(["stream", "independent"]),
