@@ -23,7 +23,7 @@ from vagent import plugins
 from vagent.agent.choose import default_answerer, default_planner
 from vagent.agent.config import AgentConfig
 from vagent.agent.context import AgentContext
-from vagent.agent.state import Cited, QAState, Turn
+from vagent.agent.state import AskTrace, Cited, Picked, QAState, Trace, Turn
 from vagent.agent.threadstore import THREADS_DB, ThreadKeeper
 from vagent.choices import letter, parse
 from vagent.components import DECODER, Answerer
@@ -80,7 +80,7 @@ class AskResult:
 
     answer: str
     citations: list[Citation]
-    trace: dict[str, Any]
+    trace: AskTrace
     thread_id: str
     choice: str | None = None
     confidence: float | None = None
@@ -114,6 +114,14 @@ def _as_list(options: Sequence[str]) -> Any:
     return options if isinstance(options, str) else list(options)
 
 
+def _planned(nodes: list[Trace]) -> list[str]:
+    """The planner's sub-queries, from the plan node's trace entry."""
+    for n in nodes:
+        if n.get("node") == "plan":
+            return [q for q in n.get("queries") or [] if isinstance(q, str)]
+    return []
+
+
 def load_workflow(name: str) -> Any:
     """The graph builder ``name`` from the ``vagent.workflows`` entry points."""
     found = [ep for ep in metadata.entry_points(group="vagent.workflows") if ep.name == name]
@@ -134,7 +142,7 @@ class Agent:
         answerer: Answerer,
         planner_id: str,
         config: AgentConfig,
-        choice: dict[str, str],
+        choice: Picked,
         checkpoint: bool | str,
         workflow: str,
     ) -> None:
@@ -188,7 +196,7 @@ class Agent:
                 f"library '{lib.name}' was built with {row.encoder} ({row.embedding_space}); "
                 f"use the library's own encoder or another answerer"
             )
-        choice = {"answerer": ans.id, "answerer_reason": why}
+        choice: Picked = {"answerer": ans.id, "answerer_reason": why}
         planner = planner or default_planner(reg)
         choice["planner"] = planner
         return cls(lib, ans, planner, config or AgentConfig(), choice, checkpoint, workflow)
@@ -233,10 +241,10 @@ class Agent:
         nodes = out.get("trace") or []
         model_ms = sum(n.get("model_ms", 0.0) for n in nodes)
         draft = out.get("draft") or {}
-        trace = {
+        trace: AskTrace = {
             **self.ctx.choice,
             "semantic": draft.get("meta", {}).get("semantic", self.ctx.answerer.semantic),
-            "queries": next((n["queries"] for n in nodes if n["node"] == "plan"), []),
+            "queries": _planned(nodes),
             "rounds": out.get("round", 0),
             "nodes": nodes,
             "evidence": out.get("evidence") or [],

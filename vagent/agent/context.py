@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vagent.agent.config import AgentConfig
-from vagent.agent.state import QAState, Trace
+from vagent.agent.state import Picked, QAState, Trace
 from vagent.components import Answerer, Decoder, Planner
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class AgentContext:
     kv: dict[int, Any] = field(default_factory=dict)
     kv_store: Any = None
     model_ms: float = 0.0
-    choice: dict[str, str] = field(default_factory=dict)
+    choice: Picked = field(default_factory=Picked)
     progress: Callable[[str, float, Trace], None] | None = None
     """Called after each node with its name, seconds and trace info (``vagent ask``'s lines)."""
 

@@ -158,6 +158,33 @@ class Trace(TypedDict, total=False):
     abstained: bool
 
 
+class Picked(TypedDict, total=False):
+    """Which answerer and planner an agent runs, and why that answerer."""
+
+    answerer: str
+    answerer_reason: str
+    planner: str
+
+
+class AskTrace(Picked, total=False):
+    """``AskResult.trace``: the components picked, the plan, every node's ``Trace``, the
+    evidence shown and the last draft, timings, and the agent's settings."""
+
+    semantic: bool
+    """False: a random-weight answerer; the answer carries no meaning."""
+    queries: list[str]
+    """The planner's sub-queries."""
+    rounds: int
+    nodes: list[Trace]
+    evidence: list[Moment]
+    draft: DraftState
+    total_ms: float
+    model_ms: float
+    overhead_ms: float
+    config: dict[str, Any]
+    """``AgentConfig.to_dict``."""
+
+
 class QAState(TypedDict, total=False):
     # ---- the input of one ask ----------------------------------------------------------------
     question: str
