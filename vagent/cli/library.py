@@ -161,7 +161,7 @@ def index(
         index=_index_id(index_kind, index_factory, index_uri), text=text,
         text_encoder=text_encoder, ocr=ocr, captioner=captioner, asr=asr, decoder=decoder,
         audio_stream=audio_stream, dedupe=dedupe == "on", batch_size=batch_size,
-        allow_partial=allow_partial,
+        allow_partial=allow_partial, ray=ray_address,
     )  # fmt: skip
     if not live:
         from vagent.ingest.live import is_stream
@@ -183,7 +183,7 @@ def index(
     lib = Library.open(library, db=db)
     try:
         progress = not as_json and sys.stderr.isatty()
-        report = lib.index(list(paths), spec, progress=progress, ray=ray_address)
+        report = lib.index(list(paths), spec, progress=progress)
     except DiskFull as exc:
         if not (isinstance(exc.report, IndexReport) and _did_something(exc.report)):
             raise  # nothing landed: one line, exit 2

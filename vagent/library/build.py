@@ -36,7 +36,7 @@ from vagent.components.kinds import (
     VISUAL_ENCODER,
 )
 from vagent.errors import EncoderMismatch, VagentError
-from vagent.ingest.run import Options, Parts
+from vagent.ingest.work import Options, Parts
 from vagent.library.notices import warn_random_captioner
 from vagent.library.spec import DEFAULT_DECODER, LibrarySpec
 from vagent.vectors import VectorSet
@@ -207,6 +207,7 @@ class Builder:
             _need(s.segment_seconds, "segment_seconds"),
             audio_stream=s.audio_stream,
             dedupe=s.dedupe,
+            ray=s.ray,
         )
 
 

@@ -179,7 +179,6 @@ class Library:
         spec: LibrarySpec | None = None,
         *,
         progress: bool = True,
-        ray: str | None = None,
         encoder: str | None = None,
         fps: float | None = None,
         segment_seconds: float | None = None,
@@ -195,6 +194,7 @@ class Library:
         asr: str | None = None,
         audio_stream: int | None = None,
         dedupe: bool | None = None,
+        ray: str | None = None,
     ) -> IndexReport:
         """Index files and folders. Unchanged files are skipped, moved ones re-pointed, changed
         ones replaced; each bad file is reported (``report.failed``) and the rest go on.
@@ -219,7 +219,7 @@ class Library:
             "segmenter": segmenter, "index": index, "decoder": decoder, "text": text,
             "text_encoder": text_encoder, "ocr": ocr, "captioner": captioner,
             "allow_partial": allow_partial, "batch_size": batch_size, "asr": asr,
-            "audio_stream": audio_stream, "dedupe": dedupe,
+            "audio_stream": audio_stream, "dedupe": dedupe, "ray": ray,
         }  # fmt: skip
         asked = replace(spec or LibrarySpec(), **{k: v for k, v in given.items() if v is not None})
         fresh: Builder | None = None
@@ -235,7 +235,6 @@ class Library:
         try:
             with write_lock(self.root):
                 run = self._index_locked(asked, fresh, progress)
-                run.opts.ray = ray  # a per-run choice, not pinned (vagent.ingest.distributed)
                 report = run.run([os.fspath(p) for p in paths])
         except BaseException as exc:
             self._forget_if_empty(made, new_catalog)

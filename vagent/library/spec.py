@@ -7,7 +7,7 @@ takes the default (:meth:`LibrarySpec.with_defaults`), an existing one keeps its
 the library is made and never change; asking for another value is refused in one line. The
 visual encoder is pinned by its embedding space instead (another encoder of the same space may
 query it; ``vagent.library.build`` checks that). The rest (decoder, audio stream, dedupe, batch
-size, partial files) apply to one run.
+size, partial files, a Ray cluster) apply to one run.
 """
 
 from __future__ import annotations
@@ -114,6 +114,7 @@ class LibrarySpec:
     dedupe: bool = True
     batch_size: int = DEFAULT_BATCH_SIZE
     allow_partial: bool = False
+    ray: str | None = None  # the per-file work on this Ray cluster ("auto" or host:port)
 
     def __post_init__(self) -> None:
         def norm(name: str, value: object) -> None:
