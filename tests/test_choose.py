@@ -91,3 +91,22 @@ def test_these_core_modules_name_no_plugin(path: str) -> None:
     names = {r.name for r in plugins.registry().all()}
     named = {s for s in _strings(path) if s in names or "SmolVLM" in s or "huggingface" in s}
     assert named == set(), f"{path} names plugins: {sorted(named)}"
+
+
+def test_info_reads_training_through_the_index_contract() -> None:
+    """``vagent info``'s ``trained`` comes from ``VectorIndex.trained``, not FAISS's insides:
+    FAISS says False while an IVF index still searches its exact stand-in, True after; a
+    backend that does not say (the base class) is left out."""
+    import numpy as np
+
+    from vagent.components import INDEX, VectorIndex
+
+    ivf = plugins.registry().create(INDEX, "faiss/IVF4,Flat", dim=8)
+    flat = plugins.registry().create(INDEX, "faiss/Flat", dim=8)
+    assert ivf.trained is False and flat.trained is True
+    x = np.random.default_rng(0).standard_normal((200, 8)).astype(np.float32)
+    ivf.add(np.arange(200, dtype=np.int64), x / np.linalg.norm(x, axis=1, keepdims=True))
+    assert ivf.trained is True
+    assert VectorIndex.trained.fget(flat) is None  # type: ignore[attr-defined]
+    source = (ROOT / "vagent/library/info.py").read_text(encoding="utf-8")
+    assert "staging" not in source

@@ -136,6 +136,10 @@ class FaissIndex(VectorIndex):
         return self.needs_training and isinstance(_inner(self._index), faiss.IndexFlat)
 
     @property
+    def trained(self) -> bool:
+        return not self.staging
+
+    @property
     def ntotal(self) -> int:
         return int(self._index.ntotal)
 

@@ -64,3 +64,11 @@ class VectorIndex(ABC):
     @abstractmethod
     def ntotal(self) -> int:
         """Number of stored vectors."""
+
+    @property
+    def trained(self) -> bool | None:
+        """Whether the index has its final structure: False while a trainable one (IVF, PQ)
+        still searches an exact stand-in until it holds enough vectors to train on, True after
+        and for an index that needs no training; None (the default) when the backend does not
+        say (``vagent info`` then leaves it out)."""
+        return None

@@ -25,9 +25,9 @@ def library_info(
     videos = cat.videos(row.id)
     path = location.catalog_path
     index: dict[str, Any] = {"backend": row.index_backend, "spec": row.index_spec}
-    staging = getattr(vectors.frames, "staging", None)
-    if staging is not None:
-        index["trained"] = not staging
+    trained = vectors.frames.trained
+    if trained is not None:
+        index["trained"] = trained
     with cat.session() as s:
         vids = select(VideoRow.id).where(VideoRow.library_id == row.id)
         by_source = s.execute(
