@@ -20,6 +20,7 @@ from typing import Any
 
 from vagent.bench import haystack
 from vagent.bench.needles import NEEDLES, SPOKEN, check
+from vagent.components import ANSWERER
 from vagent.library import Library
 
 CACHE = Path(".bench")
@@ -56,7 +57,7 @@ def run(
     hours: list[float],
     depths: list[float],
     k: int = 5,
-    answerer: str | None = "hf-text",
+    answerer: str | None = ANSWERER.default,
     planner: str | None = None,
 ) -> dict[str, Any]:
     """Recall@1/5 of every needle question; with ``answerer`` (None: retrieval only) each is

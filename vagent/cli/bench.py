@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from vagent.cli.common import Bounded, emit_json, guarded, json_option, number_list
+from vagent.components import ANSWERER
 from vagent.validate import BATCH_SIZE, FPS, SEGMENT_SECONDS, K, Range
 
 SECONDS = Range("--seconds", 0, 86_400, low_open=True)
@@ -169,7 +170,7 @@ def ingest(
 @click.option("--plot", help="Write a recall@k heat map (PNG) here.")
 @click.option(
     "--answerer",
-    default="hf-text",
+    default=ANSWERER.default,
     show_default=True,
     help="Also ask every question end to end with this answerer; 'none' for retrieval only.",
 )
