@@ -153,3 +153,21 @@ def test_eval_mlvu_json_table_open_answers_defects_and_run(tmp_path: Path) -> No
     assert "mlvu: M-Avg (mean of the multiple-choice tasks' accuracies) 0.750" in text
     assert "open summary" in text and "not scored (no --judge)" in text
     assert "1 items with data defects" in text and "questions sha256" in text
+
+
+def test_text_table_shows_hourvideo_sub_tasks_and_etbench_note() -> None:
+    from vagent.agent.evaluate import EvalReport, table_lines
+
+    rows = [
+        _row(True, category="reasoning/causal"),
+        _row(False, category="reasoning/spatial/proximity"),
+        _row(True, category="navigation/room_to_room"),
+    ]
+    rep = EvalReport(None, 3, 2, {}, {}, {}, "x", benchmark=benchmark_table("hourvideo", rows))
+    lines = table_lines(rep)
+    assert lines[0] == "hourvideo: accuracy 0.667"
+    assert any(line.split()[:3] == ["task_category", "reasoning", "0.500"] for line in lines)
+    assert any(line.split()[:3] == ["sub_task", "reasoning/causal", "1.000"] for line in lines)
+    t = benchmark_table("etbench", [_row(True, category="gvq")])
+    lines = table_lines(EvalReport(None, 1, 1, {}, {}, {}, "x", benchmark=t))
+    assert lines[-1].startswith("  note: GVQ: answer accuracy only")

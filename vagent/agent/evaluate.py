@@ -367,9 +367,12 @@ def table_lines(report: EvalReport) -> list[str]:
     if t is not None:
         overall = "n/a" if t["overall"] is None else f"{t['overall']:.3f}"
         lines.append(f"{t['benchmark']}: {t['metric']} {overall}")
-        for k, v in t["groups"].items():
-            acc = "n/a" if v["accuracy"] is None else f"{v['accuracy']:.3f}"
-            lines.append(f"  {t['group_by']:<14} {k:<28} {acc}  ({v['correct']}/{v['n']})")
+        for by, groups in ((t["group_by"], t["groups"]), ("sub_task", t.get("sub_tasks", {}))):
+            for k, v in groups.items():
+                acc = "n/a" if v["accuracy"] is None else f"{v['accuracy']:.3f}"
+                lines.append(f"  {by:<14} {k:<28} {acc}  ({v['correct']}/{v['n']})")
+        if t.get("note"):
+            lines.append(f"  note: {t['note']}")
     for task, v in report.open.items():
         mean = "not scored (no --judge)" if v["mean_score"] is None else f"{v['mean_score']:.3f}"
         if v.get("judge"):

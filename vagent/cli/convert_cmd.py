@@ -63,9 +63,12 @@ def convert_cmd(
     lvbench         video_info.meta.jsonl
     videomme        videomme/test-*.parquet (pip install 'vagent[eval]'), or the JSON/JSONL
     egoschema       questions.json and subset_answers.json, or the HF parquet rows
-    mlvu            the per-task json files (1_plotQA.json ...) or their folder
+    mlvu            the per-task json files (1_plotQA.json ...) or their folder; or
+                    MLVU_Test's test_question.json (entries without answers left out)
     longvideobench  lvb_val.json or the HF parquet
     cinepile        the HF parquet (test-*.parquet)
+    hourvideo       dev_v1.0_annotations.json or the parquet (image-option tasks left out)
+    etbench         etbench_txt_v1.0.json or annotations/txt/ (multiple-choice tasks only)
 
     Entries that cannot be converted are skipped, one line each on stderr (file:line: reason);
     the exit code is 1 if any were, 2 if nothing was converted (then nothing is written).

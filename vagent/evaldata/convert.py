@@ -13,7 +13,12 @@ naming its file and line, never an exception. Field names follow the public rele
   ``subset_answers.json`` (``{q_uid: index}``); videos are ``<q_uid>.mp4``, three minutes each.
 - MLVU: one JSON file per task (``1_plotQA.json`` ..) of ``video``, ``duration``, ``question``,
   ``candidates``, ``answer`` (the option's text), ``question_type``; the generation tasks have
-  no ``candidates``. Videos are ``<videos>/<json file stem>/<video>``.
+  no ``candidates`` and may carry ``scoring_points`` (kept for judges). Videos are
+  ``<videos>/<json file stem>/<video>``. The test layout (``MLVU_Test``'s
+  ``test_question.json``) lists all tasks in one file, each entry with a ``question_id``
+  ("AR_0") and six ``candidates``, its videos in one folder; its answers are not public, so
+  entries without an ``answer`` are left out and counted.
+- HourVideo and E.T.Bench: :mod:`vagent.evaldata.hourvideo`, :mod:`vagent.evaldata.etbench`.
 - LongVideoBench: ``lvb_val.json`` of ``id``, ``video_id``, ``video_path``, ``question``,
   ``candidates``, ``correct_choice`` (0-based), ``duration``, ``duration_group``,
   ``question_category``, ``subtitle_path``; the Hugging Face parquet has ``option0`` ..
@@ -35,18 +40,26 @@ so an answer that is not an option is always wrong), and the converter's caller 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from vagent.evaldata.answers import LETTERS as LETTERS_
+from vagent.evaldata.collect import Converter, Result
+from vagent.evaldata.collect import collect as _collect
+from vagent.evaldata.collect import get_field as _get
+from vagent.evaldata.collect import lacks as _lacks
+from vagent.evaldata.collect import run_files as _run
+from vagent.evaldata.collect import unanswered as _unanswered
+from vagent.evaldata.collect import video_path as _video
+from vagent.evaldata.etbench import convert_etbench
+from vagent.evaldata.hourvideo import convert_hourvideo
 from vagent.evaldata.items import (
     EvalItem,
     Problem,
     drop_duplicate_qids,
     length_bucket,
-    parse_record,
 )
 from vagent.evaldata.sources import Entries, expand, read_entries
 
@@ -55,6 +68,8 @@ __all__ = [
     "convert",
     "convert_cinepile",
     "convert_egoschema",
+    "convert_etbench",
+    "convert_hourvideo",
     "convert_longvideobench",
     "convert_lvbench",
     "convert_mlvu",
@@ -62,73 +77,7 @@ __all__ = [
     "length_bucket",
 ]
 
-Result = tuple[list[EvalItem], list[Problem]]
-Converter = Callable[[list[Path], Path, Path | None], Result]
-
 EGOSCHEMA_SECONDS = 180.0  # "three-minute-long video clips" (EgoSchema README)
-
-
-def _get(entry: Any, key: str) -> Any:
-    if not isinstance(entry, Mapping):
-        raise ValueError(f"entry is {type(entry).__name__}, not a JSON object")
-    value = entry.get(key)
-    if value is None or value == "":
-        raise ValueError(f"missing {key!r}")
-    return value
-
-
-def _video(videos: Path, name: str, *subdirs: str) -> str:
-    """``videos/<subdir>/name``: the first that exists, else the first candidate."""
-    stem = Path(name)
-    names = [stem]
-    if stem.suffix == ".mp4":  # releases mix .mp4/.MP4/.mkv (lmms-eval checks all three)
-        names += [stem.with_suffix(".MP4"), stem.with_suffix(".mkv")]
-    candidates = [videos / d / n for d in (*subdirs, "") for n in names]
-    for c in candidates:
-        try:
-            if c.is_file():
-                return str(c)
-        except OSError:  # a name the file system refuses (too long): not there
-            continue
-    return str(candidates[0])
-
-
-def _collect(
-    path: Path,
-    entries: Entries,
-    make: Callable[[int, Any], dict[str, Any]],
-    keep: Callable[[Any], bool] = lambda entry: True,
-    benchmark: str | None = None,
-) -> Result:
-    """Items from the entries ``keep`` accepts; ``make(n, entry)`` gets the 1-based entry number.
-
-    A problem names the entry's line and number (minified JSON puts every entry on line 1).
-    """
-    items: list[EvalItem] = []
-    problems: list[Problem] = []
-    for n, (line, entry) in enumerate(entries, 1):
-        if not keep(entry):
-            continue
-        try:
-            rec = make(n, entry)
-            if benchmark:
-                rec["benchmark"] = benchmark
-            items.append(parse_record(rec, line, lenient=True))
-        except ValueError as exc:
-            problems.append(Problem(line, f"entry {n}: {exc}", str(path)))
-    return items, problems
-
-
-def _run(paths: list[Path], one: Callable[[Path, Entries], Result]) -> Result:
-    items: list[EvalItem] = []
-    problems: list[Problem] = []
-    for path in expand(paths):
-        entries, unread = read_entries(path)
-        got, bad = one(path, entries)
-        items += got
-        problems += unread + bad
-    items, dups = drop_duplicate_qids(items)
-    return items, problems + dups
 
 
 def _youtube_id(url: Any) -> str | None:
@@ -192,22 +141,6 @@ def convert_videomme(
     )
 
 
-def _lacks(
-    key: str, known: Callable[[Any], bool] = lambda v: v is not None
-) -> Callable[[Any], bool]:
-    return lambda e: isinstance(e, Mapping) and not known(e.get(key))
-
-
-def _unanswered(
-    path: Path, entries: Entries, lacking: Callable[[Any], bool], why: str
-) -> list[Problem]:
-    """One problem for all the entries without a public answer (not thousands)."""
-    lines = [line for line, e in entries if lacking(e)]
-    if not lines:
-        return []
-    return [Problem(lines[0], f"{len(lines)} of {len(entries)} entries {why}; skipped", str(path))]
-
-
 def _padded_options(entry: Mapping[str, Any]) -> Any:
     """LongVideoBench's parquet ``option0`` .. ``option4``, the trailing "N/A" padding cut."""
     options = [entry.get(f"option{i}") for i in range(5)]
@@ -254,24 +187,37 @@ def convert_longvideobench(
     return _run(annotations, one)
 
 
+def _mlvu_test(entry: Any) -> bool:
+    """An entry of the test layout (``test_question.json``): it carries a ``question_id``."""
+    return isinstance(entry, Mapping) and entry.get("question_id") not in (None, "")
+
+
 def convert_mlvu(annotations: list[Path], videos: Path, subtitles: Path | None = None) -> Result:
     videos = videos.expanduser().absolute()
+    lacking = _lacks("answer", lambda v: v not in (None, ""))
 
     def one(path: Path, entries: Entries) -> Result:
         task = path.stem  # the videos of 1_plotQA.json are in <videos>/1_plotQA/
 
         def row(n: int, entry: Any) -> dict[str, Any]:
+            test = _mlvu_test(entry)
             return {
-                "video": _video(videos, str(_get(entry, "video")), task),
+                # the test layout keeps every video in one folder
+                "video": _video(videos, str(_get(entry, "video")), *([] if test else [task])),
                 "question": _get(entry, "question"),
                 "options": entry.get("candidates"),
                 "answer": _get(entry, "answer"),
                 "category": entry.get("question_type"),
                 "duration": entry.get("duration"),
-                "qid": f"{task}/{n - 1}",
+                "qid": str(entry["question_id"]) if test else f"{task}/{n - 1}",
+                "scoring_points": entry.get("scoring_points"),
             }
 
-        return _collect(path, entries, row, benchmark="mlvu")
+        test = [(line, e) for line, e in entries if _mlvu_test(e)]
+        keep = (lambda e: not lacking(e)) if test else (lambda e: True)
+        items, problems = _collect(path, entries, row, keep=keep, benchmark="mlvu")
+        why = "have no answer (MLVU's test answers are not public: its online evaluation has them)"
+        return items, problems + (_unanswered(path, test, lacking, why) if test else [])
 
     return _run(annotations, one)
 
@@ -426,6 +372,8 @@ CONVERTERS: dict[str, Converter] = {
     "egoschema": convert_egoschema,
     "mlvu": convert_mlvu,
     "longvideobench": convert_longvideobench,
+    "hourvideo": convert_hourvideo,
+    "etbench": convert_etbench,
 }
 
 

@@ -11,6 +11,10 @@ judge's 0-1 score of an open answer, else None), ``category``, ``types`` (LVBenc
 - LVBench: accuracy per question type (an item counts in each of its types) and overall.
 - EgoSchema: overall accuracy.
 - CinePile: accuracy per question category and overall (``types`` marks the hard split).
+- HourVideo: accuracy per task (summarization, perception, visual reasoning, navigation) and
+  per sub-task (``sub_tasks``), and overall over all questions, as its paper's table.
+- E.T.Bench: accuracy per multiple-choice task (RAR, ECA, RVQ, GVQ) and overall; GVQ's
+  grounding half (its recall) is not measured.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ GROUPING: dict[str, tuple[str, tuple[str, ...] | None]] = {
     "lvbench": ("question_type", None),
     "egoschema": ("overall", ()),
     "cinepile": ("question_category", None),
+    "hourvideo": ("task_category", ("summarization", "perception", "reasoning", "navigation")),
+    "etbench": ("task", ("rar", "eca", "rvq", "gvq")),
 }
 
 
@@ -40,6 +46,8 @@ def _keys(row: dict[str, Any], by: str) -> Iterable[str]:
         return [row.get("category") or "none"]
     if by == "question_type":
         return row.get("types") or [row.get("category") or "none"]
+    if by == "task_category":  # HourVideo: the first part of its task path
+        return [str(row.get("category") or "none").split("/")[0]]
     if by == "overall":
         return []
     return [row.get("group") or "unknown"]
@@ -69,6 +77,13 @@ def benchmark_table(benchmark: str, rows: list[dict[str, Any]]) -> dict[str, Any
         table["multiple_choice"] = overall
     if benchmark == "cinepile":
         table["hard_split"] = _acc([bool(r["correct"]) for r in choice if r.get("types")])
+    if benchmark == "hourvideo":
+        subs: dict[str, list[bool]] = defaultdict(list)
+        for r in choice:
+            subs[r.get("category") or "none"].append(bool(r["correct"]))
+        table["sub_tasks"] = {k: _acc(v) for k, v in sorted(subs.items())}
+    if benchmark == "etbench":
+        table["note"] = "GVQ: answer accuracy only (its official score also grounds it in time)"
     table["open"] = open_summary(rows)
     return table
 
