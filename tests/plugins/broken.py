@@ -126,5 +126,7 @@ class Generous(Judge):
 
     id = "generous"
 
-    def score(self, question: str, reference: str, answer: str) -> float:
+    def score(
+        self, question: str, reference: str, answer: str, scoring_points: Sequence[str] = ()
+    ) -> float:
         return 2.0 if answer == reference else 0.0
