@@ -188,6 +188,59 @@ def test_unsupported_rope_types_are_refused() -> None:
         splice([done.prefix, done.segments[0]], rebase=True, start=10)
 
 
+# ---- the encoder `vagent kv build` drives (vagent.kv.encoder.KvEncoder) -----------------
+
+
+def _encoder(mode: str, window: int | None, model: Any = None) -> Any:
+    from vagent_hf.kvengine.build import HfKvEncoder, KvModel
+
+    km = KvModel(model or _tiny(), _tok, "llama-tiny", "T {video}")
+    return HfKvEncoder(km, "PREFIX ", _render, mode, window)
+
+
+def _tok(text: str) -> list[int]:
+    return [ord(c) % 256 for c in text]
+
+
+def _render(e: Any) -> str:
+    return f"{e.segment_id}: {e.texts[0]['text']}\n"
+
+
+def test_the_encoder_streams_a_video_and_resumes_from_stored_caches() -> None:
+    from vagent.errors import VagentError
+    from vagent.kv import KvEncoder
+    from vagent.types import Evidence
+
+    ev = [
+        Evidence("v.mp4", 1, i, 10.0 * i, 10.0 * (i + 1), 0.0, texts=[{"text": "w" * (3 + i)}])
+        for i in range(5)
+    ]
+    keys = [f"k{i}" for i in range(5)]
+    enc = _encoder("stream", 12)
+    assert isinstance(enc, KvEncoder) and enc.dtype == "float32"
+    assert enc.fingerprint.prefill == "stream/w12"
+    whole = list(enc.encode(ev, keys))
+    ref = prefill(enc.km.model, _tok("PREFIX "), [_tok(_render(e)) for e in ev], window=12)
+    assert [e.key for e in whole] == keys
+    assert [e.start for e in whole] == [e.start for e in ref.segments]
+    assert all(torch.equal(a.kv, b.kv) for a, b in zip(whole, ref.segments))
+    # a build that stopped after two segments resumes from their stored caches: the same caches
+    resumed = list(enc.encode(ev[2:], keys[2:], before=whole[:2]))
+    assert [e.start for e in resumed] == [e.start for e in whole[2:]]
+    assert all(_max_diff(a.kv, b.kv) < ATOL for a, b in zip(resumed, whole[2:]))
+    # independent: each segment alone behind the prefix, the stored window not read
+    alone = _encoder("independent", None, enc.km.model)
+    assert alone.fingerprint.prefill == "independent"
+    assert alone.fingerprint.key != enc.fingerprint.key
+    assert {e.start for e in alone.encode(ev, keys, before=whole[:2])} == {len("PREFIX ")}
+    # a segment that cannot fit the model's positions is named
+    enc.limit = len("PREFIX ") + 8
+    with pytest.raises(VagentError, match=r"segment 1 of v\.mp4 needs positions"):
+        list(enc.encode(ev, keys))
+    with pytest.raises(ValueError, match="window"):
+        _encoder("stream", 0, enc.km.model)
+
+
 # ---- fingerprints and the store ----------------------------------------------------------
 
 
