@@ -170,7 +170,8 @@ class HFJudge(Judge):
         import torch
 
         text = self.prompt(question, reference, answer, scoring_points)
-        ids = self.tokenizer(text, return_tensors="pt", add_special_tokens=False).input_ids
+        templated = bool(getattr(self.tokenizer, "chat_template", None))  # has its own BOS
+        ids = self.tokenizer(text, return_tensors="pt", add_special_tokens=not templated).input_ids
         with torch.no_grad():
             logits = self.model(ids.to(self.device)).logits[0, -1].float()
         best = [max(float(logits[i]) for i in ids_) for ids_ in self.grade_ids]
