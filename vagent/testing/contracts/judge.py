@@ -42,12 +42,6 @@ class JudgeContract(Contract[Judge]):
                     f"score {s!r} for answer {answer[:40]!r}",
                 )
 
-    def test_scoring_points_are_taken(self) -> None:
-        judge = self.component()
-        points = ["names salt", "says three spoons"]
-        s = judge.score("What is added?", "Three spoons of salt.", "salt", scoring_points=points)
-        self.expect(isinstance(s, float) and 0.0 <= s <= 1.0, f"score {s!r} with scoring points")
-
     def test_the_reference_beats_an_unrelated_answer(self) -> None:
         judge = self.component()
         q, ref = "What does the chef add after the break?", "Three spoons of salt."
