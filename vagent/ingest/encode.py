@@ -17,7 +17,7 @@ import numpy as np
 
 from vagent.components import Decoder, VisualEncoder
 from vagent.ingest.dedupe import Deduper
-from vagent.memory import release_freed_memory
+from vagent.ingest.memory import release_freed_memory
 from vagent.types import FrameBatch, VideoInfo
 
 _DONE = object()
