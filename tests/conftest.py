@@ -142,3 +142,36 @@ def invoke_cli(*args: str, code: int = 0) -> tuple[str, str]:
     res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
     assert res.exit_code == code, res.output + res.stderr
     return res.stdout, res.stderr
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def uvicorn_thread(app: object) -> Iterator[int]:
+    """The ASGI ``app`` served by uvicorn on 127.0.0.1 (a free port, yielded) in a thread, up
+    within 30 s; stopped after the block."""
+    import threading
+    import time
+
+    import uvicorn
+
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    t = threading.Thread(target=srv.run, daemon=True)
+    t.start()
+    deadline = time.monotonic() + 30
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "the server did not start within 30 s"
+    try:
+        yield port
+    finally:
+        srv.should_exit = True
+        t.join(10)

@@ -4,16 +4,12 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
 import os
 import re
-import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +17,7 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.conftest import run_vagent, town_clips
+from tests.conftest import free_port, run_vagent, town_clips, uvicorn_thread
 from vagent.library import Library
 from vagent.serve.mcp_server import create_mcp
 
@@ -124,28 +120,6 @@ def test_stdio_list_search_ask_and_frame(lib: Library) -> None:
 TOKEN = "mcp-token-for-tests-0123456789"
 
 
-@contextlib.contextmanager
-def _served(app: Any) -> Iterator[int]:
-    """``app`` on 127.0.0.1 (a free port) by uvicorn in a thread; stopped after."""
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    t = threading.Thread(target=srv.run, daemon=True)
-    t.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "the server did not start within 30 s"
-    try:
-        yield port
-    finally:
-        srv.should_exit = True
-        t.join(10)
-
-
 async def _tools_over_http(url: str, token: str) -> tuple[set[str], Any]:
     import httpx2
     from mcp.client.streamable_http import streamable_http_client
@@ -164,7 +138,7 @@ def test_http_needs_the_bearer_token(lib: Library) -> None:
 
     server, service = create_mcp(lib.root, answerer="scripted")
     try:
-        with _served(http_app(server, TOKEN)) as port:
+        with uvicorn_thread(http_app(server, TOKEN)) as port:
             url = f"http://127.0.0.1:{port}/mcp"
             hello = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
             for auth in ({}, {"Authorization": "Bearer wrong-token"}, {"Authorization": TOKEN}):
@@ -190,9 +164,7 @@ def test_http_off_loopback_needs_a_token_of_ones_own(lib: Library) -> None:
 def test_vagent_mcp_http_prints_a_new_token_once_and_requires_it(lib: Library) -> None:
     import httpx
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "VAGENT_TOKEN"}
     argv = ["mcp", "-l", str(lib.root), "--http", "--port", str(port), "--answerer", "scripted"]
     proc = subprocess.Popen(

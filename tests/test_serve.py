@@ -7,14 +7,13 @@ import contextlib
 import json
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from tests.conftest import TINY_CLIP, invoke_cli, town_clips
+from tests.conftest import TINY_CLIP, free_port, invoke_cli, town_clips, uvicorn_thread
 from vagent.cli import cli
 from vagent.library import Library
 from vagent.serve import create_app
@@ -275,16 +274,13 @@ main(sys.argv[1:])
 @pytest.mark.slow  # a subprocess imports vagent and uvicorn (a few seconds)
 def test_vagent_serve_starts_on_loopback_and_stops_on_sigterm(lib: Library) -> None:
     import signal
-    import socket
     import subprocess
     import sys
     import time
 
     import httpx
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     root = Path(__file__).resolve().parent.parent
     proc = subprocess.Popen(
         [sys.executable, "-c", SERVE, "serve", "-l", str(lib.root), "--port", str(port)],
@@ -352,31 +348,6 @@ def test_a_chunked_body_is_bounded_too(client: TestClient) -> None:
     assert small.status_code == 200 and small.json()["answer"]
 
 
-@contextmanager
-def _uvicorn(app: object) -> Iterator[int]:
-    """``app`` served by uvicorn on 127.0.0.1 (a free port) in a thread; stopped after."""
-    import socket
-    import time
-
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    t = threading.Thread(target=srv.run, daemon=True)
-    t.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "the server did not start within 30 s"
-    try:
-        yield port
-    finally:
-        srv.should_exit = True
-        t.join(10)
-
-
 def test_an_endless_chunked_body_is_cut_off_over_real_http(lib: Library) -> None:
     import select
     import socket
@@ -387,7 +358,7 @@ def test_an_endless_chunked_body_is_cut_off_over_real_http(lib: Library) -> None
     )
     chunk = b"4000\r\n" + b" " * 0x4000 + b"\r\n"
     with (
-        _uvicorn(create_app(lib.root, load=False)) as port,
+        uvicorn_thread(create_app(lib.root, load=False)) as port,
         socket.socket() as s,
     ):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 16)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import town_clips, using_plugins
+from tests.conftest import town_clips, using_plugins, uvicorn_thread
 from tests.plugins import colour, scripted
 from vagent.library import Library
 from vagent.synth import make_video
@@ -38,26 +36,10 @@ pytestmark = [
 def _serving(root: Path, **options: Any) -> Iterator[str]:
     """`vagent serve`'s app over the library at ``root`` on 127.0.0.1 (a free port), in a
     thread; its base URL, stopped after."""
-    import uvicorn
-
     from vagent.serve import create_app
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = create_app(root, answerer="scripted", **options)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    t = threading.Thread(target=srv.run, daemon=True)
-    t.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "the server did not start within 30 s"
-    try:
+    with uvicorn_thread(create_app(root, answerer="scripted", **options)) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        t.join(10)
 
 
 @pytest.fixture
