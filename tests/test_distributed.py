@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -27,7 +28,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import TINY_CLIP, run_vagent
+from tests.conftest import COLOUR, TINY_CLIP, run_vagent
 from vagent import Library
 from vagent.catalog import FrameRow, SegmentRow, VideoRow
 from vagent.synth import make_video
@@ -98,10 +99,15 @@ def test_index_on_a_two_node_ray_cluster_survives_a_lost_node(tmp_path: Path) ->
     if why is not None:
         pytest.skip(why)
     paths = _videos(tmp_path / "videos")
-    code, _, err = run_vagent(
+    # a copy, planned right before its original: a duplicate of a file still in flight
+    copy = tmp_path / "videos" / "v1-copy.mp4"
+    copy.write_bytes(paths[1].read_bytes())
+    paths[1] = copy
+    code, out, err = run_vagent(
         "index", str(tmp_path / "videos"), "--library", "here", *INDEX_ARGS, "--json"
     )
     assert code == 0, err
+    assert json.loads(out)["skipped"] == [str(tmp_path / "videos" / "v1.mp4")]
     # Ray's socket paths must stay under 108 bytes: a short folder of its own under /tmp
     temp = tempfile.mkdtemp(prefix="vray-", dir="/tmp")
     config = {"videos": str(tmp_path / "videos"), "temp": temp, "home": os.environ["VAGENT_HOME"]}
@@ -116,6 +122,7 @@ def test_index_on_a_two_node_ray_cluster_survives_a_lost_node(tmp_path: Path) ->
     assert result["rc"] == 0, result["stderr"]
     report = result["report"]
     assert sorted(report["indexed"]) == sorted(str(p) for p in paths) and not report["failed"]
+    assert report["skipped"] == [str(tmp_path / "videos" / "v1.mp4")]  # as locally
     # node two encoded files before it was killed while encoding another; the head did the rest
     assert result["busy_when_killed"], result
     assert result["node_two"] in report["nodes"] and len(report["nodes"]) == 2, result
@@ -128,6 +135,33 @@ def test_index_on_a_two_node_ray_cluster_survives_a_lost_node(tmp_path: Path) ->
         assert mine["times"] == theirs["times"] and len(mine["times"]) == 32
         np.testing.assert_allclose(theirs["frames"], mine["frames"], atol=1e-4)
         np.testing.assert_allclose(theirs["segment_vectors"], mine["segment_vectors"], atol=1e-4)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("case", ["no ray", "nothing listening"])
+def test_ray_that_cannot_be_used_is_one_line_and_leaves_nothing(
+    case: str, colour_plugin: None, videos: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if case == "no ray":
+        monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+        address, why = "auto", "--ray needs Ray on this machine and every node"
+    else:
+        pytest.importorskip("ray")
+        address = f"127.0.0.1:{_free_port()}"  # refused at once: Ray itself would retry minutes
+        why = f"cannot reach the Ray cluster at {address}: Connection refused"
+    t0 = time.monotonic()
+    code, out, err = run_vagent(
+        "index", str(videos), "--library", "lib", "--encoder", COLOUR, "--text", "none",
+        "--ray", address,
+    )  # fmt: skip
+    assert code == 2 and out == "" and time.monotonic() - t0 < 30
+    assert err.startswith(f"error: {why}") and len(err.strip().splitlines()) == 1, err
+    assert not Library.open("lib").exists()
 
 
 # ---- inside the namespaces (python -m tests.test_distributed CONFIG) ----------------------------
@@ -179,6 +213,7 @@ def _encoding(raylet: Any) -> bool:
 
 
 def _inside(config: dict[str, str]) -> dict[str, Any]:
+    t0 = time.monotonic()
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     env = {**os.environ, "VAGENT_HOME": config["home"], "RAY_TMPDIR": config["temp"]}
     # a lost node is noticed in about 1.5 s instead of about 15 s
@@ -210,6 +245,7 @@ def _inside(config: dict[str, str]) -> dict[str, Any]:
         f"127.0.0.1:{PORT}",
         "--json",
     ]
+    seconds = {"cluster": time.monotonic() - t0}
     driver = subprocess.Popen(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -221,6 +257,7 @@ def _inside(config: dict[str, str]) -> dict[str, Any]:
             busy = True
             break
         time.sleep(0.01)
+    seconds["kill"] = time.monotonic() - t0
     for p in [*raylet.children(recursive=True), raylet]:
         os.kill(p.pid, signal.SIGKILL)
     try:
@@ -228,6 +265,7 @@ def _inside(config: dict[str, str]) -> dict[str, Any]:
     except subprocess.TimeoutExpired:
         driver.kill()
         out, err = driver.communicate()
+    seconds["done"] = time.monotonic() - t0
     try:
         report = json.loads(out)
     except ValueError:
@@ -239,6 +277,7 @@ def _inside(config: dict[str, str]) -> dict[str, Any]:
         "stderr": err[-4000:],
         "busy_when_killed": busy,
         "node_two": node_two,
+        "seconds": seconds,
     }
 
 

@@ -8,7 +8,10 @@ ever written by the driver. Files travel by path, so every node must see them at
 
 - A worker process builds the library's components once and keeps them for the files that
   follow (``_PARTS``, one per recipe), so models load once per worker, not once per file.
-- At most ``2 x CPUs`` files are in flight; the rest wait on the driver.
+- Files spread over the nodes (``SPREAD``); at most ``2 x CPUs`` are in flight, the rest wait
+  on the driver. Where the cluster has GPUs, each file's task asks for half of one (Ray sets
+  ``CUDA_VISIBLE_DEVICES``; the encoders use the GPU they see): not tried here, no GPU.
+- An address nothing answers on is one line at once (Ray itself would retry for minutes).
 - A task whose worker or node dies is retried by Ray (``RETRIES`` times, elsewhere when the
   node is gone); a file lost on every try is one line naming it, and the rest go on.
 - A file that is bad comes back as its reason (one line, as locally); a model that cannot load
@@ -26,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import sys
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -43,8 +47,12 @@ from vagent.ingest.work import FileWork, Job, Options, Parts, Tally
 
 # Ray's retries of a task whose worker process or node died (application errors are not retried).
 RETRIES = 3
-# Files in flight per CPU of the cluster.
+# Files in flight per task slot of the cluster (a CPU, or a GPU share where it has GPUs).
 PER_CPU = 2
+# Where the cluster has GPUs, each file's task takes this share of one (two files per GPU).
+GPU_SHARE = 0.5
+# Seconds to wait for the cluster's GCS port to answer before saying it cannot be reached.
+REACH_SECONDS = 5.0
 
 
 class RayUnavailable(VagentError):
@@ -162,6 +170,7 @@ def connect(address: str) -> tuple[Any, bool]:
         ) from None
     if ray.is_initialized():
         return ray, False
+    _reachable(address)
     env = {k: v for k, v in os.environ.items() if k.startswith("VAGENT_")}
     try:
         ray.init(
@@ -174,6 +183,21 @@ def connect(address: str) -> tuple[Any, bool]:
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise RayUnavailable(f"cannot reach the Ray cluster at {address}: {exc}") from None
     return ray, True
+
+
+def _reachable(address: str) -> None:
+    """Refuse a ``host:port`` nothing answers on at once (Ray itself retries for minutes)."""
+    host, sep, port = address.rpartition(":")
+    if "://" in address or not sep or not port.isdigit():
+        return  # "auto", or a ray:// client address: Ray says what is wrong
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_SECONDS).close()
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise RayUnavailable(
+            f"cannot reach the Ray cluster at {address}: {why} (is `ray start --head` running "
+            f"there, and is this its GCS port?)"
+        ) from None
 
 
 @dataclass
@@ -190,11 +214,19 @@ class _Driver:
         self.run, self.ray = run, ray
         self.recipe = recipe_of(run)
         self.opts: Options = replace(run.opts, progress=False, ray=None)
+        have = ray.cluster_resources()
+        gpus = float(have.get("GPU", 0))
         self.task = ray.remote(encode_file).options(
-            num_cpus=1, max_retries=RETRIES, retry_exceptions=False
+            num_cpus=1,
+            num_gpus=GPU_SHARE if gpus else 0,  # the encoders use the GPU Ray gives the task
+            max_retries=RETRIES,
+            retry_exceptions=False,
+            scheduling_strategy="SPREAD",  # files (and model loads) spread over the nodes
         )
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        self.window = max(2, PER_CPU * cpus)
+        slots = float(have.get("CPU", 1))
+        if gpus:
+            slots = min(slots, gpus / GPU_SHARE)
+        self.window = max(2, int(PER_CPU * slots))
         self.order: deque[_Entry] = deque()
         self.bar = tqdm(
             total=total,
