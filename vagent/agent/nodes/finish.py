@@ -13,7 +13,7 @@ draft is given anyway, labelled a guess, with the same near misses.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TypedDict
 
 from vagent.agent.context import AgentContext
 from vagent.agent.grounding import content_words, quote
@@ -117,7 +117,20 @@ def citation(e: Moment, want: Words | None = None, near_miss: bool = False) -> C
     }
 
 
-def quotes_of(e: Moment, words: Words | None) -> list[dict[str, Any]]:
+class _QuoteFields(TypedDict):
+    source: str
+    start: float
+    text: str
+
+
+class Quote(_QuoteFields, total=False):
+    """A window of one span around its deciding words: its source, start and the words; ``at``:
+    where speech's matching words were said."""
+
+    at: float
+
+
+def quotes_of(e: Moment, words: Words | None) -> list[Quote]:
     """The moment's spans that hold the most deciding words, each cut to a window around them;
     spans in time order when none holds any. ``words``: the question's and the answer's content
     words; an answer that copies most of a span decides nothing by its words there, so that
@@ -129,15 +142,18 @@ def quotes_of(e: Moment, words: Words | None) -> list[dict[str, Any]]:
     order = sorted(range(len(texts)), key=lambda i: (-hits[i], texts[i].get("start", 0.0)))
     if any(hits):
         order = [i for i in order if hits[i]]
-    return [
-        {
-            "source": texts[i].get("source", "text"),
-            "start": texts[i].get("start", e.get("start", 0.0)),
-            "text": quote(str(texts[i]["text"]), wants[i]),
-            **({"at": texts[i]["at"]} if "at" in texts[i] else {}),  # speech: its words' time
+    out: list[Quote] = []
+    for i in order[:QUOTES_PER_CITATION]:
+        span = texts[i]
+        q: Quote = {
+            "source": span.get("source", "text"),
+            "start": span.get("start", e.get("start", 0.0)),
+            "text": quote(str(span["text"]), wants[i]),
         }
-        for i in order[:QUOTES_PER_CITATION]
-    ]
+        if "at" in span:  # speech: its words' time
+            q["at"] = span["at"]
+        out.append(q)
+    return out
 
 
 def _deciding(span: set[str], qw: set[str], aw: set[str]) -> set[str]:
