@@ -90,3 +90,23 @@ def test_eval_scores_by_category_and_length_and_reports_bad_lines(clips: Path) -
     # the library now holds both videos: a second run indexes nothing new
     out, _ = _run("eval", str(q), "-l", "bench", "--answerer", "scripted", "--json", code=1)
     assert json.loads(out)["n"] == 3
+
+
+def test_eval_asks_a_data_sets_options_as_written(clips: Path) -> None:
+    """A data set's options lettered only in part are kept as written (``vagent.choices``): the
+    answerer is asked exactly those texts, not texts stripped by a second, stricter reading."""
+    from tests.plugins import scripted
+
+    item = {"video": "street.mp4", "question": "Which house gets the parcel?",
+            "options": ["A) red house", "blue house"], "answer": "B"}  # fmt: skip
+    q = clips / "questions.jsonl"
+    q.write_text(json.dumps(item) + "\n")
+    scripted.CALLS.clear()
+    out, _ = _run(
+        "eval", str(q), "-l", "bench", "--answerer", "scripted", "--encoder", "colour",
+        "--text", "subtitles", "--json",
+    )  # fmt: skip
+    rep = json.loads(out)
+    assert rep["n"] == 1 and rep["problems"] == []
+    assert scripted.CALLS[0].options == ["A) red house", "blue house"]
+    assert all(sorted(c.options or []) == ["A) red house", "blue house"] for c in scripted.CALLS)

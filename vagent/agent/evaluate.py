@@ -30,6 +30,7 @@ import numpy as np
 
 from vagent import __version__
 from vagent.agent.api import Agent
+from vagent.choices import labelled
 from vagent.components import JUDGE
 from vagent.errors import VagentError
 from vagent.evaldata import EvalItem, Problem, length_bucket, read_jsonl
@@ -283,8 +284,11 @@ def evaluate(
             t0 = time.perf_counter()
             try:
                 # a benchmark scores every item: unsupported answers are forced, as guesses
+                # the item's options are final (read leniently): lettered afresh, the agent's
+                # strict reading strips exactly those letters and asks them as written
+                opts = labelled(it.options) if it.options else None
                 res = agent.ask(
-                    it.question, it.options, videos=[str(Path(it.video).resolve())], guess=True
+                    it.question, opts, videos=[str(Path(it.video).resolve())], guess=True
                 )
             except VagentError as exc:
                 problems.append(Problem(it.line, str(exc)))
