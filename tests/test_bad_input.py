@@ -69,6 +69,7 @@ REASONS = {
 
 
 @pytest.mark.usefixtures("colour_plugin")
+@pytest.mark.usefixtures("warnings_shown")  # in-process stderr, as the CLI prints it
 def test_bad_files_reported_rest_indexed_existing_kept(
     batch: dict[str, Path], videos: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -73,6 +73,7 @@ def clip(tmp_path: Path) -> Path:
 
 
 @pytest.mark.usefixtures("colour_plugin")
+@pytest.mark.usefixtures("warnings_shown")  # in-process stderr, as the CLI prints it
 def test_sidecar_linking_outside_the_folder_is_not_read(
     clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -96,6 +97,7 @@ def test_sidecar_linking_outside_the_folder_is_not_read(
 
 
 @pytest.mark.usefixtures("colour_plugin")
+@pytest.mark.usefixtures("warnings_shown")  # in-process stderr, as the CLI prints it
 def test_fifo_paths_and_sidecars_are_refused_not_waited_on(
     clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -148,6 +150,7 @@ def test_decoder_and_embedded_subtitles_never_open_a_fifo(tmp_path: Path) -> Non
 
 
 @pytest.mark.usefixtures("colour_plugin")
+@pytest.mark.usefixtures("warnings_shown")  # in-process stderr, as the CLI prints it
 def test_non_utf8_name_is_refused_by_name_and_the_rest_indexed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -202,6 +205,7 @@ def test_cli_fifo_and_non_utf8_name_one_line_each(clip: Path, tmp_path: Path) ->
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("colour_plugin")
+@pytest.mark.usefixtures("warnings_shown")  # in-process stderr, as the CLI prints it
 def test_hostile_subtitles_are_bounded_and_said(
     clip: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

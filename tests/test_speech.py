@@ -3,6 +3,7 @@ with espeak-ng (tests that need it skip, saying why, where it is absent)."""
 
 from __future__ import annotations
 
+import math
 import shutil
 import subprocess
 import wave
@@ -375,6 +376,7 @@ def test_any_audio_becomes_16k_mono_in_flat_pieces(tmp_path: Path, rate: int, la
 @needs_espeak
 @pytest.mark.slow
 @pytest.mark.usefixtures("colour_plugin")
+@pytest.mark.usefixtures("warnings_shown")  # in-process stderr, as the CLI prints it
 def test_truncated_audio_keeps_what_was_heard(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -438,3 +440,128 @@ def test_demo_answers_a_question_only_the_speech_holds(
     assert "search finds standup.wav" in out and "speech at 0:" in out
     answer = out.split("--library demo-speech\n")[1].splitlines()[0]
     assert "thursday" in answer.lower(), out
+
+
+class HostileASR(ASR):
+    """A named test plugin: 'hears' what a broken or hostile recogniser might say: times that
+    are not numbers, lines past the audio's end, a megabyte with no words, a 10,000-letter
+    word, and thousands of lines in a few seconds."""
+
+    id = "hostile"
+
+    def transcribe(self, audio: np.ndarray, start: float = 0.0) -> list[Utterance]:
+        nan = float("nan")
+        big = Word(start + 1.0, start + 1.2, " " + "x" * 10_000)
+        out = [
+            Utterance(nan, 2.0, "not a time"),
+            Utterance(start + 1.0, start + 1.2, "long word", (big,), 2.5, "de" * 40),
+            Utterance(start + 900.0, start + 901.0, "after the end"),
+            Utterance(start + 2.0, start + 4.0, "word " * 200_000),  # 1 MB, no words
+        ]
+        out += [
+            Utterance(start + 0.001 * i, start + 0.001 * i + 0.5, f"line {i}", (), 0.5, "de")
+            for i in range(3000)
+        ]
+        return out
+
+
+def test_speech_spans_are_bounded_like_subtitles(tmp_path: Path) -> None:
+    from vagent.text.limits import MAX_CUE_CHARS, PIECE_CHARS, cue_limit
+    from vagent.text.speech import MAX_WORD_CHARS, SpeechTrack
+
+    clip = mux(tmp_path / "a.wav", np.zeros(5 * RATE, np.float32), 5.0, video=False)
+    warned: list[str] = []
+    spans = SpeechTrack(HostileASR(), warned.append).run(str(clip))
+    assert len(spans) > cue_limit(5.0)  # what the recogniser said, before the bounds
+    track = SpeechTrack(HostileASR(), warned.append)
+    track.start(str(clip))
+    kept = track.finish()
+    assert len(kept) == cue_limit(5.0)  # 1,020 of ~3,000 lines
+    assert all(0.0 <= s.start <= s.end <= 5.0 + 1e-6 for s in kept)
+    assert all(len(s.text) <= PIECE_CHARS and s.language in (None, "de", "de" * 8) for s in kept)
+    assert all(len(w[2]) <= MAX_WORD_CHARS for s in kept for w in s.words)
+    assert not any("after the end" in s.text or "not a time" in s.text for s in kept)
+    assert sum(len(s.text) for s in kept if s.text.startswith("word")) <= MAX_CUE_CHARS
+    assert all(0 <= s.confidence <= 1 for s in kept)
+    # each bound that bit is one line naming the file
+    assert len(warned) == 3 and all(w.startswith(f"{clip}: ") for w in warned), warned
+    text = "\n".join(warned)
+    assert "1 speech span(s) start after" in text and "split into spans" in text
+    assert f"speech spans; kept the first {cue_limit(5.0):,}" in text
+
+
+def _polyglot_lines(start: float, seconds: float) -> list[Utterance]:
+    """Every half second a line of ~150 characters in German, each word timed; at 14 s the
+    needle (the train to Munich leaves from platform seven)."""
+    out = []
+    t = 0.5 * math.ceil(start / 0.5)
+    while t < start + seconds - 0.4:
+        if abs(t - 14.0) < 1e-6:
+            said = "Der Zug nach München fährt von Gleis sieben"
+        else:
+            said = f"Zeile {t:.1f} spricht lange über das Wetter " + "und die Wolken " * 7
+        words = said.split()
+        step = 0.4 / len(words)
+        timed = tuple(
+            Word(t + i * step, t + (i + 1) * step, f" {w}", 0.9) for i, w in enumerate(words)
+        )
+        out.append(Utterance(t, t + 0.4, said, timed, 0.9, "de"))
+        t += 0.5
+    return out
+
+
+class PolyglotASR(ASR):
+    """A named test plugin: 'hears' German lines (``_polyglot_lines``) in any audio, reporting
+    language "de" as a multilingual model's detection would."""
+
+    id = "polyglot"
+
+    def transcribe(self, audio: np.ndarray, start: float = 0.0) -> list[Utterance]:
+        return _polyglot_lines(start, audio.size / self.sample_rate)
+
+
+class _PolyglotPlugin:
+    @hookimpl
+    def vagent_register_asr(self, register: object) -> None:
+        register("polyglot", lambda spec, **_: PolyglotASR(), description="test")  # type: ignore[operator]
+
+
+@pytest.mark.usefixtures("colour_plugin")
+def test_answerer_gets_the_moments_whole_transcript_bounded_with_its_language(
+    tmp_path: Path,
+) -> None:
+    from tests.plugins import scripted
+    from vagent import Agent, Library
+    from vagent.agent.lookup import MOMENT_TEXT_CHARS
+
+    clip = mux(tmp_path / "zug.mp4", np.zeros(24 * RATE, np.float32), 24.0)
+    plugins.add_plugin("testpolyglot", _PolyglotPlugin())
+    plugins.add_plugin("testscripted", scripted)
+    try:
+        lib = Library.open("zug")
+        lib.index([str(clip)], encoder="colour", text="speech", asr="polyglot", progress=False)
+        assert lib.info()["text"]["asr"] == "polyglot"
+        (hit,) = lib.search("Zug München Gleis", k=1, mode="text")
+        (found,) = [t for t in hit.texts if "München" in t["text"]]
+        assert found["language"] == "de" and abs(found["at"] - 14.0) < 0.1
+        scripted.CALLS.clear()
+        with Agent.open(lib, answerer="scripted", planner="rules") as agent:
+            res = agent.ask("Wann fährt der Zug nach München?")
+        evidence = scripted.CALLS[-1].evidence
+    finally:
+        plugins.remove_plugin("testscripted")
+        plugins.remove_plugin("testpolyglot")
+    (moment,) = [e for e in evidence if any("München" in t["text"] for t in e.texts)]
+    texts = moment.texts
+    # the moment's transcript, not only the line search found: its neighbours in time order
+    assert len(texts) > 5 and [t["start"] for t in texts] == sorted(t["start"] for t in texts)
+    assert all(t["source"] == "speech" and t["language"] == "de" for t in texts)
+    assert all(t["start"] < moment.end and t["end"] > moment.start for t in texts)
+    # bounded: the segment holds ~3,000 characters of speech; those nearest the needle are kept
+    assert sum(len(t["text"]) for t in texts) <= MOMENT_TEXT_CHARS
+    (needle,) = [t for t in texts if "München" in t["text"]]
+    assert abs(needle["at"] - 14.0) < 0.1  # where the searched words were said
+    starts = [t["start"] for t in texts]
+    assert min(starts) < 14.0 < max(starts) and max(abs(s - 14.0) for s in starts) < 4.0
+    # the citation names the language it was heard in
+    assert "speech (de) at 0:14" in res.citations[0].why, res.citations[0].why

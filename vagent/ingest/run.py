@@ -19,8 +19,8 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,7 +28,7 @@ import numpy as np
 from sqlalchemy import select
 
 from vagent.catalog import Catalog, FrameRow, TextSpanRow, VideoRow
-from vagent.errors import BadVideo
+from vagent.errors import BadVideo, InputSkipped
 from vagent.ingest.commit import NewTexts, NewVideo, land
 from vagent.ingest.discover import content_hash, discover, open_regular, printable, stat_key
 from vagent.ingest.work import (
@@ -87,7 +87,7 @@ class IndexRun:
     def fail(self, path: str, reason: str) -> None:
         path = printable(path)
         self.report.failed.append((path, reason))
-        print(f"error: {path}: {reason}", file=sys.stderr)
+        warnings.warn(f"{path}: {reason}", InputSkipped, stacklevel=2)  # CLI: error: PATH: REASON
 
     def run(self, paths: list[str]) -> IndexReport:
         t0 = time.perf_counter()

@@ -10,6 +10,7 @@ worker) and the run's counters into a ``Tally`` that travels with the video.
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
@@ -20,7 +21,7 @@ from tqdm import tqdm
 
 from vagent.audio import AudioInfo, NoSuchStream, probe_audio
 from vagent.components import ASR, OCR, Captioner, Decoder, Segmenter, TextEncoder, VisualEncoder
-from vagent.errors import BadVideo, VagentError
+from vagent.errors import BadVideo, VagentError, VagentWarning
 from vagent.ingest.commit import NewVideo
 from vagent.ingest.discover import printable
 from vagent.ingest.encode import encode_video
@@ -120,7 +121,8 @@ def truncation(info: VideoInfo, last_time: float, fps: float) -> str | None:
 
 
 def stderr_warn(line: str) -> None:
-    print(f"warning: {line}", file=sys.stderr)
+    """A problem the file's indexing went on through (the CLI: ``warning: LINE``)."""
+    warnings.warn(line, VagentWarning, stacklevel=2)
 
 
 class FileWork:
