@@ -19,7 +19,7 @@ import pluggy
 from vagent import hookspecs
 from vagent.components import kinds as table
 from vagent.components.kinds import KINDS, Kind, kind_named
-from vagent.errors import UnknownComponent, VagentError
+from vagent.errors import UnknownComponent, VagentError, VagentWarning
 
 T = TypeVar("T")
 KindLike = Kind[Any] | str
@@ -196,8 +196,9 @@ def build_registry(extra: Iterable[tuple[str, object]] = ()) -> Registry:
         except Exception as exc:  # a broken plugin must never take the host down
             msg = f"{type(exc).__name__}: {exc}"
             warnings.warn(
-                f"vagent: plugin '{ep.name}' from {dist} {version} failed to load and was "
+                f"plugin '{ep.name}' from {dist} {version} failed to load and was "
                 f"skipped ({msg}); block it with VAGENT_PLUGINS_BLOCK={ep.name}",
+                VagentWarning,
                 stacklevel=2,
             )
             infos.append(PluginInfo(ep.name, dist, version, error=msg))
