@@ -12,8 +12,8 @@ from tests.conftest import COLOUR, TINY_CLIP
 from vagent import Library
 from vagent.errors import VagentError
 from vagent.search.fusion import rrf
+from vagent.search.lexical import Bm25
 from vagent.synth import make_video
-from vagent.text.lexical import Bm25
 from vagent.text.track import OcrTrack
 
 SECRET = "The secret code is PURPLE ELEPHANT 4721"

@@ -2,7 +2,7 @@
 without the words so common in questions that matching them says nothing about the answer.
 
 A contract module: plugins that pick out query terms (the planners) use ``tokens`` so their
-terms are the ones the text track's BM25 search (``vagent.text.lexical``) matches.
+terms are the ones the text track's BM25 search (``vagent.search.lexical``) matches.
 """
 
 from __future__ import annotations

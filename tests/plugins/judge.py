@@ -9,7 +9,7 @@ from typing import Any
 
 from vagent.components import Judge
 from vagent.hookspecs import hookimpl
-from vagent.text.lexical import tokens
+from vagent.words import tokens
 
 
 class WordJudge(Judge):

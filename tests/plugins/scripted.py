@@ -16,8 +16,8 @@ from typing import Any
 
 from vagent.components import Answerer
 from vagent.hookspecs import hookimpl
-from vagent.text.lexical import tokens
 from vagent.types import Draft, Question
+from vagent.words import tokens
 
 CALLS: list[Question] = []
 

@@ -38,7 +38,7 @@ from vagent.evaldata.items import sha256_of
 from vagent.evaldata.judge import Judge
 from vagent.evaldata.tables import GROUPING, benchmark_table, open_summary
 from vagent.library import Library
-from vagent.text.lexical import tokens
+from vagent.words import tokens
 
 
 @dataclass

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vagent.agent.state import GroundingState, Turn
-from vagent.text.lexical import STOPWORDS
 from vagent.types import Moment
+from vagent.words import STOPWORDS
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # Words of questions that say nothing about where the answer is ("what do we do next?").

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vagent.text.lexical import tokens
+from vagent.words import tokens
 
 
 @dataclass(frozen=True)

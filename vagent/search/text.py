@@ -13,7 +13,7 @@ import numpy as np
 from sqlalchemy import select
 
 from vagent.catalog import Catalog, SegmentRow, TextSpanRow, VideoRow
-from vagent.text.lexical import Bm25
+from vagent.search.lexical import Bm25
 from vagent.text.speech import load_words, word_time
 from vagent.vectors import VectorSet
 

@@ -21,9 +21,9 @@ import numpy as np
 
 from vagent.audio import RATE, AudioBroken, chunks
 from vagent.components import ASR, Utterance
-from vagent.text.lexical import tokens
 from vagent.text.limits import PIECE_CHARS
 from vagent.types import TextSpan
+from vagent.words import tokens
 
 SOURCE = "speech"
 WINDOW_SECONDS = 600.0  # audio per recogniser call (~38 MB of samples)

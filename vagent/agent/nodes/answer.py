@@ -29,8 +29,8 @@ from vagent.agent.context import AgentContext
 from vagent.agent.state import DraftState, QAState, Trace
 from vagent.choices import letter
 from vagent.errors import AnswererFailed
-from vagent.text.lexical import tokens
 from vagent.types import Draft, Evidence, Question
+from vagent.words import tokens
 
 REFINE_WORDS = 6
 

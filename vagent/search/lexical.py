@@ -11,9 +11,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from vagent.words import STOPWORDS, tokens
-
-__all__ = ["STOPWORDS", "Bm25", "tokens"]  # the words themselves live in vagent.words
+from vagent.words import tokens
 
 
 class Bm25:
