@@ -26,7 +26,9 @@ from vagent.components import VectorIndex
 from vagent.errors import VagentError
 
 KINDS = ("segments", "frames", "texts")
-_NAME = re.compile(r"^(segments|frames|texts)-(?:([0-9a-f]{12})-)?(\d+)\.faiss(\.tmp)?$")
+_NAME = re.compile(
+    r"^(segments|frames|texts)-(?:([0-9a-f]{12})-)?(\d+)(?:\.faiss|-L\d+\.delta)(\.tmp)?$"
+)  # a base index file, or an append-only delta (vagent.vector_deltas)
 TAG_LENGTH = 12
 
 # A record: {"generation": G, "files": {kind: {"name", "sha256", "bytes", "count"}},
@@ -123,6 +125,7 @@ def sweep(root: Path, record: Record | None, tag: str | None) -> list[Path]:
     for entry in (record, (record or {}).get("previous")):
         for f in ((entry or {}).get("files") or {}).values():
             keep.add(f["name"])
+            keep.update(d["name"] for d in f.get("deltas") or [])
     adopted = set((record or {}).get("adopted") or [])
     for p in root.iterdir():
         m = _NAME.match(p.name)
@@ -228,6 +231,10 @@ class VectorSet:
         except (ValueError, RuntimeError, OSError) as exc:
             why = f"vector file unreadable ({_short(exc)})"
             raise VectorFilesDamaged(path, why, self.hint) from None
+        if entry and entry.get("deltas"):  # appended since the base was written
+            from vagent.vector_deltas import apply_deltas
+
+            apply_deltas(index, path.parent, entry["deltas"], self.hint)
         count = (entry or {}).get("count")
         if count is not None and index.ntotal != count:
             raise VectorFilesDamaged(
@@ -256,6 +263,8 @@ class VectorSet:
             name = self.names.get(kind)
             p = self.root / name if name else None
             sizes[kind] = p.stat().st_size if p is not None and p.exists() else 0
+            entry = (files_of(self.record, self.generation) or {}).get(kind) or {}
+            sizes[kind] += sum(int(d.get("bytes") or 0) for d in entry.get("deltas") or [])
         return sizes
 
 

@@ -9,13 +9,14 @@ sampled frame, the time from it being sent to its chunk having landed (p50, p95)
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -96,6 +97,7 @@ def measure(
                 as_json=False,
                 setup=setup,
                 quiet=True,
+                measure=True,
             )
         finally:
             proc.kill()
@@ -119,3 +121,102 @@ def measure(
 
 if __name__ == "__main__":
     send(int(sys.argv[1]), float(sys.argv[2]), sys.argv[3:] or list(COLORS))
+
+
+def _synthetic(frames: int, fps: float) -> Any:
+    """A frame source for LiveIndexer: ``frames`` tiny frames, one every 1/``fps`` s of stream
+    time, as fast as they can be made, changing colour each second; then the stream ends."""
+    import av
+
+    from vagent.ingest.live import StreamLost
+
+    colours = list(COLORS.values())
+
+    def source(_url: str, _stall: float) -> Any:
+        img = np.zeros((32, 32, 3), np.uint8)
+        for i in range(frames):
+            img[:] = colours[int(i / fps) % len(colours)]
+            yield i / fps, av.VideoFrame.from_ndarray(img, format="rgb24")
+        raise StreamLost("stream ended")
+
+    return source
+
+
+class _Pixels:
+    """The long-stream benchmark's stand-in encoder: a fixed random projection of 8x8 pixels
+    to the library's width (the library's own model would dominate the time measured; this
+    measures landing chunks, not encoding them)."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim, self.input_size = dim, 8
+        self.matrix = np.random.default_rng(0).standard_normal((8 * 8 * 3, dim), np.float32)
+
+    def encode_images(self, images: np.ndarray) -> np.ndarray:
+        flat = images[:, :8, :8].reshape(len(images), -1).astype(np.float32) / 255.0
+        out: np.ndarray = (flat - 0.5) @ self.matrix
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return out
+
+
+def long_stream(
+    chunks: int = 2000,
+    append: bool = True,
+    encoder: str = "openclip/vagent-tiny-vit/random",
+    chunk: float = 1.0,
+    fps: float = 2.0,
+) -> dict[str, Any]:
+    """Land ``chunks`` chunks of a simulated stream (frames made in memory, no real-time pace)
+    into a fresh library, then read it back. Reports the commit time (ms) of the first and the
+    last tenth of the chunks (median, p95) and the resident memory added per chunk between the
+    first tenth's end and the last chunk (KiB), then checks the library (``vagent check``:
+    every row has its vector, checksums, ids). Frames are encoded by ``_Pixels``."""
+    from vagent.components import VisualEncoder
+    from vagent.errors import BadVideo
+    from vagent.ingest.live import LiveIndexer, LiveOptions, rss_kb
+    from vagent.integrity.check import check_library
+    from vagent.library import Library, LibrarySpec
+    from vagent.locking import write_lock
+
+    url = "udp://127.0.0.1:9"  # named only: the frames come from _synthetic
+    with tempfile.TemporaryDirectory() as tmp:
+        lib = Library.open(str(Path(tmp) / "lib"))
+        spec = LibrarySpec(encoder=encoder, fps=fps, segment_seconds=chunk, text="none")
+        with write_lock(lib.root):
+            run = lib._index_locked(spec)
+        opts = LiveOptions(fps=fps, chunk_seconds=chunk, retries=0, append=append, measure=True)
+        live = LiveIndexer(
+            lib.root, run.catalog, run.library_id, run.vectors,
+            cast(VisualEncoder, _Pixels(run.parts.encoder.dim)), run.parts.segmenter, url, opts,
+            say=lambda _line: None, frames=_synthetic(int(chunks * chunk * fps), fps),
+        )  # fmt: skip
+        rss_before = rss_kb()
+        started = time.perf_counter()
+        with contextlib.suppress(BadVideo):  # the synthetic stream ended: all chunks landed
+            live.run()
+        wall = time.perf_counter() - started
+        r = live.report
+        files = [p for p in lib.root.iterdir() if p.suffix in (".faiss", ".delta")]
+        opened = time.perf_counter()
+        check = check_library(Library.open(str(Path(tmp) / "lib")))  # loads and checks all
+        check_s = time.perf_counter() - opened
+    tenth = max(1, len(r.commit_ms) // 10)
+    early, late = r.commit_ms[:tenth], r.commit_ms[-tenth:]
+    rss_growth = (r.rss_kb[-1] - r.rss_kb[tenth - 1]) / max(1, len(r.rss_kb) - tenth)
+    early_p50, late_p50 = percentile(early, 50), percentile(late, 50)
+    return {
+        "mode": "append" if append else "rewrite",
+        "chunks": r.chunks,
+        "frames": r.frames,
+        "wall_s": round(wall, 1),
+        "commit_ms_early_p50": round(early_p50, 2),
+        "commit_ms_early_p95": round(percentile(early, 95), 2),
+        "commit_ms_late_p50": round(late_p50, 2),
+        "commit_ms_late_p95": round(percentile(late, 95), 2),
+        "commit_ms_max": round(max(r.commit_ms), 2),
+        "late_over_early": round(late_p50 / early_p50, 2) if early_p50 else None,
+        "rss_start_kb": rss_before,
+        "rss_kb_per_chunk": round(rss_growth, 2),
+        "vector_files": len(files),
+        "check_problems": check.problems,  # vectors vs catalog rows, checksums, ids
+        "check_s": round(check_s, 2),
+    }

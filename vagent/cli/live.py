@@ -40,9 +40,12 @@ def index_live(
     as_json: bool,
     setup: LibrarySpec,
     quiet: bool = False,
+    append: bool = True,
+    measure: bool = False,
 ) -> LiveReport:
     """Index one stream URL live into ``library``; one line per landed chunk. A stream lost
-    for good is one line on stderr and exit 1 (chunks had landed) or 2 (none)."""
+    for good is one line on stderr and exit 1 (chunks had landed) or 2 (none). ``append``
+    and ``measure`` are for benchmarks (LiveOptions)."""
     if len(urls) != 1:
         raise click.UsageError("--live takes exactly one stream URL")
     url = urls[0]
@@ -60,6 +63,8 @@ def index_live(
         retries=retries,
         for_seconds=for_seconds,
         batch_size=run.opts.batch_size,
+        append=append,
+        measure=measure,
     )
     live = LiveIndexer(
         lib.root,

@@ -14,6 +14,8 @@ and the run ends with one line.
 from __future__ import annotations
 
 import hashlib
+import json
+import resource
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -30,8 +32,10 @@ from vagent.catalog import Catalog, FrameRow, LibraryRow, SegmentRow, VideoRow
 from vagent.components import Segmenter, VisualEncoder
 from vagent.errors import BadVideo, LibraryBusy, VagentWarning
 from vagent.ingest.commit import _committed, _write_generation, segment_vectors
+from vagent.integrity.owner import check_owner, read_marker, write_marker
 from vagent.locking import write_lock
-from vagent.vectors import VectorSet, sweep
+from vagent.vector_deltas import append
+from vagent.vectors import VectorSet, files_of, next_record, parse_record, sweep, tag_of
 
 SCHEMES = ("rtsp", "rtsps", "rtmp", "udp", "rtp", "srt", "tcp", "http", "https")
 STRATEGY = "live"  # decode_strategy of a live item
@@ -59,6 +63,8 @@ class LiveOptions:
     backoff: float = 1.0  # first wait before reconnecting; doubles, capped at MAX_BACKOFF
     for_seconds: float | None = None  # stop after this many seconds (wall clock)
     batch_size: int = 32
+    append: bool = True  # land chunks as delta files (False: rewrite every vector file)
+    measure: bool = False  # keep per-frame landing times and per-chunk costs (benchmarks)
 
 
 @dataclass
@@ -71,6 +77,8 @@ class LiveReport:
     resumed_at: float = 0.0  # item time the run started appending at
     failed: str | None = None
     commit_walls: list[tuple[float, float]] = field(default_factory=list)  # (item t, wall)
+    commit_ms: list[float] = field(default_factory=list)  # per chunk (with measure)
+    rss_kb: list[int] = field(default_factory=list)  # after each chunk (with measure)
     first_raw: float | None = None  # stream time of the run's first frame (item ``resumed_at``)
 
     def to_dict(self) -> dict[str, Any]:
@@ -126,6 +134,15 @@ def raw_frames(url: str, stall: float) -> Iterator[tuple[float, Any]]:
         raise StreamLost("stream ended")
     finally:
         container.close()
+
+
+def rss_kb() -> int:
+    """This process's resident memory now, in KiB (Linux; else its peak)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * (resource.getpagesize() // 1024)
+    except (OSError, ValueError, IndexError):
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def _warn(message: str) -> None:
@@ -279,8 +296,10 @@ class LiveIndexer:
         give_up = time.monotonic() + (LOCK_WAIT if final else 0.0)
         while True:
             try:
+                started = time.perf_counter()
                 with write_lock(self.root):
                     self._land(times, vecs, spans, end)
+                took = (time.perf_counter() - started) * 1000
                 break
             except LibraryBusy:
                 if time.monotonic() >= give_up and not final:
@@ -298,7 +317,10 @@ class LiveIndexer:
         wall = time.time()
         self.report.chunks += 1
         self.report.frames += len(times)
-        self.report.commit_walls.extend((float(t), wall) for t in times)
+        if self.opts.measure:
+            self.report.commit_walls.extend((float(t), wall) for t in times)
+            self.report.commit_ms.append(took)
+            self.report.rss_kb.append(rss_kb())
         self.say(
             f"live: {self.url}: landed {times[0]:.1f}-{end:.1f} s ({len(times)} frames); "
             f"item {end:.1f} s"
@@ -308,34 +330,90 @@ class LiveIndexer:
 
     def _land(self, times: np.ndarray, vecs: np.ndarray, spans: list[Any], end: float) -> None:
         """One commit: the chunk's frames and segments, the item's new duration, the next
-        vector generation (the caller holds the write lock)."""
+        vector generation (the caller holds the write lock). The chunk's vectors go into delta
+        files (``vagent.vector_deltas``) when the committed generation is fully recorded, so a
+        commit costs the same early and late in a stream; else every vector file is rewritten."""
+        with self.catalog.session() as s:
+            lib = s.get(LibraryRow, self.library_id)
+            assert lib is not None
+            files = self._appendable(lib)
+        if files is None:
+            self._land_whole(times, vecs, spans, end)
+            return
+        with self.catalog.session() as s:
+            lib = s.get(LibraryRow, self.library_id)
+            assert lib is not None and lib.uid is not None
+            marker = read_marker(self.root)
+            if marker is None or marker["uid"] != lib.uid:
+                check_owner(self.root, self.catalog, lib.name, lib)  # raises, naming the owner
+                write_marker(self.root, lib.name, lib.uid, self.catalog.url)
+            seg_ids, frame_ids = self._rows(s, lib, times, spans, end)
+            tag, gen, hint = tag_of(lib.uid) or "", lib.generation + 1, self.vectors.hint
+            files = dict(files)
+            added = {
+                "segments": (seg_ids, segment_vectors(vecs, spans)),
+                "frames": (frame_ids, vecs),
+            }
+            for kind, (ids, kind_vecs) in added.items():
+                files[kind] = append(self.root, kind, files[kind], gen, tag, ids, kind_vecs, hint)
+            record = next_record(parse_record(lib.vector_files), gen, files)
+            lib.generation = gen
+            lib.vector_files = json.dumps(record)
+        sweep(self.root, record, tag)
+
+    def _appendable(self, lib: LibraryRow) -> dict[str, dict[str, Any]] | None:
+        """The committed generation's file entries when a chunk can land as deltas: appending
+        is on, the library has its uid and every kind's files are recorded with checksums."""
+        if not self.opts.append or not lib.uid or lib.generation == 0:
+            return None
+        record = parse_record(lib.vector_files)
+        if record is None or record.get("generation") != lib.generation:
+            return None
+        files = files_of(record, lib.generation) or {}
+        if set(files) != set(self.vectors.indexes) or not all(
+            f.get("sha256") and f.get("count") is not None for f in files.values()
+        ):
+            return None
+        return files
+
+    def _rows(
+        self, s: Any, lib: LibraryRow, times: np.ndarray, spans: list[Any], end: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Insert the chunk's segment and frame rows (and grow the item); their ids."""
+        video = self._video(s, lib, end, len(times))
+        seg_rows = [
+            {"video_id": video.id, "start": sp.start, "end": sp.end, "n_frames": len(sp.frames)}
+            for sp in spans
+        ]
+        seg_ids = s.scalars(
+            insert(SegmentRow).returning(SegmentRow.id, sort_by_parameter_order=True),
+            seg_rows,
+        ).all()
+        segment_of = np.empty(len(times), np.int64)
+        for sid, sp in zip(seg_ids, spans):
+            segment_of[list(sp.frames)] = sid
+        frame_ids = s.scalars(
+            insert(FrameRow).returning(FrameRow.id, sort_by_parameter_order=True),
+            [
+                {"video_id": video.id, "segment_id": int(sid), "time": float(t)}
+                for t, sid in zip(times, segment_of)
+            ],
+        ).all()
+        return np.array(seg_ids, np.int64), np.array(frame_ids, np.int64)
+
+    def _land_whole(
+        self, times: np.ndarray, vecs: np.ndarray, spans: list[Any], end: float
+    ) -> None:
+        """The chunk landed by rewriting every vector file (a new library's first chunk, a
+        library from before checksums, or ``append`` off)."""
         self._sync()
         try:
             with self.catalog.session() as s:
                 lib = s.get(LibraryRow, self.library_id)
                 assert lib is not None
-                video = self._video(s, lib, end, len(times))
-                seg_rows = [
-                    {"video_id": video.id, "start": sp.start, "end": sp.end,
-                     "n_frames": len(sp.frames)}
-                    for sp in spans
-                ]  # fmt: skip
-                seg_ids = s.scalars(
-                    insert(SegmentRow).returning(SegmentRow.id, sort_by_parameter_order=True),
-                    seg_rows,
-                ).all()
-                segment_of = np.empty(len(times), np.int64)
-                for sid, sp in zip(seg_ids, spans):
-                    segment_of[list(sp.frames)] = sid
-                frame_ids = s.scalars(
-                    insert(FrameRow).returning(FrameRow.id, sort_by_parameter_order=True),
-                    [
-                        {"video_id": video.id, "segment_id": int(sid), "time": float(t)}
-                        for t, sid in zip(times, segment_of)
-                    ],
-                ).all()
-                self.vectors.segments.add(np.array(seg_ids, np.int64), segment_vectors(vecs, spans))
-                self.vectors.frames.add(np.array(frame_ids, np.int64), vecs)
+                seg_ids, frame_ids = self._rows(s, lib, times, spans, end)
+                self.vectors.segments.add(seg_ids, segment_vectors(vecs, spans))
+                self.vectors.frames.add(frame_ids, vecs)
                 record, tag = _write_generation(self.catalog, lib, self.vectors)
         except BaseException:
             self.vectors.load(self.vectors.generation, self.vectors.record)

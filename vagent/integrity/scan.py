@@ -90,8 +90,8 @@ def load_file(vectors: VectorSet, kind: str, path: Path, entry: dict[str, Any] |
     index = vectors.empty()[kind]
     try:
         vectors._load_one(index, path, entry)
-    except VectorFilesDamaged as exc:
-        return None, exc.reason
+    except VectorFilesDamaged as exc:  # a delta file of the kind (vector_deltas) names itself
+        return None, exc.reason if exc.path == path else f"{exc.path.name}: {exc.reason}"
     return index, None
 
 
