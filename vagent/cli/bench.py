@@ -9,6 +9,7 @@ from vagent.components import ANSWERER
 from vagent.validate import BATCH_SIZE, FPS, SEGMENT_SECONDS, K, Range
 
 SECONDS = Range("--seconds", 0, 86_400, low_open=True)
+CHUNKS = Range("--chunks", 10, 1_000_000, integer=True)
 LONG_SECONDS = Range("--long-seconds", 0, 86_400)  # 0 skips the long video
 KEYFRAME_SECONDS = Range("--keyframe-seconds", 0, 3600, low_open=True)
 SIDE = Range("--size", 16, 8192, integer=True)
@@ -327,12 +328,47 @@ def speech_bench(audio: str | None, seconds: float, asr_id: str | None, as_json:
     help="Segment (chunk) length of the live library.",
 )
 @click.option("--encoder", default="openclip/vagent-tiny-vit/random", show_default=True)
+@click.option(
+    "--chunks",
+    type=Bounded(CHUNKS),
+    default=None,
+    help="Instead: land this many chunks of a simulated stream (no real-time pace) and report "
+    "commit time early vs late and memory per chunk.",
+)
+@click.option(
+    "--rewrite",
+    is_flag=True,
+    help="With --chunks: rewrite every vector file per chunk (the old way).",
+)
 @json_option
 @guarded
-def live_bench(seconds: float, segment_seconds: float, encoder: str, as_json: bool) -> None:
-    """Delay from a frame being sent on a live stream to being searchable (p50, p95)."""
+def live_bench(
+    seconds: float,
+    segment_seconds: float,
+    encoder: str,
+    chunks: int | None,
+    rewrite: bool,
+    as_json: bool,
+) -> None:
+    """Delay from a frame being sent on a live stream to being searchable (p50, p95); with
+    --chunks, the cost of landing a chunk early and late in a long stream."""
     from vagent.bench import live as b
 
+    if chunks is not None:
+        r = b.long_stream(int(chunks), not rewrite, encoder, segment_seconds)
+        if as_json:
+            emit_json(r)
+            return
+        click.echo(
+            f"live {r['mode']}: {r['chunks']} chunks ({r['frames']} frames) in {r['wall_s']} s; "
+            f"commit ms p50/p95: first tenth {r['commit_ms_early_p50']}/"
+            f"{r['commit_ms_early_p95']}, last tenth {r['commit_ms_late_p50']}/"
+            f"{r['commit_ms_late_p95']} (late/early {r['late_over_early']}), max "
+            f"{r['commit_ms_max']}; memory {r['rss_kb_per_chunk']} KiB per chunk; "
+            f"{r['vector_files']} vector files; check: "
+            + ("; ".join(r["check_problems"]) or "clean")
+        )
+        return
     r = b.measure(seconds, encoder, segment_seconds)
     if as_json:
         emit_json(r)
