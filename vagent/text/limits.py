@@ -87,10 +87,15 @@ def split_span(span: TextSpan, size: int = PIECE_CHARS) -> list[TextSpan]:
 
 
 def limit_spans(
-    spans: Sequence[TextSpan], duration: float | None, name: str
+    spans: Sequence[TextSpan],
+    duration: float | None,
+    name: str,
+    kind: str = "subtitle",
+    unit: str = "cue",
 ) -> tuple[list[TextSpan], list[Problem]]:
     """Bound a video's subtitle spans (sorted by start) and say which bounds bit: past-the-end
-    cues dropped (ends clipped to ``duration``), long cues cut and split, the count capped."""
+    cues dropped (ends clipped to ``duration``), long cues cut and split, the count capped.
+    ``kind`` and ``unit`` name what is bounded in those lines (speech: ``speech``, ``span``)."""
     problems: list[Problem] = []
     kept = list(spans)
     if duration is not None and duration > 0:
@@ -101,7 +106,7 @@ def limit_spans(
                 Problem(
                     name,
                     None,
-                    f"{len(late):,} subtitle cue(s) start after the video's end "
+                    f"{len(late):,} {kind} {unit}(s) start after the video's end "
                     f"({duration:.1f}s; the first at {first:.1f}s); dropped",
                 )
             )
@@ -110,7 +115,7 @@ def limit_spans(
     long = [s for s in kept if len(s.text) > PIECE_CHARS]
     if long:
         cut = sum(len(s.text) > MAX_CUE_CHARS for s in long)
-        what = f"{len(long):,} cue(s) longer than {PIECE_CHARS} characters split into spans"
+        what = f"{len(long):,} {unit}(s) longer than {PIECE_CHARS} characters split into spans"
         if cut:
             what += f" ({cut:,} cut at {MAX_CUE_CHARS:,} characters first)"
         problems.append(Problem(name, None, what))
@@ -127,7 +132,7 @@ def limit_spans(
             Problem(
                 name,
                 None,
-                f"{len(kept):,} subtitle spans; kept the first {limit:,} (at most {BASE_CUES:,} "
+                f"{len(kept):,} {kind} spans; kept the first {limit:,} (at most {BASE_CUES:,} "
                 f"+ {CUES_PER_SECOND} per second of video, {MAX_CUES:,} in all)",
             )
         )

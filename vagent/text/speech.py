@@ -7,11 +7,18 @@ stays flat. Each utterance becomes one span, split at every pause of ``PAUSE_SEC
 then at its longest pause while it is longer than ``MAX_SPAN_SECONDS`` or ``PIECE_CHARS``.
 A hit on a speech span points at the words that matched (``word_time``), not at the start of
 the utterance.
+
+A recogniser's output is bounded like subtitles (``vagent.text.limits``): times that are not
+finite are dropped, words cut at ``MAX_WORD_CHARS``, spans past the audio's end dropped (ends
+clipped), long wordless spans split, and at most ``cue_limit(seconds)`` spans kept per file
+(a hallucinating or hostile recogniser costs bounded memory and catalog rows); each bound
+that bites is one line.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +28,8 @@ import numpy as np
 
 from vagent.audio import RATE, AudioBroken, chunks
 from vagent.components import ASR, Utterance
-from vagent.text.limits import PIECE_CHARS
+from vagent.ingest.discover import printable
+from vagent.text.limits import MAX_CUES, PIECE_CHARS, Problem, cap_problems, limit_spans
 from vagent.types import TextSpan
 from vagent.words import tokens
 
@@ -33,6 +41,7 @@ MAX_SPAN_SECONDS = 20.0
 PAUSE_SECONDS = 1.5  # a silence this long between words always ends a span
 # the recogniser's silence-free audio is not speech (its own VAD says so): below this loudness
 SILENT_RMS = 1e-4
+MAX_WORD_CHARS = 100  # a "word" longer than this is cut (no language has one)
 
 TimedWord = tuple[float, float, str]
 
@@ -47,8 +56,22 @@ class SpeechSpan(TextSpan):
     confidence: float = 1.0
 
 
+def _finite(*xs: float) -> bool:
+    return all(isinstance(x, (int, float)) and math.isfinite(x) for x in xs)
+
+
 def _split(u: Utterance) -> list[SpeechSpan]:
-    words: list[TimedWord] = [(w.start, w.end, w.text) for w in u.words]
+    if not _finite(u.start, u.end):
+        return []
+    language = u.language[:16] if isinstance(u.language, str) else None
+    confidence = min(1.0, max(0.0, u.confidence)) if _finite(u.confidence) else 0.0
+    u = replace(u, start=max(0.0, u.start), language=language, confidence=confidence)
+    u = replace(u, end=max(u.start, u.end))
+    words: list[TimedWord] = sorted(
+        (max(0.0, w.start), max(w.start, w.end, 0.0), w.text[:MAX_WORD_CHARS])
+        for w in u.words
+        if _finite(w.start, w.end) and w.text.strip()
+    )
     text = u.text.strip()
     if not words:
         return [SpeechSpan(u.start, u.end, SOURCE, text, (), u.language, u.confidence)]
@@ -71,6 +94,26 @@ def _split(u: Utterance) -> list[SpeechSpan]:
 def spans_of(utterances: Sequence[Utterance]) -> list[SpeechSpan]:
     """Utterances as speech spans, sentence-sized (long ones split at their longest pauses)."""
     return [s for u in utterances if u.text.strip() for s in _split(u)]
+
+
+def _own_words(span: TextSpan) -> TextSpan:
+    """``span`` with only the words inside its (possibly clipped) time range."""
+    if not isinstance(span, SpeechSpan) or not span.words:
+        return span
+    inside = tuple(w for w in span.words if w[0] < span.end + 1e-6 and w[1] > span.start - 1e-6)
+    return span if len(inside) == len(span.words) else replace(span, words=inside)
+
+
+def limit_speech(
+    spans: Sequence[SpeechSpan], seconds: float | None, name: str
+) -> tuple[list[SpeechSpan], list[Problem]]:
+    """Bound one file's speech spans as subtitles are (``limit_spans``), ``seconds`` being the
+    audio's end: past-the-end spans dropped and ends clipped (with their words), long spans
+    split, at most ``cue_limit(seconds)`` kept. Returns the spans (in time order) and the lines
+    to say."""
+    ordered = sorted(spans, key=lambda s: (s.start, s.text))
+    kept, problems = limit_spans(ordered, seconds, name, kind="speech", unit="span")
+    return [s for s in map(_own_words, kept) if isinstance(s, SpeechSpan)], problems
 
 
 def cut_point(samples: np.ndarray, rate: int = RATE) -> int:
@@ -102,12 +145,16 @@ class SpeechTrack:
     heard_sound: bool = False
     unreadable: str | None = None  # why no audio at all could be decoded (said by the caller)
     broken: bool = False  # decoding stopped part-way (said in one line)
+    audio_end: float = 0.0  # where the audio read ends, in seconds of the file
+    overflow: int = 0  # spans heard past MAX_CUES, not kept
+    path: str = ""
     _thread: threading.Thread | None = None
     _error: BaseException | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self, path: str) -> list[SpeechSpan]:
         t0 = time.perf_counter()
+        self.path = path
         rate = self.asr.sample_rate
         held: list[np.ndarray] = []
         held_n = 0
@@ -122,6 +169,7 @@ class SpeechTrack:
                 held.append(piece)
                 held_n += piece.size
                 self.audio_seconds += piece.size / rate
+                self.audio_end = max(self.audio_end, start + piece.size / rate)
                 if held_n >= self.window * rate:
                     data = np.concatenate(held)
                     cut = cut_point(data, rate)
@@ -143,7 +191,10 @@ class SpeechTrack:
     def _hear(self, audio: np.ndarray, start: float) -> None:
         if audio.size and float(np.sqrt((audio.astype(np.float32) ** 2).mean())) > SILENT_RMS:
             self.heard_sound = True
-        self.spans.extend(spans_of(self.asr.transcribe(audio, start)))
+        heard = spans_of(self.asr.transcribe(audio, start))
+        room = max(0, MAX_CUES + 1 - len(self.spans))  # one past the cap: the count bites
+        self.spans.extend(heard[:room])
+        self.overflow += len(heard) - len(heard[:room])
 
     def start(self, path: str) -> None:
         def work() -> None:
@@ -163,12 +214,21 @@ class SpeechTrack:
             self._thread = None
 
     def finish(self) -> list[SpeechSpan]:
+        """The spans heard, in time order, bounded (``limit_speech``; each bound that bit is
+        one line through ``warn``)."""
         if self._thread is not None:
             self._thread.join()
             self._thread = None
         if self._error is not None:
             raise self._error
-        return sorted(self.spans, key=lambda s: (s.start, s.text))
+        name = printable(self.path)
+        kept, problems = limit_speech(self.spans, self.audio_end or None, name)
+        if self.overflow:
+            more = f"{self.overflow:,} more speech spans heard past {MAX_CUES:,}; not kept"
+            problems.append(Problem(name, None, more))
+        for problem in cap_problems(problems, name):
+            self.warn(str(problem))
+        return kept
 
 
 def dump_words(words: Sequence[TimedWord]) -> str:
