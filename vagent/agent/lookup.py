@@ -10,6 +10,10 @@ from sqlalchemy import and_, or_, select
 from vagent.catalog import Catalog
 from vagent.catalog.schema import SegmentRow, TextSpanRow
 
+# The words one moment shows an answerer: its spans nearest its focus up to this many
+# characters (~500 tokens; a 10 s moment of speech holds ~150).
+MOMENT_TEXT_CHARS = 2000
+
 
 def adjacent(catalog: Catalog, segment_ids: list[int]) -> dict[int, list[SegmentRow]]:
     """segment id -> the segments right before and after it in the same video (0 to 2)."""
@@ -51,8 +55,56 @@ def spans_in(
     for r in rows:
         for i, (v, s, e) in enumerate(moments):
             if r.video_id == v and r.start < e and r.end > s:
-                out[i].append({"source": r.source, "start": r.start, "end": r.end, "text": r.text})
+                span = {"source": r.source, "start": r.start, "end": r.end, "text": r.text}
+                if r.language:  # speech: the language heard
+                    span["language"] = r.language
+                out[i].append(span)
     return out
+
+
+def moment_texts(
+    spans: list[dict[str, Any]], found: list[dict[str, Any]], limit: int = MOMENT_TEXT_CHARS
+) -> list[dict[str, Any]]:
+    """A moment's words for the answerer: all its ``spans`` (every source, a speech transcript
+    whole) in time order, those search ``found`` in their found form (speech: ``at``, where the
+    query's words were said). Over ``limit`` characters, the found spans and then those nearest
+    the first found one are kept (in time order), so a long moment costs a bounded prompt."""
+    key = _span_key
+    have = {key(f): f for f in found}
+    merged = [have.pop(key(s), s) for s in spans]
+    merged += list(have.values())  # found but not stored under this moment (moved edges)
+    merged = [t if len(str(t.get("text", ""))) <= limit else _cut(t, limit) for t in merged]
+    merged.sort(key=lambda t: (float(t.get("start", 0.0)), str(t.get("source", ""))))
+    if sum(len(str(t.get("text", ""))) for t in merged) <= limit:
+        return merged
+    focus = float(found[0].get("at", found[0].get("start", 0.0))) if found else None
+    if focus is None and merged:
+        focus = float(merged[0].get("start", 0.0))
+    matched = {key(f) for f in found}
+
+    def rank(i: int) -> tuple[bool, float]:
+        t = merged[i]
+        mid = (float(t.get("start", 0.0)) + float(t.get("end", 0.0))) / 2
+        return key(t) not in matched, abs(mid - (focus or 0.0))
+
+    kept: set[int] = set()
+    used = 0
+    for i in sorted(range(len(merged)), key=rank):
+        n = len(str(merged[i].get("text", "")))
+        if used + n > limit and kept:
+            continue
+        kept.add(i)
+        used += n
+    return [merged[i] for i in sorted(kept)]
+
+
+def _cut(t: dict[str, Any], limit: int) -> dict[str, Any]:
+    return {**t, "text": str(t["text"])[:limit] + " ..."}
+
+
+def _span_key(t: dict[str, Any]) -> tuple[str, float, float, str]:
+    start, end = round(float(t.get("start", 0.0)), 3), round(float(t.get("end", 0.0)), 3)
+    return str(t.get("source", "")), start, end, str(t.get("text", ""))[:200]
 
 
 def frame_times(catalog: Catalog, segment_ids: list[int]) -> dict[int, list[float]]:

@@ -63,6 +63,7 @@ class TextState:
                 "end": r.end,
                 "text": r.text,
                 "words": r.words,  # speech: JSON word times, parsed when a span is quoted
+                "language": r.language,  # speech: the language heard (None: not said)
             }
             for r in rows
         ]
@@ -96,6 +97,8 @@ def _span_view(span: dict[str, Any], query: str = "") -> dict[str, Any]:
     if span.get("words"):  # speech: ``at`` is where the query's words were said
         at = word_time(load_words(span["words"]), query)
         view["at"] = span["start"] if at is None else at
+    if span.get("language"):
+        view["language"] = span["language"]
     return view
 
 

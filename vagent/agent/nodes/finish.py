@@ -125,9 +125,10 @@ class _QuoteFields(TypedDict):
 
 class Quote(_QuoteFields, total=False):
     """A window of one span around its deciding words: its source, start and the words; ``at``:
-    where speech's matching words were said."""
+    where speech's matching words were said; ``language``: the language it was heard in."""
 
     at: float
+    language: str
 
 
 def quotes_of(e: Moment, words: Words | None) -> list[Quote]:
@@ -152,6 +153,8 @@ def quotes_of(e: Moment, words: Words | None) -> list[Quote]:
         }
         if "at" in span:  # speech: its words' time
             q["at"] = span["at"]
+        if span.get("language"):
+            q["language"] = str(span["language"])
         out.append(q)
     return out
 
@@ -170,7 +173,9 @@ def why(e: Moment, want: Words | None = None) -> str:
         parts = ["next to the earlier answer's moment"]
     for t in quotes_of(e, want):
         at = t.get("at", t["start"])  # speech: where its matching words were said
-        parts.append(f'{t["source"]} at {clock(at)}: "{t["text"]}"')
+        lang = t.get("language", "en")  # speech heard in another language than English: named
+        source = t["source"] if lang == "en" else f"{t['source']} ({lang})"
+        parts.append(f'{source} at {clock(at)}: "{t["text"]}"')
     if e.get("missing"):
         parts.append("source file missing")
     return "; ".join(parts)

@@ -7,7 +7,8 @@ its closeness to the nearest moment already chosen in the same video, where clos
 ``exp(-|gap| / tau)`` with ``tau`` the video's duration over twice the segment budget. Frames
 then go one per chosen moment (its best-matching frame) and the rest round-robin by relevance,
 each new frame as far as possible from the frames that moment already has. Evidence leaves in
-temporal order, with every text span inside each moment attached.
+temporal order, with every text span inside each moment attached (``lookup.moment_texts``:
+speech as found by search, the whole transcript of the moment, bounded in characters).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ def select_evidence(state: QAState, ctx: AgentContext) -> tuple[QAState, Trace]:
     spans = lookup.spans_in(
         ctx.library.catalog, [(h["video_id"], h["start"], h["end"]) for h in chosen]
     )
-    for h, s in zip(chosen, spans):
-        h["texts"] = s
+    for h, s in zip(chosen, spans):  # every span inside (the whole transcript), bounded
+        h["texts"] = lookup.moment_texts(s, h.get("texts") or [])
     evidence = sorted(chosen, key=lambda h: (h["video"], h["start"]))
     info: Trace = {
         "candidates": len(hits),
