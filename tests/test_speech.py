@@ -98,6 +98,7 @@ def test_whisper_hears_espeak_with_word_times(tmp_path: Path) -> None:
     silence = np.zeros(3 * RATE, np.float32)
     asr = plugins.registry().create(ASR_KIND, "faster-whisper")
     (u,) = asr.transcribe(np.concatenate([silence, said, silence]), start=10.0)
+    assert asr.language == "en" == u.language  # the loaded model says it is English-only
     assert "thursday" in u.text.lower() and "office" in u.text.lower()
     first = u.words[0]
     assert abs(first.start - 13.0) < 0.5  # the speech was placed 3 s into audio starting at 10 s

