@@ -115,7 +115,7 @@ def _rendering(shown: Show) -> Show:
         line: str | None = None,
     ) -> None:
         if issubclass(category, VagentWarning):
-            print(line_of(str(message), category), file=sys.stderr, flush=True)
+            print(line_of(str(message), category), file=file or sys.stderr, flush=True)
         else:
             shown(message, category, filename, lineno, file, line)
 
