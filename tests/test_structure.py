@@ -108,3 +108,21 @@ def test_a_small_module_imports_alone() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.splitlines()
     assert out == ["[]", "vagent.library.core vagent.agent.api vagent.types"]
+
+
+def test_every_package_is_in_the_explicit_package_list() -> None:
+    """setuptools installs only the packages pyproject names: one left out is missing from a
+    wheel (the editable install hides it). Every folder with an __init__.py under vagent/ and
+    plugins/ is listed."""
+    import tomllib
+
+    root = CORE.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    found = {
+        ".".join(init.parent.relative_to(base).parts)
+        for base, top in ((root, root / "vagent"), (root / "plugins", root / "plugins"))
+        for init in top.rglob("__init__.py")
+    }
+    assert sorted(found - listed) == []
+    assert {p for p in listed if not p.startswith("vagent_workflows")} <= found
