@@ -83,6 +83,9 @@ class IndexRun:
         # replacing this row, is in flight (``plan`` then lands what is in flight first).
         self.busy: Callable[[str, int | None], bool] = lambda digest, row_id: False
         self.drain: Callable[[], None] = lambda: None
+        # Called before each file of a local run with the report so far; False stops the run
+        # there, the files after it not read (``Library.index``'s ``before_file``).
+        self.before_file: Callable[[str, IndexReport], bool] = lambda path, report: True
 
     def fail(self, path: str, reason: str) -> None:
         path = printable(path)
@@ -100,6 +103,8 @@ class IndexRun:
             run_on_ray(self, files, self.opts.ray)
         else:
             for path in files:
+                if not self.before_file(path, self.report):
+                    break
                 self.guarded(path, self._one)
         self.report.wall_seconds = time.perf_counter() - t0
         return self.report

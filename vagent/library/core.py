@@ -9,7 +9,7 @@ hits = lib.search("a whiteboard", k=5)
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -195,6 +195,7 @@ class Library:
         audio_stream: int | None = None,
         dedupe: bool | None = None,
         ray: str | None = None,
+        before_file: Callable[[str, IndexReport], bool] | None = None,
     ) -> IndexReport:
         """Index files and folders. Unchanged files are skipped, moved ones re-pointed, changed
         ones replaced; each bad file is reported (``report.failed``) and the rest go on.
@@ -211,6 +212,8 @@ class Library:
         near-duplicate frames (a held slide) reuse the vector of the last frame encoded
         instead of being encoded (a per-run choice, not pinned). ``ray``: "auto" or "host:port"
         of a Ray cluster that does the per-file work (every node reads the files by path).
+        ``before_file(path, report_so_far)`` is called before each file of a local run;
+        returning False stops the run there (what landed stays; the rest is not read).
 
         A new library that ends up holding nothing (every file failed) is not kept. A full disk
         stops the run with :class:`DiskFull`, whose ``report`` says what had landed."""
@@ -235,6 +238,8 @@ class Library:
         try:
             with write_lock(self.root):
                 run = self._index_locked(asked, fresh, progress)
+                if before_file is not None:
+                    run.before_file = before_file
                 report = run.run([os.fspath(p) for p in paths])
         except BaseException as exc:
             self._forget_if_empty(made, new_catalog)
@@ -269,13 +274,20 @@ class Library:
 
     def _reader_vectors(self, row: LibraryRow) -> VectorSet:
         """The vectors of ``row``'s generation (``row`` read in the caller's catalog snapshot,
-        see ``read_consistent``), loaded when they are not the ones held."""
-        if self._vectors is None:
-            self._vectors = self._make_vectors(row)
-            self._vectors.generation = -1
-        if self._vectors.generation != row.generation:
-            self._vectors.load(row.generation, row.vector_files)
-        return self._vectors
+        see ``read_consistent``), loaded when they are not the ones held.
+
+        Searches may run in several threads at once: a generation is loaded into a new
+        ``VectorSet``, never into the one held (a search still reading it keeps its own
+        generation), which is then replaced unless it is newer (an older snapshot's set is
+        that search's alone)."""
+        held = self._vectors
+        if held is not None and held.generation == row.generation:
+            return held
+        fresh = self._make_vectors(row)
+        fresh.load(row.generation, row.vector_files)
+        if held is None or held.generation < row.generation:
+            self._vectors = fresh
+        return fresh
 
     def search(
         self,
@@ -379,9 +391,11 @@ class Library:
 
     def _state(self, row: LibraryRow, vectors: VectorSet) -> TextState:
         """Text spans, lexical index and segment table of the loaded generation (cached)."""
-        if self._text_state is None or self._text_state[0] != vectors.generation:
-            self._text_state = (vectors.generation, TextState.load(self.catalog, row.id))
-        return self._text_state[1]
+        held = self._text_state  # read once: another search may replace it meanwhile
+        if held is None or held[0] != vectors.generation:
+            held = (vectors.generation, TextState.load(self.catalog, row.id))
+            self._text_state = held
+        return held[1]
 
     def _match_videos(self, names: list[str], unique: bool = False) -> list[int]:
         videos = self.catalog.videos(self.settings().id)

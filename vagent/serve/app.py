@@ -30,7 +30,7 @@ from vagent.serve.jobs import IndexJobs, JobRefused
 from vagent.serve.limits import BodyLimit
 from vagent.serve.media import Unsatisfiable, content_type, parse_range, read_bytes
 from vagent.serve.security import is_loopback, token_matches
-from vagent.serve.service import Busy, Service
+from vagent.serve.service import SEARCH_WORKERS, Busy, Service
 from vagent.validate import clean_text
 
 MAX_BODY = 64 * 1024  # bytes of a request body
@@ -74,6 +74,7 @@ def create_app(
     planner: str | None = None,
     ask_workers: int = 1,
     ask_queue: int = 4,
+    search_workers: int = SEARCH_WORKERS,
     load: bool = True,
     load_agent: bool = False,
     on_ready: Callable[[str], None] | None = None,
@@ -84,13 +85,19 @@ def create_app(
     """An ASGI app over ``library``. ``token``: every request but the page's static files must
     carry ``Authorization: Bearer TOKEN`` (or the cookie the page sets from ``/?token=``).
     ``cors``: the one origin allowed cross-origin requests (off by default). ``load``: load the
-    query encoders before serving (``load_agent``: the answerer too). ``allow_index``: folders
+    query encoders before serving (``load_agent``: the answerer too). ``search_workers``:
+    searches run at once (more wait in a bounded queue, then 503). ``allow_index``: folders
     whose files ``POST /api/index`` may index in the background, asked from this machine only
     (off without it); ``on_index`` hears its progress lines."""
     lib = library if isinstance(library, Library) else Library.open(library, db=db)
     lib.settings()  # no such library: LibraryNotFound now, one line, before anything listens
     svc = Service(
-        lib, answerer=answerer, planner=planner, ask_workers=ask_workers, ask_queue=ask_queue
+        lib,
+        answerer=answerer,
+        planner=planner,
+        ask_workers=ask_workers,
+        ask_queue=ask_queue,
+        search_workers=search_workers,
     )
 
     @asynccontextmanager
@@ -100,8 +107,8 @@ def create_app(
         if on_ready is not None:
             on_ready("models loaded")
         yield
-        if jobs is not None:
-            jobs.close()
+        if jobs is not None:  # the file being indexed lands first (bounded wait)
+            await asyncio.to_thread(jobs.close)
         svc.close()
         if on_stop is not None:
             on_stop("stopped")
@@ -187,16 +194,22 @@ def create_app(
 
     # ---- API --------------------------------------------------------------------------------
 
-    @app.get("/api/search")
-    def search(
+    @app.get("/api/search", response_model=list[dict[str, Any]])
+    async def search(
         q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY)],
         k: Annotated[int, Query(ge=1, le=1000)] = 10,
         video: Annotated[list[str] | None, Query(max_length=100)] = None,
         mode: Annotated[str | None, Query(pattern="^(visual|text|hybrid)$")] = None,
-    ) -> list[dict[str, Any]]:
-        """The same hits as ``vagent search --json``."""
-        hits = svc.search(clean_text(q), k=k, video=video or None, mode=mode)
-        return [h.to_dict() for h in hits]
+    ) -> Response:
+        """The same hits as ``vagent search --json``. Searches run side by side on the search
+        workers (``search_workers``), not on the threads that serve files and frames."""
+        try:
+            fut = svc.submit_search(clean_text(q), k=k, video=video or None, mode=mode)
+        except Busy:
+            raise ApiError(
+                503, "every search worker is busy; try again shortly", {"Retry-After": "1"}
+            ) from None
+        return JSONResponse(await asyncio.wrap_future(fut))
 
     @app.get("/api/info")
     def info() -> dict[str, Any]:

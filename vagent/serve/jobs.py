@@ -4,9 +4,11 @@ of files inside the allowed folders only, with its progress file by file.
 A request names files or folders (absolute, or relative to the first allowed folder). Each is
 resolved (links followed) and must lie inside an allowed folder, else the whole request is
 refused before anything is read or written. Files found in folders are checked again the same
-way (a link inside an allowed folder that leads out of it is refused by name). Files land one
-at a time through ``Library.index`` with the library's pinned settings, so every guarantee of
-``vagent index`` holds: searches go on, a bad file is one line and the rest go on.
+way (a link inside an allowed folder that leads out of it is refused by name). The files go
+through one ``Library.index`` call with the library's pinned settings (the vectors loaded once,
+not once per file), so every guarantee of ``vagent index`` holds: files land one at a time,
+searches go on, a bad file is one line and the rest go on. Progress is kept file by file; on
+shutdown the job stops after the file in progress, which lands whole.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from typing import Any
 from vagent.errors import VagentError
 from vagent.ingest.discover import discover, printable
 from vagent.library import Library
+from vagent.types import IndexReport
 
 MAX_PATHS = 100
 MAX_PATH_CHARS = 4096
+STOP_WAIT = 120.0  # seconds shutdown waits for the file being indexed to land
 
 
 class JobRefused(Exception):
@@ -130,11 +134,18 @@ class IndexJobs:
             s["seconds"] = round(time.perf_counter() - self._t0, 3)
         return s
 
-    def close(self) -> None:
-        """Stop after the file being indexed (a file lands whole or not at all)."""
+    def close(self, wait: float = STOP_WAIT) -> None:
+        """Stop after the file being indexed, waiting up to ``wait`` seconds for it to land
+        (whole). A file still going then does not land at all: the next run indexes it."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(0.5)
+        t = self._thread
+        if t is None or not t.is_alive():
+            return
+        now = self.status().get("current") or "the file in progress"
+        self.on_event(f"index: stopping after {now}; waiting up to {wait:.0f} s for it to land")
+        t.join(wait)
+        if t.is_alive():
+            self.on_event(f"index: {now} did not land within {wait:.0f} s; index it again")
 
     # ---- the job ----------------------------------------------------------------------------
 
@@ -163,22 +174,9 @@ class IndexJobs:
                     self._fail(f, "a link out of the folders this server may index; not read")
             self._update(files=len(files))
             self.on_event(f"index: {len(files)} files to look at")
-            for i, f in enumerate(files):
-                if self._stop.is_set():
-                    state = "stopped"
-                    break
-                self._update(current=Path(f).name)
-                report = lib.index([f], progress=False)
-                with self._lock:
-                    s = self._state
-                    s["indexed"] += report.indexed + report.grown
-                    s["replaced"] += report.replaced
-                    s["skipped"] += report.skipped + report.text_redone
-                    s["moved"] += [{"from": a, "to": b} for a, b in report.moved]
-                    s["failed"] += [{"path": p, "reason": r} for p, r in report.failed]
-                    s["done"] = i + 1
-                verdict = "failed" if report.failed else "done"
-                self.on_event(f"index: {i + 1}/{len(files)} {Path(f).name} {verdict}")
+            if files:
+                stopped = self._index(lib, files)
+                state = "stopped" if stopped else state
         except (VagentError, OSError, ValueError) as exc:
             state = "failed"
             self._update(error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
@@ -195,3 +193,40 @@ class IndexJobs:
                     current=None,
                     seconds=round(time.perf_counter() - self._t0, 3),
                 )
+
+    def _index(self, lib: Library, files: list[str]) -> bool:
+        """``files`` through one ``Library.index`` call, the state updated after each file;
+        True when the job was stopped before the last one."""
+        with self._lock:
+            failed_before = list(self._state["failed"])
+        n = len(files)
+        now: list[tuple[str, int]] = []  # the file in progress, failures before it
+
+        def settle(report: IndexReport) -> None:
+            """The file in progress is done: its outcome into the state, one line."""
+            if not now:
+                return
+            path, failed = now.pop()
+            with self._lock:
+                s = self._state
+                s["indexed"] = report.indexed + report.grown
+                s["replaced"] = list(report.replaced)
+                s["skipped"] = report.skipped + report.text_redone
+                s["moved"] = [{"from": a, "to": b} for a, b in report.moved]
+                s["failed"] = failed_before + [{"path": p, "reason": r} for p, r in report.failed]
+                s["done"] += 1
+                done = s["done"]
+            verdict = "failed" if len(report.failed) > failed else "done"
+            self.on_event(f"index: {done}/{n} {Path(path).name} {verdict}")
+
+        def before(path: str, report: IndexReport) -> bool:
+            settle(report)
+            if self._stop.is_set():
+                return False
+            now.append((path, len(report.failed)))
+            self._update(current=Path(path).name)
+            return True
+
+        report = lib.index(files, progress=False, before_file=before)
+        settle(report)
+        return self._stop.is_set() and self.status()["done"] < n

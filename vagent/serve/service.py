@@ -1,5 +1,6 @@
 """What a server holds for its whole life: the library with its query encoders loaded once, the
-agent (loaded on first ask, or at start), a bounded pool for asks, and a cache of JPEG frames."""
+agent (loaded on first ask, or at start), bounded pools for searches and for asks, and a cache
+of JPEG frames."""
 
 from __future__ import annotations
 
@@ -16,21 +17,28 @@ from vagent.catalog import VideoRow
 from vagent.components import DECODER
 from vagent.errors import VagentError
 from vagent.library import Library
+from vagent.serve.threads import one_openmp_thread
 from vagent.types import Hit
 
 if TYPE_CHECKING:
     from vagent.agent.threadstore import Threads
 
 FRAME_CACHE = 256  # JPEGs kept (a thumbnail is a few KiB)
+SEARCH_WORKERS = 4  # searches at once (each holds one catalog connection while it runs)
+SEARCH_QUEUE = 64  # searches waiting for a worker; more answer 503
 
 
 class Busy(Exception):
-    """Every ask worker is busy and the queue is full."""
+    """Every worker of the pool is busy and its queue is full."""
 
 
 class Service:
-    """Searches share one ``Library`` (one at a time; they take milliseconds); asks run on
-    their own ``Library`` in worker threads, so a long ask never blocks a search."""
+    """Searches run at once on ``search_workers`` threads over one shared ``Library``: each
+    reads one catalog snapshot and the vectors of that snapshot's generation (a writer's new
+    generation is loaded beside them, never into them), so concurrent searches share one copy
+    of the models and vectors and none mixes generations. The first search of each kind (mode,
+    encoder) runs alone, as it may load a model. Asks run on their own ``Library`` in worker
+    threads, so a long ask never blocks a search."""
 
     def __init__(
         self,
@@ -40,10 +48,18 @@ class Service:
         planner: str | None = None,
         ask_workers: int = 1,
         ask_queue: int = 4,
+        search_workers: int = SEARCH_WORKERS,
+        search_queue: int = SEARCH_QUEUE,
     ) -> None:
         self.lib = library
         self.answerer, self.planner = answerer, planner
-        self._search_lock = threading.Lock()
+        self.searches = ThreadPoolExecutor(
+            max_workers=search_workers, thread_name_prefix="vagent-search"
+        )
+        self._search_slots = threading.BoundedSemaphore(search_workers + search_queue)
+        self._first_lock = threading.Lock()  # the first search of each kind runs alone
+        self._warm: set[tuple[Any, Any]] = set()
+        self._tuned = threading.local()
         self._agent: Any = None
         self._agent_lock = threading.Lock()
         self.ask_lock = threading.Lock()  # one agent: its graph runs one question at a time
@@ -64,6 +80,7 @@ class Service:
             self.agent()
 
     def close(self) -> None:
+        self.searches.shutdown(wait=True, cancel_futures=True)  # searches take milliseconds
         self.pool.shutdown(wait=False, cancel_futures=True)
         if self._agent is not None:
             self._agent.close()
@@ -76,26 +93,52 @@ class Service:
     # ---- search / catalog -------------------------------------------------------------------
 
     def search(self, query: str, **kwargs: Any) -> list[Hit]:
-        with self._search_lock:
+        """``Library.search`` in this thread, beside other searches (the first of its kind
+        alone: it may load a model)."""
+        kind = (kwargs.get("mode"), kwargs.get("encoder"))
+        if kind in self._warm:
             return self.lib.search(query, **kwargs)
+        with self._first_lock:
+            hits = self.lib.search(query, **kwargs)
+            self._warm.add(kind)
+            return hits
+
+    def submit_search(self, query: str, **kwargs: Any) -> Future[list[dict[str, Any]]]:
+        """``search`` on a search worker, its hits as dicts; raises :class:`Busy` when every
+        worker is busy and the queue is full."""
+        if not self._search_slots.acquire(blocking=False):
+            raise Busy
+
+        def run() -> list[dict[str, Any]]:
+            try:
+                hits = [h.to_dict() for h in self.search(query, **kwargs)]
+                if not getattr(self._tuned, "done", False):
+                    # after this thread's first search, when the vector backend is loaded
+                    one_openmp_thread()
+                    self._tuned.done = True
+                return hits
+            finally:
+                self._search_slots.release()
+
+        try:
+            return self.searches.submit(run)
+        except RuntimeError:  # shutting down
+            self._search_slots.release()
+            raise Busy from None
 
     def info(self) -> dict[str, Any]:
-        with self._search_lock:
-            d = self.lib.info()
-            ids = {v.path: v.id for v in self.lib.videos()}
+        d = self.lib.info()
+        ids = {v.path: v.id for v in self.lib.videos()}
         for v in d["videos"]:
             v["video_id"] = ids.get(v["path"])
         return d
 
     def videos(self) -> list[dict[str, Any]]:
-        with self._search_lock:
-            rows = self.lib.videos()
-        return [video_dict(v) for v in rows]
+        return [video_dict(v) for v in self.lib.videos()]
 
     def video(self, video_id: int) -> VideoRow | None:
         """The catalog's video ``video_id`` of this library, or None."""
-        with self._search_lock:
-            return next((v for v in self.lib.videos() if v.id == video_id), None)
+        return next((v for v in self.lib.videos() if v.id == video_id), None)
 
     def frame_jpeg(self, video: VideoRow, t: float) -> bytes:
         """The frame at ``t`` seconds as a JPEG at most 480 px wide, decoded by the decoder
