@@ -75,9 +75,3 @@ class InputSkipped(VagentWarning):
     (the CLI's line: ``error: PATH: REASON``)."""
 
     label = "error"
-
-
-class Notice(VagentWarning):
-    """A warning whose message is the whole line (the CLI prints it without a label)."""
-
-    label = ""
