@@ -43,7 +43,7 @@ from vagent.catalog import LibraryRow
 from vagent.errors import BadVideo, VagentError
 from vagent.ingest.commit import NewVideo
 from vagent.ingest.run import IndexRun
-from vagent.ingest.work import FileWork, Job, Options, Parts, Tally
+from vagent.ingest.work import FileWork, Job, Options, Parts, Tally, stderr_warn
 
 # Ray's retries of a task whose worker process or node died (application errors are not retried).
 RETRIES = 3
@@ -269,7 +269,7 @@ class _Driver:
             self.run.fail(e.path, why)
             return
         for line in out.warnings:
-            print(f"warning: {line}", file=sys.stderr)
+            stderr_warn(line)  # a VagentWarning: the CLI's one warning: line
         if out.failure is not None:
             self.run.fail(*out.failure)
             return
