@@ -216,6 +216,22 @@ def test_the_decoder_recorded_per_video_is_read_back(videos: Path) -> None:
     assert len(frames) == 1
 
 
+def test_the_agent_decodes_each_videos_frames_with_its_recorded_decoder(videos: Path) -> None:
+    from typing import Any, cast
+
+    from vagent.agent.context import AgentContext
+
+    lib = Library.open("lib")
+    _index(lib, [videos / "rgb.mp4"], decoder="pyav/sequential")
+    _index(lib, [videos / "yw.mp4"])
+    by_name = {Path(v.path).name: v.id for v in lib.videos()}
+    none = cast(Any, None)
+    ctx = AgentContext(library=lib, answerer=none, planner=none, decoder=lib.decoder())
+    assert ctx.decoder_for(by_name["rgb.mp4"]).id == "pyav/sequential"
+    assert ctx.decoder_for(by_name["yw.mp4"]).id == "pyav/gop"
+    assert ctx.decoder_for(10_000) is ctx.decoder  # unknown id: the default one
+
+
 def test_components_are_built_once_and_shared(videos: Path) -> None:
     """Indexing, search and the agent's builder hold one encoder: the run's, not another."""
     lib = Library.open("lib")

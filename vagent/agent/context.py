@@ -41,6 +41,15 @@ class AgentContext:
     choice: Picked = field(default_factory=Picked)
     progress: Callable[[str, float, Trace], None] | None = None
     """Called after each node with its name, seconds and trace info (``vagent ask``'s lines)."""
+    _decoders: dict[int, Decoder] | None = None
+
+    def decoder_for(self, video_id: int) -> Decoder:
+        """The decoder ``video_id`` was indexed with (the catalog records it per video), else
+        ``decoder`` (the default one): frames are decoded again the way they were first."""
+        if self._decoders is None:
+            rows = self.library.videos()
+            self._decoders = {v.id: self.library.decoder(v) for v in rows}
+        return self._decoders.get(video_id, self.decoder)
 
     @contextmanager
     def model_call(self) -> Iterator[None]:

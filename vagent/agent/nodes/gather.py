@@ -42,7 +42,7 @@ def gather(state: QAState, ctx: AgentContext) -> tuple[QAState, Trace]:
             if not want:
                 continue
             try:
-                batch = ctx.decoder.frames_at(path, want)
+                batch = ctx.decoder_for(vid).frames_at(path, want)
             except (VagentError, OSError, ValueError) as exc:
                 missing[path] = f"could not be decoded ({exc})"
                 for e in moments:
