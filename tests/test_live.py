@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -45,19 +46,21 @@ def _indexer(home: Path, url: str, *extra: str) -> subprocess.Popen[str]:
     )
 
 
-def _lines(proc: subprocess.Popen[str]) -> queue.Queue[str]:
+def _lines(proc: subprocess.Popen[str], err: bool = False) -> queue.Queue[str]:
+    """The process's stdout (``err``: stderr) lines as they come."""
     q: queue.Queue[str] = queue.Queue()
 
     def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
+        stream = proc.stderr if err else proc.stdout
+        assert stream is not None
+        for line in stream:
             q.put(line)
 
     threading.Thread(target=pump, daemon=True).start()
     return q
 
 
-def _wait_landed(q: queue.Queue[str], n: int, timeout: float = 15.0) -> list[str]:
+def _wait_landed(q: queue.Queue[str], n: int, timeout: float = 90.0) -> list[str]:
     got: list[str] = []
     end = time.monotonic() + timeout
     while sum("landed" in x for x in got) < n:
@@ -134,21 +137,28 @@ def test_lost_stream_is_reported_and_reconnected(
     udp: tuple[Path, int, str], colour_plugin: None
 ) -> None:
     home, port, url = udp
-    sender = start_sender(port, 4, ["red"])
-    indexer = _indexer(home, url, "--for", "14", "--stall", "1", "--retries", "4")
+    sender = start_sender(port, 60, ["red"])
+    indexer = _indexer(home, url, "--stall", "1", "--retries", "4")
+    out, err = _lines(indexer), _lines(indexer, err=True)
+    warned: list[str] = []
     try:
-        sender.wait(timeout=15)  # the stream goes away
-        time.sleep(1.5)
+        _wait_landed(out, 1)
+        _stop(sender)  # the stream goes away
+        warned.append(err.get(timeout=30))  # lost: reconnecting
         with write_lock(Library.open("cam").root):  # another writer holds the library
-            sender = start_sender(port, 5, ["blue"])  # and the stream comes back
-            time.sleep(3)
-        _out, err = indexer.communicate(timeout=40)
+            sender = start_sender(port, 60, ["blue"])  # and the stream comes back
+            while "library busy" not in warned[-1]:
+                warned.append(err.get(timeout=60))
+        _wait_landed(out, 1)  # what waited lands once the lock is free, and more after it
+        indexer.send_signal(signal.SIGINT)  # the user stops it: the open chunk lands
+        code = indexer.wait(timeout=60)
+        time.sleep(0.2)
+        assert code == 0, "".join(err.queue)
     finally:
         _stop(indexer, sender)
-    assert indexer.returncode == 0, err
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert all(x.startswith(f"warning: {url}: ") for x in lines), err
+    lines = warned + list(err.queue)
+    assert all(x.startswith(f"warning: {url}: ") for x in lines), lines
+    assert "Traceback" not in "".join(lines)
     assert any("reconnecting in" in x for x in lines)
     busy = [x for x in lines if "library busy" in x]
     assert len(busy) == 1 and "frames wait to land" in busy[0]
@@ -163,13 +173,16 @@ def test_lost_stream_is_reported_and_reconnected(
 
 def test_stalled_stream_times_out_with_one_line(udp: tuple[Path, int, str]) -> None:
     home, port, url = udp
-    sender = start_sender(port, 3, ["green"])
+    sender = start_sender(port, 60, ["green"])
     try:
         indexer = _indexer(home, url, "--stall", "1", "--retries", "0")
-        _out, err = indexer.communicate(timeout=30)
+        _wait_landed(_lines(indexer), 1)
+        sender.send_signal(signal.SIGSTOP)  # the sender hangs: no more data, no close
+        assert indexer.wait(timeout=30) == 1
+        assert indexer.stderr is not None
+        err = indexer.stderr.read()
     finally:
         _stop(sender)
-    assert indexer.returncode == 1
     assert err.strip().splitlines() == [
         f"error: {url}: stream lost (no data for 1 s); gave up after 0 retries"
     ], err
@@ -252,3 +265,100 @@ def test_durations(text: str, seconds: float) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(BadNumber):
         parse_duration(text)
+
+
+def _ts_segment(path: Path, index: int, colour: str, fps: int = 10) -> None:
+    """One second of ``colour`` as an MPEG-TS segment whose timestamps follow segment
+    ``index - 1``'s (one stream cut in pieces, as an HLS packager writes it)."""
+    import av
+
+    from vagent.synth import COLORS
+
+    out = av.open(str(path), "w", format="mpegts")
+    stream = out.add_stream("mpeg2video", rate=fps)
+    stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+    stream.codec_context.max_b_frames = 0
+    image = np.zeros((48, 64, 3), np.uint8)
+    image[:] = COLORS[colour]
+    for i in range(fps):
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+        frame.pts = index * fps + i
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+    out.close()
+
+
+def _playlist(folder: Path, segments: int, ended: bool) -> None:
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:1", "#EXT-X-MEDIA-SEQUENCE:0"]
+    for k in range(segments):
+        lines += ["#EXTINF:1.0,", f"seg{k}.ts"]
+    if ended:
+        lines.append("#EXT-X-ENDLIST")
+    tmp = folder / "live.m3u8.tmp"
+    tmp.write_text("\n".join(lines) + "\n")
+    os.replace(tmp, folder / "live.m3u8")  # a reader never sees half a playlist
+
+
+def test_growing_hls_playlist_is_indexed_live(tmp_path: Path, colour_plugin: None) -> None:
+    """An HLS live event served over HTTP on 127.0.0.1: once the indexer has asked for the
+    playlist, it grows by one 1 s MPEG-TS segment a second, and ends (#EXT-X-ENDLIST) two
+    segments after the indexer's first chunk has landed: searchable while the event goes on."""
+    import functools
+    import http.server
+
+    colours = ["red", "green", "blue", "yellow", "white", "purple"]
+    served = tmp_path / "served"
+    served.mkdir()
+    for k in range(2):
+        _ts_segment(served / f"seg{k}.ts", k, colours[k])
+    _playlist(served, 2, ended=False)
+    asked = threading.Event()
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.endswith(".m3u8"):
+                asked.set()
+            super().do_GET()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Handler, directory=str(served))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/live.m3u8"
+    indexer = _indexer(tmp_path / "home", url, "--stall", "10", "--retries", "0")
+    try:
+        lines = _lines(indexer)
+        assert asked.wait(timeout=90)
+        got: list[str] = []
+        k, ends = 2, None
+        while k != ends:
+            time.sleep(1.0)
+            _ts_segment(served / f"seg{k}.ts", k, colours[k % len(colours)])
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    got.append(lines.get_nowait())
+            if ends is None and (any("landed" in x for x in got) or k == 40):
+                ends = k + 2  # two more segments after the first chunk landed
+            k += 1
+            _playlist(served, k, ended=k == ends)
+        assert indexer.wait(timeout=60) == 1
+        assert indexer.stderr is not None
+        err = indexer.stderr.read()
+    finally:
+        _stop(indexer)
+        server.shutdown()
+    assert k < 40, "no chunk landed while the playlist grew"
+    assert err.strip() == f"error: {url}: stream ended; gave up after 0 retries", err
+    time.sleep(0.2)  # the pump thread reads the last lines
+    landed = [x for x in got + list(lines.queue) if "landed" in x]
+    assert landed[0].startswith(f"live: {url}: landed 0.0-1.0 s")
+    row, times = _item(tmp_path / "home")
+    assert np.all(np.diff(times) > 0) and len(times) == row.sampled_frames >= 2 * (k - 2)
+    for i, colour in enumerate(colours[:4]):  # each segment at its own time in the item
+        hits = Library.open("cam").search(colour, k=1)
+        assert hits and hits[0].video == url and int(hits[0].start) % len(colours) == i, colour

@@ -256,8 +256,9 @@ class LiveIndexer:
                 size = self.opts.chunk_seconds
                 self.boundary = float(np.floor(t / size) + 1) * size
             self._got_frames = True
+            image = self._image(frame)  # (an interrupt before here leaves the chunk as it was)
             self.times.append(t)
-            self.images.append(self._image(frame))
+            self.images.append(image)
             self.end = round(t + step, 6)
         return deadline is not None and time.monotonic() >= deadline
 
@@ -281,9 +282,8 @@ class LiveIndexer:
         if self.images:
             images = np.stack(self.images)
             b = self.opts.batch_size
-            for i in range(0, len(images), b):
-                self.encoded.append(self.encoder.encode_images(images[i : i + b]))
-            self.images = []
+            out = [self.encoder.encode_images(images[i : i + b]) for i in range(0, len(images), b)]
+            self.encoded, self.images = [*self.encoded, *out], []
         return np.concatenate(self.encoded).astype(np.float32)
 
     def _commit(self, final: bool = False) -> bool:
