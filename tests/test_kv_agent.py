@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from safetensors.torch import load
+from vagent_kvstore.files import file_key
 
 from tests.conftest import COOKING_SRT as SRT
 from tests.plugins import colour
@@ -26,7 +27,7 @@ from vagent.agent import lookup
 from vagent.cli import cli
 from vagent.kv import build as kvbuild
 from vagent.kv.build import build_caches
-from vagent.kv.maintain import file_key, kv_info, library_rows, parse_size, prune
+from vagent.kv.maintain import kv_info, library_rows, parse_size, prune
 from vagent.synth import make_video
 from vagent.types import Evidence, Question
 

@@ -5,6 +5,8 @@ float32) and metadata: the full fingerprint, the first position, the token count
 sha256 of the tensor's bytes. Files are written to a temporary name, fsynced and renamed (a
 reader sees the old file or the new one, never half of one), opened with safetensors'
 ``safe_open`` (memory-mapped) and checked against their sha256 on every load from disk.
+The layout itself (names, header, format tag) is ``files``; torch and safetensors are imported
+only to write or load a tensor, so ``vagent kv info`` and ``vagent check`` load neither.
 """
 
 from __future__ import annotations
@@ -15,25 +17,25 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-import torch
-from safetensors import safe_open
-from safetensors.torch import save
-
-from vagent.components import KvBatch, KvRecord, KVStore
+from vagent.components import KvBatch, KvItem, KvRecord, KvStatus, KVStore, KvUsage
 from vagent.kv.errors import KvCorrupt, KvError, KvMissing
 from vagent.kv.fingerprint import Fingerprint
 from vagent.kv.packed import DTYPE_NAMES, KvEntry, dtype_name
+from vagent_kvstore.files import FOLDER, FORMAT, SUFFIX, check, is_held, parts
 from vagent_kvstore.lru import ByteLRU
 
-FORMAT = "vagent-kv/1"
-SUFFIX = ".safetensors"
+if TYPE_CHECKING:
+    import torch
+
 DEFAULT_BUDGET = 512 * 2**20  # host-memory LRU of loaded caches
 _KEY = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
 def tensor_sha256(t: torch.Tensor) -> str:
+    import torch
+
     return hashlib.sha256(t.contiguous().reshape(-1).view(torch.uint8).numpy().data).hexdigest()
 
 
@@ -54,7 +56,7 @@ class SafetensorsStore(KVStore):
     id = "safetensors"
 
     def __init__(self, root: str | os.PathLike[str], budget_bytes: int = DEFAULT_BUDGET) -> None:
-        self.dir = Path(root) / "kv"
+        self.dir = Path(root) / FOLDER
         self.cache = ByteLRU(budget_bytes)
 
     def path(self, key: str, fingerprint: Fingerprint | str) -> Path:
@@ -72,6 +74,8 @@ class SafetensorsStore(KVStore):
         return records
 
     def _write(self, entry: KvEntry, fingerprint: Fingerprint) -> KvRecord:
+        from safetensors.torch import save
+
         kv = entry.kv.detach().to("cpu").contiguous()
         if dtype_name(kv.dtype) not in DTYPE_NAMES:
             raise ValueError(f"KV of {entry.key}: dtype {kv.dtype} (use {', '.join(DTYPE_NAMES)})")
@@ -139,6 +143,8 @@ class SafetensorsStore(KVStore):
         return entry
 
     def _missing(self, key: str, fingerprint: Fingerprint) -> NoReturn:
+        from safetensors import safe_open
+
         others = sorted(self.dir.glob(f"{key}.*{SUFFIX}")) if self.dir.exists() else []
         for other in others:
             try:
@@ -152,6 +158,8 @@ class SafetensorsStore(KVStore):
     def _load(
         self, key: str, path: Path, fingerprint: Fingerprint, expected: str | None
     ) -> KvEntry:
+        from safetensors import safe_open
+
         try:
             with safe_open(str(path), framework="pt") as f:
                 meta = f.metadata() or {}
@@ -179,7 +187,7 @@ class SafetensorsStore(KVStore):
 
     # ---- removing --------------------------------------------------------------------------
 
-    def delete(self, keys: Sequence[str], fingerprint: Fingerprint | None = None) -> int:
+    def delete(self, keys: Sequence[str], fingerprint: Fingerprint | str | None = None) -> int:
         gone = 0
         for key in keys:
             paths = (
@@ -196,8 +204,54 @@ class SafetensorsStore(KVStore):
             _fsync_dir(self.dir)
         return gone
 
+    # ---- looking after the folder ----------------------------------------------------------
+
+    def _held(self) -> list[Path]:
+        """The store's files (caches and temporaries), none when the folder is a symbolic
+        link: nothing outside the library is listed or deleted."""
+        if not self.dir.is_dir() or self.dir.is_symlink():
+            return []
+        return sorted(p for p in self.dir.iterdir() if is_held(p))
+
+    def items(self) -> list[KvItem]:
+        out = []
+        for p in self._held():
+            try:
+                size = p.stat().st_size
+            except FileNotFoundError:  # removed meanwhile
+                continue
+            key, fp = parts(p.name)
+            out.append(KvItem(p.name, key, fp, size, f"{FOLDER}/{p.name}"))
+        return out
+
+    def key_of(self, name: str) -> str:
+        return parts(name)[0] if name.endswith(SUFFIX) else ""
+
+    def scan(
+        self, records: Sequence[KvRecord], *, full: bool = True, orphans: bool = True
+    ) -> list[KvStatus]:
+        found = [check(self.dir, r, full=full) for r in records]
+        return found + (self.orphans(records, self.items()) if orphans else [])
+
+    def drop(self, names: Sequence[str]) -> KvUsage:
+        held = {p.name: p for p in self._held()}
+        count = size = 0
+        for name in dict.fromkeys(names):
+            p = held.get(name)
+            if p is None:
+                continue
+            try:
+                n = p.stat().st_size
+                p.unlink()
+            except FileNotFoundError:
+                continue
+            count, size = count + 1, size + n
+            key, fp = parts(name)
+            self.cache.discard((fp, key))
+        if count:
+            _fsync_dir(self.dir)
+        return KvUsage(count, size)
+
     def size_bytes(self) -> int:
-        """Bytes of every stored cache file."""
-        if not self.dir.exists():
-            return 0
-        return sum(p.stat().st_size for p in self.dir.glob(f"*{SUFFIX}"))
+        """Bytes of every file the store holds."""
+        return self.usage().bytes

@@ -89,7 +89,7 @@ def info(library: str, db: str | None, verify: bool, as_json: bool) -> None:
         )
     for d in r["damaged"]:
         click.echo(
-            f"damaged   kv/{d['file']} (segment {d['segment']}): {d['why']}; "
+            f"damaged   {d['where'] or d['file']} (segment {d['segment']}): {d['why']}; "
             f"`vagent kv build --library {library}` remakes it"
         )
     o = r["orphans"]

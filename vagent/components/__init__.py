@@ -31,7 +31,7 @@ from vagent.components.kinds import (
     Kind,
     kind_named,
 )
-from vagent.components.kv_store import KvBatch, KvRecord, KVStore
+from vagent.components.kv_store import KvBatch, KvItem, KvRecord, KvStatus, KVStore, KvUsage
 from vagent.components.ocr import OCR
 from vagent.components.planner import Planner
 from vagent.components.segmenter import Segmenter
@@ -62,7 +62,10 @@ __all__ = [
     "Kind",
     "KvAnswerer",
     "KvBatch",
+    "KvItem",
     "KvRecord",
+    "KvStatus",
+    "KvUsage",
     "Planner",
     "Segmenter",
     "TextEncoder",

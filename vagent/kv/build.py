@@ -35,10 +35,9 @@ from vagent.components import ANSWERER, KvAnswerer
 from vagent.errors import VagentError
 from vagent.kv.encoder import KvEncoder
 from vagent.kv.fingerprint import DEFAULT_WINDOW, mode_label
-from vagent.kv.maintain import drop_orphans, file_key
+from vagent.kv.maintain import drop_orphans, record_of
 from vagent.kv.packed import KvEntry, check_dtype_name
 from vagent.kv.store import KvRecord, KVStore, store_of
-from vagent.kv.verify import problem
 from vagent.locking import write_lock
 from vagent.types import Evidence
 
@@ -84,19 +83,18 @@ class _Run:
 
 
 def _current(run: _Run, ev: list[Evidence], keys: list[str]) -> tuple[list[bool], dict[int, KvRow]]:
-    """Which segments have a cache of this fingerprint and rendering, intact; their rows."""
+    """Which segments have a cache of this fingerprint and rendering, intact; their rows.
+
+    The store checks each row's cache quickly (``KVStore.scan`` with ``full=False``): a
+    missing, truncated or garbled one is built again."""
     rows = run.catalog.kv_rows([e.segment_id for e in ev], run.enc.fingerprint.key)
-    out = []
-    for e, key in zip(ev, keys):
-        row = rows.get(e.segment_id)
-        out.append(row is not None and file_key(row.file) == key and _intact(run.root, row))
+    have = [(i, rows[e.segment_id]) for i, e in enumerate(ev) if e.segment_id in rows]
+    records = [record_of(row, run.store) for _, row in have]
+    found = run.store.scan(records, full=False, orphans=False)
+    out = [False] * len(ev)
+    for (i, _), record, status in zip(have, records, found):
+        out[i] = status.ok and record.key == keys[i]
     return out, rows
-
-
-def _intact(root: Path, row: KvRow) -> bool:
-    """The row's file is there at its recorded size with its recorded sha256 (a missing,
-    truncated or garbled file is built again; see ``verify.problem`` for when it is hashed)."""
-    return problem(root / "kv" / row.file, row, full=False) is None
 
 
 def _seed(

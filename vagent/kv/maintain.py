@@ -1,15 +1,17 @@
 """Looking after a library's stored KV caches: what is there (``kv_info``), dropping the oldest
-over a byte budget (``prune``), and deleting files no catalog row names (``drop_orphans``:
-removing a video drops its rows with its segments, its files stay until then).
+over a byte budget (``prune``), and deleting what no catalog row names (``drop_orphans``:
+removing a video drops its rows with its segments, its caches stay until then).
 
-Each ``kv_caches`` row names its file (``KvRow.file``) under ``<library>/kv/``, where the
-``safetensors`` store keeps one file per row. No model is loaded here.
+Each ``kv_caches`` row names its cache by the name the ``kv_store`` gave it (``KvRow.file``);
+how the store keeps it is the store's business: this module only asks it (``KVStore.scan``,
+``items``, ``usage``, ``drop``). No model is loaded here.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from datetime import timezone
 from pathlib import Path
 from typing import Any
 
@@ -17,31 +19,25 @@ from sqlalchemy import delete, select
 
 from vagent.catalog import Catalog
 from vagent.catalog.schema import KvRow, SegmentRow, VideoRow
+from vagent.components.kv_store import KvRecord, KvStatus, KVStore
+from vagent.kv.store import store_of
 from vagent.locking import write_lock
 
-SUFFIX = ".safetensors"
-_CACHE_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}\.[A-Za-z0-9_-]{1,128}\.safetensors")
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
-def is_cache_name(file: str) -> bool:
-    """Whether ``file`` is a name the KV store writes (``<key>.<fingerprint>.safetensors``):
-    a catalog row naming anything else (``../x``, a path) never has a file opened or deleted."""
-    return _CACHE_NAME.fullmatch(file) is not None
-
-
-def cache_files(root: Path, files: list[str]) -> list[Path]:
-    """The paths under ``<root>/kv/`` of the well-formed names among ``files`` (none when that
-    folder is a symbolic link: files are deleted only inside the library)."""
-    folder = root / "kv"
-    if folder.is_symlink():
-        return []
-    return [folder / f for f in files if is_cache_name(f)]
-
-
-def file_key(file: str) -> str:
-    """The key a stored file holds (stores name files ``<key>.<...>``; keys hold no dots)."""
-    return file.split(".", 1)[0]
+def record_of(row: KvRow, store: KVStore) -> KvRecord:
+    """The catalog's row as the ``KvRecord`` the store wrote for it (its key read back from
+    the name by the store), with the time it was recorded."""
+    made = row.created_at
+    if made is not None and made.tzinfo is None:
+        made = made.replace(tzinfo=timezone.utc)
+    return KvRecord(
+        key=store.key_of(row.file), fingerprint=row.fingerprint, model=row.model_id,
+        dtype=row.dtype, layers=row.layers, tokens=row.tokens, start=row.pos_start,
+        end=row.pos_end, bytes=row.bytes, sha256=row.sha256, file=row.file,
+        recorded_at=made.timestamp() if made is not None else None,
+    )  # fmt: skip
 
 
 def parse_size(text: str) -> int:
@@ -63,61 +59,58 @@ def library_rows(catalog: Catalog, library_id: int) -> list[KvRow]:
         return list(s.scalars(q))
 
 
-def orphans(library: Any) -> list[Path]:
-    """Cache files under ``<library>/kv/`` that no catalog row names (left by removed videos,
-    replaced caches or killed builds), with temporary files of interrupted writes."""
-    folder = Path(library.root) / "kv"
-    if not folder.is_dir() or folder.is_symlink():
-        return []
-    known = {r.file for r in library_rows(library.catalog, library.settings().id)}
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file() and p.name.endswith((".tmp", SUFFIX)) and p.name not in known
-    )
+def scan(
+    library: Any, *, full: bool = True, store: KVStore | None = None
+) -> tuple[list[tuple[KvRow, KvStatus]], list[KvStatus]]:
+    """Each of the library's cache rows with what the store found for it (``full``: see
+    ``KVStore.scan``), and the orphans: what the store holds that no row names (left by
+    removed videos, replaced caches, killed builds, interrupted writes)."""
+    store = store or store_of(library.root)
+    rows = library_rows(library.catalog, library.settings().id)
+    found = store.scan([record_of(r, store) for r in rows], full=full)
+    lost = [s for s in found[len(rows) :] if s.state == "orphan"]
+    return list(zip(rows, found[: len(rows)])), lost
 
 
-def remove_files(paths: list[Path]) -> dict[str, int]:
-    """Delete ``paths`` (those already gone are skipped); ``{"files", "bytes"}`` removed."""
-    gone = size = 0
-    for p in paths:
-        try:
-            n = p.stat().st_size
-            p.unlink()
-        except FileNotFoundError:
-            continue
-        gone, size = gone + 1, size + n
-    return {"files": gone, "bytes": size}
+def orphans(library: Any, store: KVStore | None = None) -> list[KvStatus]:
+    """What the library's store holds that no catalog row names (see ``scan``)."""
+    store = store or store_of(library.root)
+    known = [record_of(r, store) for r in library_rows(library.catalog, library.settings().id)]
+    return store.orphans(known, store.items())
 
 
 def drop_orphans(library: Any, *, locked: bool = False) -> dict[str, int]:
     """Delete ``orphans(library)``; ``{"files", "bytes"}`` removed. Takes the library's write
-    lock (a build writes a file before its row) unless the caller holds it (``locked``)."""
-    if locked:
-        return remove_files(orphans(library))
-    with write_lock(Path(library.root)):
-        return remove_files(orphans(library))
+    lock (a build writes a cache before its row) unless the caller holds it (``locked``)."""
+    if not locked:
+        with write_lock(Path(library.root)):
+            return drop_orphans(library, locked=True)
+    store = store_of(library.root)
+    gone = store.drop([o.name for o in orphans(library, store)])
+    return {"files": gone.items, "bytes": gone.bytes}
 
 
 def kv_info(library: Any, *, verify: bool = False) -> dict[str, Any]:
     """Segments cached, bytes, and per fingerprint its model, dtype and counts (intact caches
-    only); damaged caches; orphan files. Files are checked by size and header, and hashed when
-    written after their row or when ``verify`` (see ``verify.problem``)."""
-    from vagent.kv.verify import damaged
-
+    only); damaged caches; orphans; what the store holds in all. The store checks each cache
+    (``KVStore.scan``): quickly, or every byte when ``verify``."""
     row = library.settings()
-    bad = damaged(library, full=verify)
-    broken = {r.id for r, _ in bad}
-    rows = [r for r in library_rows(library.catalog, row.id) if r.id not in broken]
+    store = store_of(library.root)
+    found, lost = scan(library, full=verify, store=store)
+    bad = [(r, s) for r, s in found if not s.ok]
+    rows = [r for r, s in found if s.ok]
     groups: dict[str, list[KvRow]] = defaultdict(list)
     for r in rows:
         groups[r.fingerprint].append(r)
-    lost = orphans(library)
+    held = store.usage()
     return {
         "library": library.name,
         "segments": library.catalog.counts(row.id)["segments"],
         "segments_cached": len({r.segment_id for r in rows}),
-        "damaged": [{"file": r.file, "segment": r.segment_id, "why": why} for r, why in bad],
+        "damaged": [
+            {"file": r.file, "segment": r.segment_id, "why": s.reason, "where": s.where}
+            for r, s in bad
+        ],
         "caches": len(rows),
         "bytes": sum(r.bytes for r in rows),
         "tokens": sum(r.tokens for r in rows),
@@ -135,14 +128,15 @@ def kv_info(library: Any, *, verify: bool = False) -> dict[str, Any]:
             }
             for fp, g in groups.items()
         ],
-        "orphans": {"files": len(lost), "bytes": sum(p.stat().st_size for p in lost)},
+        "orphans": {"files": len(lost), "bytes": sum(o.bytes for o in lost)},
+        "stored": {"items": held.items, "bytes": held.bytes},
     }
 
 
 def prune(library: Any, max_bytes: int) -> dict[str, Any]:
     """Drop the least recently created caches until the rest hold ``max_bytes`` at most (rows
     first, then their files: a kill in between leaves orphans, never rows without files), and
-    every orphan file."""
+    every orphan."""
     if max_bytes < 0:
         raise ValueError(f"--max-bytes must be >= 0, got {max_bytes}")
     row = library.settings()
@@ -159,14 +153,14 @@ def prune(library: Any, max_bytes: int) -> dict[str, Any]:
         if drop:
             with library.catalog.session() as s:
                 s.execute(delete(KvRow).where(KvRow.id.in_([r.id for r in drop])))
-        files = remove_files(cache_files(root, [r.file for r in drop]))
+        files = store_of(root).drop([r.file for r in drop])
         lost = drop_orphans(library, locked=True)
     return {
         "library": library.name,
         "max_bytes": max_bytes,
         "dropped": len(drop),
         "dropped_bytes": sum(r.bytes for r in drop),
-        "files_deleted": files["files"],
+        "files_deleted": files.items,
         "kept": len(rows) - len(drop),
         "kept_bytes": total,
         "orphans_dropped": lost["files"],

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vagent.components.kv_store import KvBatch, KvRecord, KVStore
+from vagent.components.kv_store import KvBatch, KvItem, KvRecord, KvStatus, KVStore, KvUsage
 
-__all__ = ["KVStore", "KvBatch", "KvRecord", "store_of"]
+__all__ = ["KVStore", "KvBatch", "KvItem", "KvRecord", "KvStatus", "KvUsage", "store_of"]
 
 
 def store_of(root: str | Path) -> KVStore:
