@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from vagent.bench.live import free_udp_port, start_sender
-from vagent.catalog import FrameRow, VideoRow
+from vagent.catalog import FrameRow, TextSpanRow, VideoRow
 from vagent.cli.live import parse_duration
 from vagent.errors import BadNumber
 from vagent.library import Library
@@ -35,10 +35,15 @@ WITH_COLOUR = (
     "plugins.add_plugin('testcolour', colour); from vagent.cli import main; "
     "sys.argv[0] = 'vagent'; main()"
 )
+WITH_TONE = WITH_COLOUR.replace(
+    "from vagent.cli import main;",
+    "from tests.plugins import tone; plugins.add_plugin('testtone', tone); "
+    "from vagent.cli import main;",
+)
 
 
-def _indexer(home: Path, url: str, *extra: str) -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-c", WITH_COLOUR, "index", url, "--library", "cam", "--live"]
+def _indexer(home: Path, url: str, *extra: str, script: str = WITH_COLOUR) -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-c", script, "index", url, "--library", "cam", "--live"]
     cmd += ["--encoder", "colour", "--fps", "2", "--segment-seconds", "1", "--text", "none"]
     env = {**os.environ, "VAGENT_HOME": str(home), "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
@@ -362,3 +367,75 @@ def test_growing_hls_playlist_is_indexed_live(tmp_path: Path, colour_plugin: Non
     for i, colour in enumerate(colours[:4]):  # each segment at its own time in the item
         hits = Library.open("cam").search(colour, k=1)
         assert hits and hits[0].video == url and int(hits[0].start) % len(colours) == i, colour
+
+
+def test_speech_of_each_chunk_goes_through_the_asr_kind(tmp_path: Path) -> None:
+    """A stream with sound (MPEG-TS over HTTP: video, and MP2 audio loud from 2.5 to 3.5 s and
+    from 4.5 to 5.5 s of 6 s): with --text speech --asr tone (a named test recogniser), each
+    chunk's audio is heard and lands with it as speech spans at their times in the item."""
+    import av
+
+    rate, fps = 48000, 10
+    served = tmp_path / "served"
+    served.mkdir()
+    out = av.open(str(served / "talk.ts"), "w", format="mpegts")
+    video = out.add_stream("mpeg2video", rate=fps)
+    video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+    audio = out.add_stream("mp2", rate=rate)
+    audio.layout = "mono"
+    t = np.arange(6 * rate) / rate
+    loud = ((t >= 2.5) & (t < 3.5)) | ((t >= 4.5) & (t < 5.5))
+    samples = (0.5 * np.sin(2 * np.pi * 440 * t) * loud).astype(np.float32)
+    step = 1152  # samples per MP2 frame
+    sent = 0
+    for i in range(6 * fps):
+        frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 128, np.uint8), "rgb24")
+        frame.pts = i
+        for packet in video.encode(frame):
+            out.mux(packet)
+        while sent < min(len(samples), (i + 1) * rate // fps):
+            piece = samples[sent : sent + step]
+            sound = av.AudioFrame.from_ndarray(piece.reshape(1, -1), format="flt", layout="mono")
+            sound.sample_rate, sound.pts = rate, sent
+            for packet in audio.encode(sound):
+                out.mux(packet)
+            sent += len(piece)
+    for stream in (video, audio):
+        for packet in stream.encode():
+            out.mux(packet)
+    out.close()
+    port = free_udp_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=served,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/talk.ts"
+        for _ in range(50):  # until the server listens
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+                break
+            time.sleep(0.1)
+        extra = ("--fps", "2", "--segment-seconds", "2", "--stall", "5", "--retries", "0")
+        speech = ("--text", "speech", "--asr", "tone")
+        indexer = _indexer(tmp_path / "home", url, *extra, *speech, script=WITH_TONE)
+        out_text, err = indexer.communicate(timeout=120)
+    finally:
+        _stop(server)
+    assert indexer.returncode == 1, err
+    assert err.strip().splitlines()[-1] == f"error: {url}: stream ended; gave up after 0 retries"
+    assert out_text.count("landed") == 3, out_text
+    os.environ["VAGENT_HOME"] = str(tmp_path / "home")
+    lib = Library.open("cam")
+    with lib.catalog.session() as s:
+        said = s.execute(
+            select(TextSpanRow.start, TextSpanRow.end, TextSpanRow.text, TextSpanRow.source)
+        ).all()
+    assert [(x.text, x.source) for x in said] == [("beep", "speech")] * 2, said
+    # at their own times in the item (the first video frame is its 0 s)
+    assert abs(said[0].start - 2.5) < 0.15 and abs(said[0].end - 3.5) < 0.15, said
+    assert abs(said[1].start - 4.5) < 0.15 and abs(said[1].end - 5.5) < 0.15, said
+    from vagent.integrity.check import check_library
+
+    assert check_library(lib).problems == []  # every speech row has its vector

@@ -176,7 +176,7 @@ def index(
         if ray_address:
             raise click.UsageError("--ray applies to files, not to --live")
 
-        live_spec = replace(spec, ocr=None, captioner=None, asr=None, decoder=None)
+        live_spec = replace(spec, ocr=None, captioner=None, decoder=None)  # asr: per chunk
         index_live(library, db, paths, for_text=for_text, stall=stall, retries=retries,
                    as_json=as_json, setup=live_spec)  # fmt: skip
         return

@@ -76,6 +76,8 @@ def index_live(
         url,
         opts,
         say=(lambda _line: None) if as_json or quiet else click.echo,
+        asr=run.parts.asr,  # speech per chunk when the library's text track hears it
+        text_encoder=run.parts.text_encoder,
     )
     try:
         report = live.run()

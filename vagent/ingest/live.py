@@ -28,12 +28,14 @@ import av
 import numpy as np
 from sqlalchemy import insert, select
 
-from vagent.catalog import Catalog, FrameRow, LibraryRow, SegmentRow, VideoRow
-from vagent.components import Segmenter, VisualEncoder
+from vagent.catalog import Catalog, FrameRow, LibraryRow, SegmentRow, TextSpanRow, VideoRow
+from vagent.components import ASR, Segmenter, TextEncoder, VisualEncoder
 from vagent.errors import BadVideo, LibraryBusy, VagentWarning
 from vagent.ingest.commit import _committed, _write_generation, segment_vectors
 from vagent.integrity.owner import check_owner, read_marker, write_marker
 from vagent.locking import write_lock
+from vagent.text.speech import dump_words, limit_speech, spans_of
+from vagent.types import TextSpan
 from vagent.vector_deltas import append
 from vagent.vectors import VectorSet, files_of, next_record, parse_record, sweep, tag_of
 
@@ -115,19 +117,32 @@ def _why(exc: BaseException, stall: float) -> str:
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
-def raw_frames(url: str, stall: float) -> Iterator[tuple[float, Any]]:
+def raw_frames(
+    url: str, stall: float, audio_rate: int | None = None
+) -> Iterator[tuple[float, Any]]:
     """(stream time in seconds, PyAV frame) of every decoded video frame until the stream is
-    lost (StreamLost)."""
+    lost (StreamLost). With ``audio_rate``, also (stream time, float32 mono samples at that
+    rate) of the first audio stream's audio, as it comes."""
     container = _open(url, stall)
     try:
         if not container.streams.video:
             raise StreamLost("no video stream")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        streams = [stream]
+        if audio_rate and container.streams.audio:
+            streams.append(container.streams.audio[0])
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=audio_rate or 16000)
         try:
-            for packet in container.demux(stream):
+            for packet in container.demux(*streams):
                 for frame in packet.decode():
-                    if frame.time is not None:
+                    if frame.time is None:
+                        continue
+                    if isinstance(frame, av.AudioFrame):
+                        pieces = [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
+                        if pieces:
+                            yield float(frame.time), np.concatenate(pieces).astype(np.float32)
+                    else:
                         yield float(frame.time), frame
         except (av.FFmpegError, OSError) as exc:
             raise StreamLost(f"stream lost ({_why(exc, stall)})") from None
@@ -165,11 +180,20 @@ class LiveIndexer:
         opts: LiveOptions,
         say: Callable[[str], None] = print,
         warn: Callable[[str], None] | None = None,
-        frames: Callable[[str, float], Iterator[tuple[float, Any]]] = raw_frames,
+        frames: Callable[..., Iterator[tuple[float, Any]]] = raw_frames,
+        asr: ASR | None = None,
+        text_encoder: TextEncoder | None = None,
     ) -> None:
         self.root, self.catalog, self.library_id, self.vectors = root, catalog, library_id, vectors
         self.encoder, self.segmenter, self.url, self.opts = encoder, segmenter, url, opts
         self.say, self.warn, self.frames = say, warn or _warn, frames
+        # speech: each chunk's audio through ``asr`` (only with a text track to hold it)
+        self.asr = asr if text_encoder is not None and vectors.texts is not None else None
+        self.text_encoder = text_encoder
+        self.audio: list[np.ndarray] = []  # samples held since ``audio_at`` (item time)
+        self.audio_at: float | None = None
+        self.said: list[TextSpan] = []  # the open chunk's speech spans
+        self.said_vecs: list[np.ndarray] = []
         self.report = LiveReport(url)
         self.video_id: int | None = None
         self.end = 0.0  # item time after the last frame taken (committed or open)
@@ -239,7 +263,13 @@ class LiveIndexer:
         step = 1.0 / self.opts.fps
         first: float | None = None
         base = self.end  # this connection's frames continue the item's time axis
-        for raw, frame in self.frames(self.url, self.opts.stall_seconds):
+        wants = {"audio_rate": self.asr.sample_rate} if self.asr is not None else {}
+        self.audio, self.audio_at = [], None  # audio of an earlier connection is not continued
+        for raw, frame in self.frames(self.url, self.opts.stall_seconds, **wants):
+            if isinstance(frame, np.ndarray):  # audio samples
+                if first is not None:  # placed on the item's time axis by the video
+                    self._hear(round(base + (raw - first), 6), frame)
+                continue
             if deadline is not None and time.monotonic() >= deadline:
                 return True
             if first is None:
@@ -263,6 +293,33 @@ class LiveIndexer:
         return deadline is not None and time.monotonic() >= deadline
 
     _got_frames = False
+
+    def _hear(self, t: float, samples: np.ndarray) -> None:
+        if self.audio_at is None:
+            self.audio_at = t  # the samples held are taken as contiguous from here
+        self.audio.append(samples)
+
+    def _speech(self, end: float) -> tuple[list[TextSpan], np.ndarray | None]:
+        """The open chunk's speech (its audio up to ``end``, item time) as text spans and
+        their vectors; later audio stays for the next chunk."""
+        if self.asr is None or self.audio_at is None or not self.audio:
+            return [], None
+        assert self.text_encoder is not None
+        rate = self.asr.sample_rate
+        data = np.concatenate(self.audio)
+        cut = max(0, min(len(data), round((end - self.audio_at) * rate)))
+        heard, start = data[:cut], self.audio_at
+        rest = data[cut:]
+        self.audio, self.audio_at = ([rest] if rest.size else []), (end if rest.size else None)
+        if not heard.size:
+            return [], None
+        spans = spans_of(self.asr.transcribe(heard, start))
+        kept, problems = limit_speech(spans, start + heard.size / rate, self.url)
+        for problem in problems:
+            self.warn(str(problem))
+        if not kept:
+            return [], None
+        return list(kept), self.text_encoder.encode([t.text for t in kept])
 
     def _image(self, frame: Any) -> np.ndarray:
         if self.size is None:
@@ -293,6 +350,10 @@ class LiveIndexer:
         vecs = self._encode()
         end = float(self.end)
         spans = self.segmenter.segment(times, vecs, end)
+        said, said_vecs = self._speech(end)
+        self.said += said  # kept, with their vectors, until the chunk lands
+        if said_vecs is not None:
+            self.said_vecs.append(said_vecs)
         give_up = time.monotonic() + (LOCK_WAIT if final else 0.0)
         while True:
             try:
@@ -326,6 +387,7 @@ class LiveIndexer:
             f"item {end:.1f} s"
         )
         self.times, self.images, self.encoded = [], [], []
+        self.said, self.said_vecs = [], []
         return True
 
     def _land(self, times: np.ndarray, vecs: np.ndarray, spans: list[Any], end: float) -> None:
@@ -347,13 +409,15 @@ class LiveIndexer:
             if marker is None or marker["uid"] != lib.uid:
                 check_owner(self.root, self.catalog, lib.name, lib)  # raises, naming the owner
                 write_marker(self.root, lib.name, lib.uid, self.catalog.url)
-            seg_ids, frame_ids = self._rows(s, lib, times, spans, end)
+            seg_ids, frame_ids, text_ids = self._rows(s, lib, times, spans, end)
             tag, gen, hint = tag_of(lib.uid) or "", lib.generation + 1, self.vectors.hint
             files = dict(files)
             added = {
                 "segments": (seg_ids, segment_vectors(vecs, spans)),
                 "frames": (frame_ids, vecs),
             }
+            if len(text_ids):
+                added["texts"] = (text_ids, np.concatenate(self.said_vecs))
             for kind, (ids, kind_vecs) in added.items():
                 files[kind] = append(self.root, kind, files[kind], gen, tag, ids, kind_vecs, hint)
             record = next_record(parse_record(lib.vector_files), gen, files)
@@ -378,8 +442,8 @@ class LiveIndexer:
 
     def _rows(
         self, s: Any, lib: LibraryRow, times: np.ndarray, spans: list[Any], end: float
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Insert the chunk's segment and frame rows (and grow the item); their ids."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Insert the chunk's segment, frame and speech rows (and grow the item); their ids."""
         video = self._video(s, lib, end, len(times))
         seg_rows = [
             {"video_id": video.id, "start": sp.start, "end": sp.end, "n_frames": len(sp.frames)}
@@ -399,7 +463,24 @@ class LiveIndexer:
                 for t, sid in zip(times, segment_of)
             ],
         ).all()
-        return np.array(seg_ids, np.int64), np.array(frame_ids, np.int64)
+        text_ids: list[int] = []
+        if self.said:
+            text_rows = [
+                {
+                    "video_id": video.id, "start": t.start, "end": t.end, "source": t.source,
+                    "text": t.text, "language": getattr(t, "language", None),
+                    "words": dump_words(w) if (w := getattr(t, "words", ())) else None,
+                }
+                for t in self.said
+            ]  # fmt: skip
+            text_ids = list(
+                s.scalars(
+                    insert(TextSpanRow).returning(TextSpanRow.id, sort_by_parameter_order=True),
+                    text_rows,
+                ).all()
+            )
+        ids = (np.array(x, np.int64) for x in (seg_ids, frame_ids, text_ids))
+        return next(ids), next(ids), next(ids)
 
     def _land_whole(
         self, times: np.ndarray, vecs: np.ndarray, spans: list[Any], end: float
@@ -411,9 +492,11 @@ class LiveIndexer:
             with self.catalog.session() as s:
                 lib = s.get(LibraryRow, self.library_id)
                 assert lib is not None
-                seg_ids, frame_ids = self._rows(s, lib, times, spans, end)
+                seg_ids, frame_ids, text_ids = self._rows(s, lib, times, spans, end)
                 self.vectors.segments.add(seg_ids, segment_vectors(vecs, spans))
                 self.vectors.frames.add(frame_ids, vecs)
+                if len(text_ids) and self.vectors.texts is not None:
+                    self.vectors.texts.add(text_ids, np.concatenate(self.said_vecs))
                 record, tag = _write_generation(self.catalog, lib, self.vectors)
         except BaseException:
             self.vectors.load(self.vectors.generation, self.vectors.record)
