@@ -298,6 +298,8 @@ def run_on_ray(run: IndexRun, files: list[str], address: str) -> None:
             for path in files:
                 if len(driver.order) >= driver.window:
                     driver.land_next()
+                if not run.before_file(path, run.report):
+                    break  # what is in flight still lands
                 run.guarded(path, driver.submit)
             driver.drain()
         finally:

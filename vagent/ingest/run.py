@@ -83,7 +83,7 @@ class IndexRun:
         # replacing this row, is in flight (``plan`` then lands what is in flight first).
         self.busy: Callable[[str, int | None], bool] = lambda digest, row_id: False
         self.drain: Callable[[], None] = lambda: None
-        # Called before each file of a local run with the report so far; False stops the run
+        # Called before each file is planned with the report so far; False stops the run
         # there, the files after it not read (``Library.index``'s ``before_file``).
         self.before_file: Callable[[str, IndexReport], bool] = lambda path, report: True
 
