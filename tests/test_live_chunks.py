@@ -138,3 +138,15 @@ def test_a_damaged_delta_is_named(tmp_path: Path, colour_plugin: None) -> None:
     delta.write_bytes(bytes(data))
     problems = check_library(Library.open(str(tmp_path / "lib"))).problems
     assert len(problems) == 1 and delta.name in problems[0] and "checksum" in problems[0]
+
+
+def test_delta_files_left_by_a_killed_writer_are_swept(tmp_path: Path, colour_plugin: None) -> None:
+    lib = Library.open(str(tmp_path / "lib"))
+    _run(lib, 3)
+    tag = _record(lib)["files"]["frames"]["name"].split("-")[1]
+    left = [lib.root / f"frames-{tag}-99-L0.delta.tmp", lib.root / f"segments-{tag}-98-L1.delta"]
+    other = lib.root / "frames-0123456789ab-5-L0.delta"  # another library's: never touched
+    for p in [*left, other]:
+        p.write_bytes(b"partial")
+    _run(lib, 1, start=3)
+    assert not any(p.exists() for p in left) and other.exists()
