@@ -150,3 +150,12 @@ def test_delta_files_left_by_a_killed_writer_are_swept(tmp_path: Path, colour_pl
         p.write_bytes(b"partial")
     _run(lib, 1, start=3)
     assert not any(p.exists() for p in left) and other.exists()
+
+
+def test_a_live_item_is_removed_by_its_url(tmp_path: Path, colour_plugin: None) -> None:
+    lib = Library.open(str(tmp_path / "lib"))
+    _run(lib, 5)
+    assert lib.remove([URL]) == [URL]
+    files = _record(lib)["files"]
+    assert all(f["count"] == 0 and not f.get("deltas") for f in files.values())
+    assert check_library(Library.open(str(tmp_path / "lib"))).problems == []

@@ -23,8 +23,9 @@ def match_videos(
     ids: list[int] = []
     for name in names:
         full = str(Path(name).expanduser().resolve())
-        found = [v for v in videos if v.path == full or v.path.endswith(os.sep + name)]
-        exact = [v for v in found if v.path == full]
+        named = (full, name)  # a live item's path is its stream URL, as given
+        found = [v for v in videos if v.path in named or v.path.endswith(os.sep + name)]
+        exact = [v for v in found if v.path in named]
         if unique and exact:
             found = exact
         if not found:
