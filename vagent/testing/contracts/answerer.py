@@ -6,7 +6,10 @@ draft names an option by index, its text starts with that option's letter, its o
 indexes the evidence. An open question gets a draft without a choice, or (answerers that only
 choose among options) a ``VagentError`` refusal, never another exception. Evidence whose frames
 are missing is answered around. ``complete`` returns a str or None; ``kv_key`` a key of
-letters, digits, ``_`` and ``-``; ``kv_fingerprints`` a list.
+letters, digits, ``_`` and ``-``; ``kv_fingerprints`` a list. An answerer that reads KV caches
+(``kv_fingerprints`` not empty) is a ``KvAnswerer``: in each prefill mode its ``kv_encoder``
+makes caches under a fingerprint it reads, one per segment under its key, in the encoder's
+dtype, and they come back unchanged from the default ``kv_store`` (that check loads torch).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from vagent.components import Answerer
+from vagent.components import Answerer, KvAnswerer
 from vagent.errors import VagentError
 from vagent.testing.contracts.base import Contract
 from vagent.types import Draft, Evidence, Question
@@ -155,3 +158,39 @@ class AnswererContract(Contract[Answerer]):
             self.expect(
                 isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_-]+", key), f"kv_key {key!r}"
             )
+
+    def test_kv_capable_encoder_round_trips_through_the_store(self) -> None:
+        from vagent.kv.encoder import KvEncoder
+        from vagent.kv.fingerprint import DEFAULT_WINDOW
+        from vagent.kv.packed import dtype_name
+        from vagent.kv.store import store_of
+
+        a = self.answerer()
+        reads = {f.key for f in a.kv_fingerprints()}
+        if not reads:
+            self.skip(f"{a.id} reads no KV caches")
+        self.expect(isinstance(a, KvAnswerer), "kv_fingerprints but no kv_encoder")
+        assert isinstance(a, KvAnswerer)
+        ev = evidence(False)
+        keys = [a.kv_key(e) for e in ev]
+        store = store_of(self.tmp_path)
+        for mode, window in (("stream", DEFAULT_WINDOW), ("independent", None)):
+            enc = a.kv_encoder(mode, window)
+            what = f"{mode} encoder"
+            self.expect(isinstance(enc, KvEncoder), f"{what}: {type(enc).__name__}")
+            self.expect(enc.fingerprint.key in reads, f"{what}: a fingerprint it does not read")
+            made = list(enc.encode(ev, keys))
+            self.expect([e.key for e in made] == keys, f"{what}: keys {[e.key for e in made]}")
+            for e in made:
+                self.expect(e.tokens > 0, f"{what}: {e.key} has no tokens")
+                got_dtype = dtype_name(e.kv.dtype)
+                self.expect(got_dtype == enc.dtype, f"{what}: {e.key} in {got_dtype}")
+            records = store.put(made, enc.fingerprint)
+            back = store.get(keys, enc.fingerprint, {r.key: r.sha256 for r in records})
+            self.expect(not back.failed, f"{what}: the store refused {back.failed}")
+            for e in made:
+                b = back.entries.get(e.key)
+                self.expect(
+                    b is not None and b.start == e.start and bool((b.kv == e.kv).all()),
+                    f"{what}: {e.key} came back changed",
+                )
