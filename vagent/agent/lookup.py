@@ -51,7 +51,8 @@ def spans_in(
         ]
     )
     with catalog.session() as sess:
-        rows = sess.scalars(select(TextSpanRow).where(cond).order_by(TextSpanRow.start)).all()
+        q = select(TextSpanRow).where(cond).order_by(TextSpanRow.start, TextSpanRow.id)
+        rows = sess.scalars(q).all()  # the order ``vagent kv build`` renders them in
     for r in rows:
         for i, (v, s, e) in enumerate(moments):
             if r.video_id == v and r.start < e and r.end > s:
@@ -68,13 +69,14 @@ def moment_texts(
     """A moment's words for the answerer: all its ``spans`` (every source, a speech transcript
     whole) in time order, those search ``found`` in their found form (speech: ``at``, where the
     query's words were said). Over ``limit`` characters, the found spans and then those nearest
-    the first found one are kept (in time order), so a long moment costs a bounded prompt."""
+    the first found one are kept (in time order), so a long moment costs a bounded prompt (and
+    renders unlike its stored KV cache, which is then encoded afresh)."""
     key = _span_key
     have = {key(f): f for f in found}
     merged = [have.pop(key(s), s) for s in spans]
     merged += list(have.values())  # found but not stored under this moment (moved edges)
     merged = [t if len(str(t.get("text", ""))) <= limit else _cut(t, limit) for t in merged]
-    merged.sort(key=lambda t: (float(t.get("start", 0.0)), str(t.get("source", ""))))
+    merged.sort(key=lambda t: float(t.get("start", 0.0)))  # stable: stored order among ties
     if sum(len(str(t.get("text", ""))) for t in merged) <= limit:
         return merged
     focus = float(found[0].get("at", found[0].get("start", 0.0))) if found else None
