@@ -135,3 +135,31 @@ def test_index_job_is_one_run_with_progress_per_file_and_stops_after_the_file_in
     assert names == {"street.mp4", "field.mp4", "a.mp4"}  # a.mp4 landed whole; b, c not read
     assert "index: 1/3 a.mp4 done" in lines
     assert any(line.startswith("index: stopping after a.mp4") for line in lines)
+
+
+@pytest.mark.slow  # two reader processes each import torch and open_clip (seconds)
+def test_searches_in_reader_processes_equal_the_library_and_follow_a_writer(
+    tmp_path: Path,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import TINY_CLIP
+
+    lib = Library.open(tmp_path / "lib")  # installed plugins only: readers are spawned
+    assert lib.index([town_clips(tmp_path / "clips")], encoder=TINY_CLIP, text="none",
+                     progress=False).ok  # fmt: skip
+    app = create_app(lib.root, search_processes=2)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        svc = app.state.service
+        assert svc.readers is not None and svc.readers.n == 2
+        for q in ("a red street", "green grass"):
+            got = c.get("/api/search", params={"q": q, "k": 3})
+            assert got.status_code == 200, got.text
+            assert got.json() == [h.to_dict() for h in lib.search(q, k=3)]
+        bad = c.get("/api/search", params={"q": "red", "mode": "text"})  # an error crosses back
+        assert bad.status_code == 400 and "no text track" in bad.json()["error"]
+        make_video(tmp_path / "new.mp4", ["yellow"], 4.0, size=(160, 120))
+        assert Library.open(lib.root).index([tmp_path / "new.mp4"], progress=False).indexed
+        for _ in range(4):  # each reader reads the new generation
+            hits = c.get("/api/search", params={"q": "yellow", "k": 10}).json()
+            assert "new.mp4" in {Path(h["video"]).name for h in hits}

@@ -52,6 +52,7 @@ class Config:
     clients: int = 8
     requests: int = 200  # per run (each client count, each request kind)
     seconds: float = 20.0  # per run, whichever comes first
+    search_processes: int = 0  # the server's --search-processes (0: searches in threads)
 
 
 Request = tuple[str, dict[str, str]]  # path and headers
@@ -76,9 +77,12 @@ def _stats(ms: Sequence[float], wall: float, nbytes: int) -> dict[str, Any]:
 
 
 @contextmanager
-def server(library: str, db: str | None, port: int) -> Iterator[dict[str, float]]:
+def server(
+    library: str, db: str | None, port: int, search_processes: int = 0
+) -> Iterator[dict[str, float]]:
     """``vagent serve`` in a child process, up and answering; stopped with SIGTERM after."""
     argv = [sys.executable, "-m", "vagent", "serve", "--library", library, "--port", str(port)]
+    argv += ["--search-processes", str(search_processes)]
     if db:
         argv += ["--db", db]
     with tempfile.TemporaryFile(mode="w+") as log:
@@ -229,7 +233,7 @@ def run(cfg: Config) -> dict[str, Any]:
         n = cfg.requests
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        with server(root, cfg.db, port) as start:
+        with server(root, cfg.db, port, cfg.search_processes) as start:
             http: dict[str, dict[int, dict[str, Any]]] = {"search": {}, "frame": {}, "media": {}}
             for i, clients in enumerate((1, cfg.clients)):
                 grid = frame_times(videos, i * n, n)  # new times each run: decoded, not cached
@@ -266,6 +270,7 @@ def run(cfg: Config) -> dict[str, Any]:
         "encoder": row.encoder,
         "cpus": os.cpu_count(),
         "clients": [1, many],
+        "search_processes": cfg.search_processes,
         "requests_per_run": n,
         "seconds_per_run": cfg.seconds,
         "server_up_s": round(start["up_s"], 3),
@@ -309,7 +314,8 @@ def describe(r: dict[str, Any]) -> list[str]:
     out = [
         f"serve bench: library '{r['library']}' ({r['videos']} videos, {r['encoder']}), "
         f"{r['cpus']} CPUs; server up in {r['server_up_s']:.1f} s, first search "
-        f"{r['first_search_ms']:.0f} ms"
+        f"{r['first_search_ms']:.0f} ms; searches in "
+        + (f"{r['search_processes']} reader processes" if r.get("search_processes") else "threads")
     ]
     for kind, mb in (("search", False), ("frame", False), ("media", True)):
         c = r[kind]

@@ -438,7 +438,7 @@ def scale_bench(
                 hours=h, dim=dim, factory=factory, nprobe=nprobe, queries=queries, rescore=rescore
             )
             where = Path(workdir or tmp) / f"{h}h"
-            r = b.run(cfg, where)
+            r = b.run(cfg, where, progress=lambda line: click.echo(line, err=True))
             out.append(r)
             if not as_json:
                 click.echo(b.describe(r))
@@ -448,6 +448,7 @@ def scale_bench(
 
 SERVE_CLIENTS = Range("--clients", 2, 64, integer=True)
 SERVE_REQUESTS = Range("--requests", 1, 100_000, integer=True)
+SERVE_READERS = Range("--search-processes", 0, 16, integer=True)
 
 
 @bench.command("serve")
@@ -465,11 +466,15 @@ SERVE_REQUESTS = Range("--requests", 1, 100_000, integer=True)
     "--seconds", type=Bounded(SECONDS), default=20.0, show_default=True,
     help="Longest a run may take, whichever comes first.",
 )  # fmt: skip
+@click.option(
+    "--search-processes", type=Bounded(SERVE_READERS), default=0, show_default=True,
+    help="The server's --search-processes (0: searches in its threads).",
+)  # fmt: skip
 @json_option
 @guarded
 def serve_bench(
     library: str | None, db: str | None, clients: int, requests: int, seconds: float,
-    as_json: bool,
+    search_processes: int, as_json: bool,
 ) -> None:  # fmt: skip
     """Search, frame and media requests over HTTP to a real `vagent serve` (1 and N clients)
     against the same calls in-process: p50/p95, added ms, throughput and its scaling."""
@@ -480,7 +485,7 @@ def serve_bench(
 
     with tempfile.TemporaryDirectory(prefix="vagent-serve-") as tmp:
         where = library or b.demo_library(Path(tmp))
-        r = b.run(b.Config(where, db, clients, requests, seconds))
+        r = b.run(b.Config(where, db, clients, requests, seconds, search_processes))
     if as_json:
         emit_json(r)
         return

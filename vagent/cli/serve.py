@@ -11,6 +11,7 @@ from vagent.validate import Range
 
 PORT = Range("--port", 1, 65535, integer=True)
 WORKERS = Range("--ask-workers", 1, 8, integer=True)
+READERS = Range("--search-processes", 0, 16, integer=True)
 
 
 @click.command()
@@ -34,6 +35,14 @@ WORKERS = Range("--ask-workers", 1, 8, integer=True)
     help="Questions answered at once, in [1, 8] (4 more wait; then 503).",
 )
 @click.option(
+    "--search-processes",
+    type=Bounded(READERS),
+    default=0,
+    show_default=True,
+    help="Run searches in N reader processes, in [0, 16] (0: threads of this process). Each "
+    "holds its own copy of the vectors and query models; searches then share no lock.",
+)
+@click.option(
     "--allow-index",
     "allow_index",
     multiple=True,
@@ -53,6 +62,7 @@ def serve(
     answerer: str | None,
     planner: str | None,
     ask_workers: int,
+    search_processes: int,
     allow_index: tuple[str, ...],
 ) -> None:
     """Serve a library over HTTP: the API (docs at /docs) and a web page to watch the moments.
@@ -82,7 +92,7 @@ def serve(
 
     app = create_app(
         library, db=db, token=token, cors=cors, answerer=answerer, planner=planner,
-        ask_workers=ask_workers, on_ready=ready,
+        ask_workers=ask_workers, search_processes=search_processes, on_ready=ready,
         on_stop=lambda _: click.echo("serve: stopped", err=True),
         allow_index=list(allow_index), on_index=lambda line: click.echo(line, err=True),
     )  # fmt: skip

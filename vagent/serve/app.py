@@ -75,6 +75,7 @@ def create_app(
     ask_workers: int = 1,
     ask_queue: int = 4,
     search_workers: int = SEARCH_WORKERS,
+    search_processes: int = 0,
     load: bool = True,
     load_agent: bool = False,
     on_ready: Callable[[str], None] | None = None,
@@ -86,7 +87,8 @@ def create_app(
     carry ``Authorization: Bearer TOKEN`` (or the cookie the page sets from ``/?token=``).
     ``cors``: the one origin allowed cross-origin requests (off by default). ``load``: load the
     query encoders before serving (``load_agent``: the answerer too). ``search_workers``:
-    searches run at once (more wait in a bounded queue, then 503). ``allow_index``: folders
+    searches run at once (more wait in a bounded queue, then 503); ``search_processes``: run
+    them in that many reader processes instead of threads. ``allow_index``: folders
     whose files ``POST /api/index`` may index in the background, asked from this machine only
     (off without it); ``on_index`` hears its progress lines."""
     lib = library if isinstance(library, Library) else Library.open(library, db=db)
@@ -97,7 +99,8 @@ def create_app(
         planner=planner,
         ask_workers=ask_workers,
         ask_queue=ask_queue,
-        search_workers=search_workers,
+        search_workers=max(search_workers, search_processes),
+        search_processes=search_processes,
     )
 
     @asynccontextmanager

@@ -5,10 +5,12 @@ of JPEG frames."""
 from __future__ import annotations
 
 import io
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,7 @@ from vagent.catalog import VideoRow
 from vagent.components import DECODER
 from vagent.errors import VagentError
 from vagent.library import Library
+from vagent.serve.readers import Readers
 from vagent.serve.threads import one_openmp_thread
 from vagent.types import Hit
 
@@ -37,7 +40,9 @@ class Service:
     reads one catalog snapshot and the vectors of that snapshot's generation (a writer's new
     generation is loaded beside them, never into them), so concurrent searches share one copy
     of the models and vectors and none mixes generations. The first search of each kind (mode,
-    encoder) runs alone, as it may load a model. Asks run on their own ``Library`` in worker
+    encoder) runs alone, as it may load a model. With ``search_processes`` the searches run in
+    that many reader processes instead (:mod:`vagent.serve.readers`: no interpreter lock shared,
+    a copy of the vectors and query models each). Asks run on their own ``Library`` in worker
     threads, so a long ask never blocks a search."""
 
     def __init__(
@@ -50,6 +55,7 @@ class Service:
         ask_queue: int = 4,
         search_workers: int = SEARCH_WORKERS,
         search_queue: int = SEARCH_QUEUE,
+        search_processes: int = 0,
     ) -> None:
         self.lib = library
         self.answerer, self.planner = answerer, planner
@@ -60,6 +66,7 @@ class Service:
         self._first_lock = threading.Lock()  # the first search of each kind runs alone
         self._warm: set[tuple[Any, Any]] = set()
         self._tuned = threading.local()
+        self.readers = Readers(library.location, search_processes) if search_processes else None
         self._agent: Any = None
         self._agent_lock = threading.Lock()
         self.ask_lock = threading.Lock()  # one agent: its graph runs one question at a time
@@ -76,11 +83,15 @@ class Service:
     def load(self, agent: bool = False) -> None:
         """Load the query encoders now (and the agent's models with ``agent``)."""
         self.lib.load_models()
+        if self.readers is not None:
+            self.readers.start()
         if agent:
             self.agent()
 
     def close(self) -> None:
         self.searches.shutdown(wait=True, cancel_futures=True)  # searches take milliseconds
+        if self.readers is not None:
+            self.readers.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
         if self._agent is not None:
             self._agent.close()
@@ -108,6 +119,19 @@ class Service:
         worker is busy and the queue is full."""
         if not self._search_slots.acquire(blocking=False):
             raise Busy
+        readers = self.readers
+        if readers is not None:
+            try:
+                fut = readers.search(query, kwargs)
+            except BrokenProcessPool:  # a reader died: search in threads from now on
+                self.readers = None
+                sys.stderr.write("serve: a search reader process died; searching in threads\n")
+            except RuntimeError:  # shutting down
+                self._search_slots.release()
+                raise Busy from None
+            else:
+                fut.add_done_callback(lambda _: self._search_slots.release())
+                return fut
 
         def run() -> list[dict[str, Any]]:
             try:
