@@ -4,7 +4,11 @@ they play: one library item whose duration grows.
 Sampled frames are held until the stream passes the next segment boundary; that chunk (one
 segment length of frames) is then encoded and landed as a single catalog + vector-generation
 commit, so it lands whole or not at all and a moment is searchable within about two segment
-lengths of being recorded. Only the open chunk is held in memory. A restart appends after the
+lengths of being recorded. Its vectors go into append-only delta files
+(``vagent.vector_deltas``), so a commit costs the same early and late in a long stream; only the
+open chunk is held in memory. When the library's text track hears speech, the stream's audio
+is held beside the frames and each chunk's audio is transcribed (the ``asr`` kind) and lands
+with it. A restart appends after the
 item's last committed chunk (the item's time axis counts stream time while connected; frames
 sent while nothing was listening are not in it). A lost or stalled stream is reported and
 reopened with bounded exponential backoff; when the retries run out the open chunk is landed
