@@ -59,13 +59,40 @@ def write_delta(
             f.write(data)
 
     digest = write_atomic(save, target)
-    return {
-        "name": target.name,
-        "sha256": digest,
-        "bytes": len(data),
-        "count": len(ids),
-        "level": level,
-    }
+    return {"name": target.name, "sha256": digest, "bytes": len(data), "count": len(ids),
+            "level": level}  # fmt: skip
+
+
+def _merge(
+    root: Path, kind: str, generation: int, tag: str, level: int, parts: list[dict[str, Any]],
+    hint: str,
+) -> dict[str, Any]:  # fmt: skip
+    """Write ``parts`` (delta entries, in order) as one delta of ``level``, reading one part at
+    a time: memory is one part's vectors, not the merged file's."""
+    from vagent.vectors import write_atomic
+
+    ids = np.concatenate([read_delta(root / d["name"], d, hint)[0] for d in parts])
+    dim = None
+    target = root / delta_name(kind, generation, tag, level)
+
+    def save(path: str) -> None:
+        nonlocal dim
+        with open(path, "wb") as f:
+            f.write(MAGIC)
+            np.save(f, ids, allow_pickle=False)
+            for i, d in enumerate(parts):
+                vectors = read_delta(root / d["name"], d, hint)[1]
+                if i == 0:
+                    dim = vectors.shape[1]
+                    header = {"descr": "<f4", "fortran_order": False, "shape": (len(ids), dim)}
+                    np.lib.format.write_array_header_1_0(f, header)
+                elif vectors.shape[1] != dim:
+                    raise ValueError(f"{d['name']}: vectors of width {vectors.shape[1]}, not {dim}")
+                f.write(np.ascontiguousarray(vectors, "<f4").tobytes())
+
+    digest = write_atomic(save, target)
+    return {"name": target.name, "sha256": digest, "bytes": target.stat().st_size,
+            "count": len(ids), "level": level}  # fmt: skip
 
 
 def read_delta(path: Path, entry: dict[str, Any], hint: str) -> tuple[np.ndarray, np.ndarray]:
@@ -141,17 +168,7 @@ def append(
         level = tail[0]["level"]
         if any(d["level"] != level for d in tail) or sum(d["bytes"] for d in tail) > MERGE_BYTES:
             break
-        parts = [read_delta(root / d["name"], d, hint) for d in tail]
-        merged = write_delta(
-            root,
-            kind,
-            generation,
-            tag,
-            level + 1,
-            np.concatenate([p[0] for p in parts]),
-            np.concatenate([p[1] for p in parts]),
-        )
-        deltas[-FANOUT:] = [merged]
+        deltas[-FANOUT:] = [_merge(root, kind, generation, tag, level + 1, tail, hint)]
     return {**entry, "count": int(entry["count"]) + len(ids), "deltas": deltas}
 
 

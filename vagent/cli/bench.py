@@ -364,7 +364,8 @@ def live_bench(
             f"commit ms p50/p95: first tenth {r['commit_ms_early_p50']}/"
             f"{r['commit_ms_early_p95']}, last tenth {r['commit_ms_late_p50']}/"
             f"{r['commit_ms_late_p95']} (late/early {r['late_over_early']}), max "
-            f"{r['commit_ms_max']}; memory {r['rss_kb_per_chunk']} KiB per chunk; "
+            f"{r['commit_ms_max']}; memory {r['rss_kb_per_chunk']} KiB per chunk over the "
+            f"second half ({r['rss_kb_added']} KiB added since the first tenth); "
             f"{r['vector_files']} vector files; check: "
             + ("; ".join(r["check_problems"]) or "clean")
         )

@@ -45,7 +45,7 @@ def index_live(
 ) -> LiveReport:
     """Index one stream URL live into ``library``; one line per landed chunk. A stream lost
     for good is one line on stderr and exit 1 (chunks had landed) or 2 (none). ``append``
-    and ``measure`` are for benchmarks (LiveOptions)."""
+    and ``measure`` (every frame's landing time) are for benchmarks (LiveOptions)."""
     if len(urls) != 1:
         raise click.UsageError("--live takes exactly one stream URL")
     url = urls[0]
@@ -64,7 +64,7 @@ def index_live(
         for_seconds=for_seconds,
         batch_size=run.opts.batch_size,
         append=append,
-        measure=measure,
+        walls=measure,
     )
     live = LiveIndexer(
         lib.root,

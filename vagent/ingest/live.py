@@ -70,7 +70,8 @@ class LiveOptions:
     for_seconds: float | None = None  # stop after this many seconds (wall clock)
     batch_size: int = 32
     append: bool = True  # land chunks as delta files (False: rewrite every vector file)
-    measure: bool = False  # keep per-frame landing times and per-chunk costs (benchmarks)
+    measure: bool = False  # keep per-chunk commit times and memory (benchmarks)
+    walls: bool = False  # keep every frame's landing time (the latency benchmark)
 
 
 @dataclass
@@ -382,8 +383,9 @@ class LiveIndexer:
         wall = time.time()
         self.report.chunks += 1
         self.report.frames += len(times)
-        if self.opts.measure:
+        if self.opts.walls:
             self.report.commit_walls.extend((float(t), wall) for t in times)
+        if self.opts.measure:
             self.report.commit_ms.append(took)
             self.report.rss_kb.append(rss_kb())
         self.say(
