@@ -20,6 +20,11 @@ ever written by the driver. Files travel by path, so every node must see them at
   decided after what is in flight has landed, so the rows are those a local run makes.
 - A killed driver loses only the files not yet landed; running it again resumes (the files that
   landed are unchanged and skipped).
+- The driver always exits promptly: ``ray.shutdown()`` runs however the run ends and is given
+  ``SHUTDOWN_SECONDS``; and once the main thread has finished, a process that is still alive
+  ``EXIT_SECONDS`` later (a Ray or gRPC thread, or an exit handler, waiting on a dead node) is
+  ended with its output flushed and the exit code its report gives (0; 1 some files failed; 2
+  all failed), instead of hanging.
 
 Ray is imported only here and only with ``--ray`` (``pip install 'vagent[ray]'``).
 """
@@ -31,6 +36,8 @@ import logging
 import os
 import socket
 import sys
+import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -53,6 +60,10 @@ PER_CPU = 2
 GPU_SHARE = 0.5
 # Seconds to wait for the cluster's GCS port to answer before saying it cannot be reached.
 REACH_SECONDS = 5.0
+# Seconds given to ray.shutdown() before the run goes on without it (one warning line).
+SHUTDOWN_SECONDS = 15.0
+# Seconds a process that ran a Ray ingest may take to exit after its main thread has finished.
+EXIT_SECONDS = 10.0
 
 
 class RayUnavailable(VagentError):
@@ -303,7 +314,63 @@ def run_on_ray(run: IndexRun, files: list[str], address: str) -> None:
                 run.guarded(path, driver.submit)
             driver.drain()
         finally:
-            driver.cancel()
-            run.busy, run.drain = (lambda digest, row_id: False), (lambda: None)
-            if owned:
-                ray.shutdown()
+            try:
+                driver.cancel()
+            finally:
+                run.busy, run.drain = (lambda digest, row_id: False), (lambda: None)
+                if owned:
+                    del driver  # its task and references go before the connection does
+                    shutdown(ray)
+                    exit_watchdog(run)
+
+
+def shutdown(ray: Any, seconds: float = SHUTDOWN_SECONDS) -> bool:
+    """``ray.shutdown()``, given ``seconds``: False (and one warning line) when it did not
+    return in time (it goes on in a daemon thread, which does not hold the process up)."""
+    done = threading.Event()
+
+    def close() -> None:
+        with contextlib.suppress(Exception):
+            ray.shutdown()
+        done.set()
+
+    threading.Thread(target=close, name="vagent-ray-shutdown", daemon=True).start()
+    if done.wait(seconds):
+        return True
+    stderr_warn(f"ray: the connection to the cluster did not close in {seconds:.0f} s; going on")
+    return False
+
+
+def exit_code(report: Any) -> int:
+    """The exit code ``vagent index`` gives ``report`` (0; 1 some failed; 2 all failed)."""
+    if not report.failed:
+        return 0
+    done = report.indexed or report.replaced or report.moved or report.skipped or report.grown
+    return 1 if done else 2
+
+
+_WATCHING: list[threading.Thread] = []  # at most one watchdog a process
+
+
+def exit_watchdog(run: IndexRun, seconds: float = EXIT_SECONDS) -> None:
+    """Make sure this process exits after a Ray run: once the main thread has finished (the
+    interpreter is exiting), a process still alive ``seconds`` later is ended, its output
+    flushed, with the exit code of ``run``'s report. A process whose main thread goes on (a
+    notebook, a server calling ``Library.index``) is never touched."""
+    if _WATCHING:
+        return
+    main = threading.main_thread()
+
+    def watch() -> None:
+        while main.is_alive():
+            time.sleep(0.2)
+        time.sleep(seconds)
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            with contextlib.suppress(Exception):
+                if stream is not None:
+                    stream.flush()
+        os._exit(exit_code(run.report))
+
+    thread = threading.Thread(target=watch, name="vagent-exit-watchdog", daemon=True)
+    _WATCHING.append(thread)
+    thread.start()
