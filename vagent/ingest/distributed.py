@@ -24,14 +24,18 @@ ever written by the driver. Files travel by path, so every node must see them at
   ``SHUTDOWN_SECONDS``; and once the main thread has finished, a process that is still alive
   ``EXIT_SECONDS`` later (a Ray or gRPC thread, or an exit handler, waiting on a dead node) is
   ended with its output flushed and the exit code its report gives (0; 1 some files failed; 2
-  all failed), instead of hanging.
+  all failed), instead of hanging. Where even that cannot run (the interpreter is past the point
+  where Python threads run), ``faulthandler`` ends it 5 s later with exit code 1, the threads'
+  stacks on stderr. Only the ``vagent`` command is watched, never a process that imports vagent.
 
 Ray is imported only here and only with ``--ray`` (``pip install 'vagent[ray]'``).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import faulthandler
 import logging
 import os
 import socket
@@ -40,6 +44,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -352,12 +357,20 @@ def exit_code(report: Any) -> int:
 _WATCHING: list[threading.Thread] = []  # at most one watchdog a process
 
 
+def _is_cli() -> bool:
+    """Whether this process is the ``vagent`` command (``vagent ...`` or ``python -m vagent``)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name in ("vagent", "vagent.__main__"):
+        return True
+    return bool(sys.argv) and Path(sys.argv[0]).name == "vagent"
+
+
 def exit_watchdog(run: IndexRun, seconds: float = EXIT_SECONDS) -> None:
     """Make sure this process exits after a Ray run: once the main thread has finished (the
     interpreter is exiting), a process still alive ``seconds`` later is ended, its output
     flushed, with the exit code of ``run``'s report. A process whose main thread goes on (a
     notebook, a server calling ``Library.index``) is never touched."""
-    if _WATCHING:
+    if _WATCHING or not _is_cli():
         return
     main = threading.main_thread()
 
@@ -371,6 +384,9 @@ def exit_watchdog(run: IndexRun, seconds: float = EXIT_SECONDS) -> None:
                     stream.flush()
         os._exit(exit_code(run.report))
 
+    # the backstop, armed at exit (before Ray's exit handler runs), needs no interpreter: it
+    # fires even once Python threads no longer run (a hang while the interpreter is finalized)
+    atexit.register(faulthandler.dump_traceback_later, seconds + 5, exit=True)
     thread = threading.Thread(target=watch, name="vagent-exit-watchdog", daemon=True)
     _WATCHING.append(thread)
     thread.start()
