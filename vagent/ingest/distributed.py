@@ -56,6 +56,7 @@ from vagent.errors import BadVideo, VagentError
 from vagent.ingest.commit import NewVideo
 from vagent.ingest.run import IndexRun
 from vagent.ingest.work import FileWork, Job, Options, Parts, Tally, stderr_warn
+from vagent.types import IndexReport
 
 # Ray's retries of a task whose worker process or node died (application errors are not retried).
 RETRIES = 3
@@ -326,7 +327,7 @@ def run_on_ray(run: IndexRun, files: list[str], address: str) -> None:
                 if owned:
                     del driver  # its task and references go before the connection does
                     shutdown(ray)
-                    exit_watchdog(run)
+                    exit_watchdog(run.report)
 
 
 def shutdown(ray: Any, seconds: float = SHUTDOWN_SECONDS) -> bool:
@@ -346,7 +347,7 @@ def shutdown(ray: Any, seconds: float = SHUTDOWN_SECONDS) -> bool:
     return False
 
 
-def exit_code(report: Any) -> int:
+def exit_code(report: IndexReport) -> int:
     """The exit code ``vagent index`` gives ``report`` (0; 1 some failed; 2 all failed)."""
     if not report.failed:
         return 0
@@ -365,10 +366,10 @@ def _is_cli() -> bool:
     return bool(sys.argv) and Path(sys.argv[0]).name == "vagent"
 
 
-def exit_watchdog(run: IndexRun, seconds: float = EXIT_SECONDS) -> None:
+def exit_watchdog(report: IndexReport, seconds: float = EXIT_SECONDS) -> None:
     """Make sure this process exits after a Ray run: once the main thread has finished (the
     interpreter is exiting), a process still alive ``seconds`` later is ended, its output
-    flushed, with the exit code of ``run``'s report. A process whose main thread goes on (a
+    flushed, with the exit code ``report`` gives. A process whose main thread goes on (a
     notebook, a server calling ``Library.index``) is never touched."""
     if _WATCHING or not _is_cli():
         return
@@ -382,7 +383,7 @@ def exit_watchdog(run: IndexRun, seconds: float = EXIT_SECONDS) -> None:
             with contextlib.suppress(Exception):
                 if stream is not None:
                     stream.flush()
-        os._exit(exit_code(run.report))
+        os._exit(exit_code(report))
 
     # the backstop, armed at exit (before Ray's exit handler runs), needs no interpreter: it
     # fires even once Python threads no longer run (a hang while the interpreter is finalized)
