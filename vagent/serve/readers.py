@@ -6,8 +6,9 @@ Each search in a reader is ``Library.search``: one catalog snapshot and the vect
 snapshot's generation, whatever a writer commits meanwhile. Memory: every reader holds its own
 copy of the library's vectors and of the query models that are not memory-mapped (the NumPy
 MiniLM's weights are mapped, so the page cache holds them once; a CLIP text tower is per
-process), plus an interpreter with NumPy, FAISS and SQLAlchemy (about 150-300 MB before the
-vectors). Readers start with the spawn method: they load installed plugins only.
+process), plus an interpreter with NumPy, FAISS and SQLAlchemy: 120-170 MB resident each on
+the demo library, where no torch is loaded; more where a CLIP text tower is. Readers start with
+the spawn method: they load installed plugins only.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import warnings
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from vagent.errors import LibraryNotFound, VagentError
@@ -74,9 +76,15 @@ class Readers:
 
     def start(self) -> None:
         """Start every reader and wait until each has loaded (a reader that cannot load the
-        library raises here, before the server answers)."""
-        for f in [self.pool.submit(_ping) for _ in range(self.n)]:
-            f.result()
+        library raises VagentError here, before the server answers)."""
+        try:
+            for f in [self.pool.submit(_ping) for _ in range(self.n)]:
+                f.result()
+        except BrokenProcessPool:
+            raise VagentError(
+                "a search reader process could not open the library (its error is above); "
+                "serve without --search-processes"
+            ) from None
 
     def search(self, query: str, kwargs: dict[str, Any]) -> Future[list[dict[str, Any]]]:
         """The hits (as dicts) of one search in a reader."""
