@@ -45,10 +45,12 @@ def _source(seconds: int, start: int = 0) -> Any:
     return frames
 
 
-def _run(lib: Library, seconds: int, start: int = 0, append: bool = True) -> LiveIndexer:
+def _run(
+    lib: Library, seconds: int, start: int = 0, append: bool = True, dedupe: bool = False
+) -> LiveIndexer:
     with write_lock(lib.root):
         run = lib._index_locked(SPEC)
-    opts = LiveOptions(fps=2.0, chunk_seconds=1.0, retries=0, append=append)
+    opts = LiveOptions(fps=2.0, chunk_seconds=1.0, retries=0, append=append, dedupe=dedupe)
     live = LiveIndexer(
         lib.root, run.catalog, run.library_id, run.vectors, run.parts.encoder,
         run.parts.segmenter, URL, opts, say=lambda _line: None, frames=_source(seconds, start),
@@ -159,3 +161,18 @@ def test_a_live_item_is_removed_by_its_url(tmp_path: Path, colour_plugin: None) 
     files = _record(lib)["files"]
     assert all(f["count"] == 0 and not f.get("deltas") for f in files.values())
     assert check_library(Library.open(str(tmp_path / "lib"))).problems == []
+
+
+def test_near_duplicate_frames_reuse_the_last_vector(tmp_path: Path, colour_plugin: None) -> None:
+    """With dedupe (the library's setting; on by default), a live frame that looks like the
+    last frame encoded is not encoded: it reuses that vector, and the item counts it."""
+    lib = Library.open(str(tmp_path / "lib"))
+    live = _run(lib, 12, dedupe=True)  # two frames a second, one colour a second
+    assert live.encoder.images_seen == 12  # type: ignore[attr-defined]
+    video = lib.videos()[0]
+    assert video.sampled_frames == 24 and video.frames_reused == 12
+    assert check_library(Library.open(str(tmp_path / "lib"))).problems == []
+    again = Library.open(str(tmp_path / "lib"))
+    for colour in CYCLE:
+        hits = again.search(colour, k=3)
+        assert hits and all(_colour_at(int(h.start)) == colour for h in hits), colour

@@ -65,6 +65,7 @@ def index_live(
         batch_size=run.opts.batch_size,
         append=append,
         walls=measure,
+        dedupe=run.opts.dedupe,
     )
     live = LiveIndexer(
         lib.root,

@@ -36,6 +36,7 @@ from vagent.catalog import Catalog, FrameRow, LibraryRow, SegmentRow, TextSpanRo
 from vagent.components import ASR, Segmenter, TextEncoder, VisualEncoder
 from vagent.errors import BadVideo, LibraryBusy, VagentWarning
 from vagent.ingest.commit import _committed, _write_generation, segment_vectors
+from vagent.ingest.dedupe import Deduper
 from vagent.integrity.owner import check_owner, read_marker, write_marker
 from vagent.locking import write_lock
 from vagent.text.speech import dump_words, limit_speech, spans_of
@@ -70,6 +71,7 @@ class LiveOptions:
     for_seconds: float | None = None  # stop after this many seconds (wall clock)
     batch_size: int = 32
     append: bool = True  # land chunks as delta files (False: rewrite every vector file)
+    dedupe: bool = False  # near-duplicates of the last frame encoded reuse its vector
     measure: bool = False  # keep per-chunk commit times and memory (benchmarks)
     walls: bool = False  # keep every frame's landing time (the latency benchmark)
 
@@ -206,6 +208,10 @@ class LiveIndexer:
         self.codec = ""
         self.times: list[float] = []
         self.images: list[np.ndarray] = []  # of the open chunk's frames not encoded yet
+        self.keep: list[bool] = []  # per image: encode it (else: a near-duplicate, reused)
+        self.deduper = Deduper() if opts.dedupe else None
+        self.last_vector: np.ndarray | None = None  # of the last frame encoded
+        self.reused = 0  # frames of the open chunk that reuse a vector
         self.encoded: list[np.ndarray] = []  # vectors of those encoded
         self.busy = False
         self.boundary = 0.0
@@ -292,8 +298,10 @@ class LiveIndexer:
                 self.boundary = float(np.floor(t / size) + 1) * size
             self._got_frames = True
             image = self._image(frame)  # (an interrupt before here leaves the chunk as it was)
+            keep = True if self.deduper is None else bool(self.deduper.keep(image[None])[0])
             self.times.append(t)
             self.images.append(image)
+            self.keep.append(keep)
             self.end = round(t + step, 6)
         return deadline is not None and time.monotonic() >= deadline
 
@@ -343,9 +351,18 @@ class LiveIndexer:
         process wrote the library) are not encoded again."""
         if self.images:
             images = np.stack(self.images)
+            keep = np.array(self.keep, bool)
+            todo = images[keep]
             b = self.opts.batch_size
-            out = [self.encoder.encode_images(images[i : i + b]) for i in range(0, len(images), b)]
-            self.encoded, self.images = [*self.encoded, *out], []
+            out = [self.encoder.encode_images(todo[i : i + b]) for i in range(0, len(todo), b)]
+            new = iter(np.concatenate(out) if out else np.zeros((0, self.encoder.dim), np.float32))
+            vectors = []
+            for k in keep:  # a near-duplicate reuses the vector of the last frame encoded
+                if k or self.last_vector is None:
+                    self.last_vector = next(new)
+                vectors.append(self.last_vector)
+            self.reused += int((~keep).sum())
+            self.encoded, self.images, self.keep = [*self.encoded, np.stack(vectors)], [], []
         return np.concatenate(self.encoded).astype(np.float32)
 
     def _commit(self, final: bool = False) -> bool:
@@ -392,8 +409,8 @@ class LiveIndexer:
             f"live: {self.url}: landed {times[0]:.1f}-{end:.1f} s ({len(times)} frames); "
             f"item {end:.1f} s"
         )
-        self.times, self.images, self.encoded = [], [], []
-        self.said, self.said_vecs = [], []
+        self.times, self.images, self.encoded, self.keep = [], [], [], []
+        self.said, self.said_vecs, self.reused = [], [], 0
         return True
 
     def _land(self, times: np.ndarray, vecs: np.ndarray, spans: list[Any], end: float) -> None:
@@ -536,7 +553,7 @@ class LiveIndexer:
                 codec=self.codec[:64] or "live",
                 frame_count=None,
                 sampled_frames=n,
-                frames_reused=0,
+                frames_reused=self.reused,
                 decode_strategy=STRATEGY,
                 indexed_at=now,
             )
@@ -546,5 +563,6 @@ class LiveIndexer:
             return video
         video.duration = end
         video.sampled_frames += n
+        video.frames_reused = (video.frames_reused or 0) + self.reused
         video.indexed_at = now
         return video
