@@ -94,6 +94,22 @@ def test_no_import_circles_in_the_core() -> None:
     assert circles(graph) == []
 
 
+def test_search_lives_in_the_search_package() -> None:
+    """A search (mode, query encoding, channels, hits) is ``vagent.search.query``'s: the
+    library reaches the search package only through it, its consistent read and the text state
+    it caches; and the search package never imports the library."""
+    graph = import_graph()
+    search = {m for m in graph["vagent.library.core"] if m.startswith("vagent.search")}
+    assert search == {"vagent.search.query", "vagent.search.read", "vagent.search.text"}
+    reached: set[str] = set()
+    todo = ["vagent.search.query"]
+    while todo:
+        for dep in graph[todo.pop()] - reached:
+            reached.add(dep)
+            todo.append(dep)
+    assert not [m for m in reached if m.startswith("vagent.library")]
+
+
 def test_a_small_module_imports_alone() -> None:
     """``import vagent.errors`` (or the search's fusion) loads neither the library, the agent,
     the catalog nor NumPy: the package's public names are resolved on first use."""

@@ -15,6 +15,7 @@ from vagent.search.fusion import rrf
 from vagent.search.lexical import Bm25
 from vagent.synth import make_video
 from vagent.text.track import OcrTrack
+from vagent.types import TextHit
 
 SECRET = "The secret code is PURPLE ELEPHANT 4721"
 TREASURE = "The treasure is buried under the old oak tree"
@@ -81,6 +82,8 @@ def test_text_and_hybrid_search_find_the_moment(
     assert channel in top.channels
     assert top.start <= top.frame_time <= top.end
     assert any(t["start"] >= start for t in top.texts)
+    keys = TextHit.__required_keys__ | TextHit.__optional_keys__
+    assert all(TextHit.__required_keys__ <= t.keys() <= keys for t in top.texts)
 
 
 def test_hybrid_fuses_visual_channel_when_it_is_semantic(talk: Path, colour_plugin: None) -> None:

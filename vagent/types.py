@@ -56,6 +56,23 @@ class TextSpan:
     text: str
 
 
+class _TextHitFields(TypedDict):
+    source: str
+    start: float
+    end: float
+    text: str
+
+
+class TextHit(_TextHitFields, total=False):
+    """A text span as a search hit quotes it, and as a moment carries it to a citation: its
+    ``source`` (subtitle, ocr, caption, speech), ``start`` and ``end`` in seconds and ``text``
+    (cut at 2000 characters, `` ...`` marking the cut). Speech adds ``at``, where the query's
+    words were said, and ``language``, the language heard (when it was said). JSON-able."""
+
+    at: float
+    language: str
+
+
 @dataclass
 class Hit:
     """One search result: a moment of a video.
@@ -66,7 +83,7 @@ class Hit:
     start of the best matching text. ``segment_score`` is the segment mean's cosine similarity
     (None where it was not computed).
     ``channels`` says which searches found the segment (visual, text, lexical); ``texts`` holds
-    the matching text spans inside it (source, start, end, text).
+    the matching text spans inside it (``TextHit``).
     """
 
     video: str
@@ -79,7 +96,7 @@ class Hit:
     video_id: int
     missing: bool = False
     channels: list[str] = field(default_factory=lambda: ["visual"])
-    texts: list[dict[str, Any]] = field(default_factory=list)
+    texts: list[TextHit] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -130,7 +147,7 @@ class _MomentFields(TypedDict):
     end: float
     score: float
     channels: list[str]
-    texts: list[dict[str, Any]]
+    texts: list[TextHit]
     frame_times: list[float]
     missing: bool
 
@@ -168,7 +185,7 @@ class Evidence:
     end: float
     score: float
     channels: list[str] = field(default_factory=list)
-    texts: list[dict[str, Any]] = field(default_factory=list)
+    texts: list[TextHit] = field(default_factory=list)
     frame_times: list[float] = field(default_factory=list)
     frames: np.ndarray | None = None
     missing: bool = False

@@ -10,7 +10,7 @@ encoded once and cached, must render a segment the same wherever it stands).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
@@ -33,7 +33,7 @@ def video_name(video: str) -> str:
     return PurePath(video).name or video
 
 
-def span_text(span: dict[str, Any]) -> str:
+def span_text(span: Mapping[str, Any]) -> str:
     start, end = float(span.get("start", 0.0)), float(span.get("end", 0.0))
     when = clock(start) if clock(start) == clock(end) else f"{clock(start)}-{clock(end)}"
     text = " ".join(str(span.get("text", "")).split())

@@ -198,7 +198,8 @@ class HFTextAnswerer(ChatAnswerer):
 
             # what a cache's tokens depend on: the prefix and how a segment is rendered (the
             # question's part comes after the caches, so letters and cloze share them)
-            sample = Evidence("v.mp4", 0, 0, 0.0, 10.0, 0.0, texts=[{"text": "w", "end": 1.0}])
+            texts: list[Any] = [{"text": "w", "end": 1.0}]  # as ever: the fingerprint reads it
+            sample = Evidence("v.mp4", 0, 0, 0.0, 10.0, 0.0, texts=texts)
             template = "\x1e".join([LAYOUT, self.prefix(), self.segment_block(sample)])
             b = self.backend
             self._kv = KvModel(b.model, b.tokens, b.model_id, template)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vagent.agent.state import GroundingState, Turn
-from vagent.types import Moment
+from vagent.types import Moment, TextHit
 from vagent.words import STOPWORDS
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -145,7 +145,7 @@ class Grounding:
         }
 
 
-def spans(evidence: Sequence[Moment]) -> Iterable[tuple[int, int, dict[str, Any]]]:
+def spans(evidence: Sequence[Moment]) -> Iterable[tuple[int, int, TextHit]]:
     for i, e in enumerate(evidence):
         for j, s in enumerate(e.get("texts") or []):
             if str(s.get("text", "")).strip():

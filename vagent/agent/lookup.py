@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from sqlalchemy import and_, or_, select
 
 from vagent.catalog import Catalog
 from vagent.catalog.schema import SegmentRow, TextSpanRow
+from vagent.types import TextHit
 
 # The words one moment shows an answerer: its spans nearest its focus up to this many
 # characters (~500 tokens; a 10 s moment of speech holds ~150).
@@ -37,13 +37,11 @@ def adjacent(catalog: Catalog, segment_ids: list[int]) -> dict[int, list[Segment
     return out
 
 
-def spans_in(
-    catalog: Catalog, moments: list[tuple[int, float, float]]
-) -> list[list[dict[str, Any]]]:
+def spans_in(catalog: Catalog, moments: list[tuple[int, float, float]]) -> list[list[TextHit]]:
     """For each (video id, start, end): the text spans overlapping it, in time order."""
     if not moments:
         return []
-    out: list[list[dict[str, Any]]] = [[] for _ in moments]
+    out: list[list[TextHit]] = [[] for _ in moments]
     cond = or_(
         *[
             and_(TextSpanRow.video_id == v, TextSpanRow.start < e, TextSpanRow.end > s)
@@ -56,7 +54,12 @@ def spans_in(
     for r in rows:
         for i, (v, s, e) in enumerate(moments):
             if r.video_id == v and r.start < e and r.end > s:
-                span = {"source": r.source, "start": r.start, "end": r.end, "text": r.text}
+                span: TextHit = {
+                    "source": r.source,
+                    "start": r.start,
+                    "end": r.end,
+                    "text": r.text,
+                }
                 if r.language:  # speech: the language heard
                     span["language"] = r.language
                 out[i].append(span)
@@ -64,8 +67,8 @@ def spans_in(
 
 
 def moment_texts(
-    spans: list[dict[str, Any]], found: list[dict[str, Any]], limit: int = MOMENT_TEXT_CHARS
-) -> list[dict[str, Any]]:
+    spans: list[TextHit], found: list[TextHit], limit: int = MOMENT_TEXT_CHARS
+) -> list[TextHit]:
     """A moment's words for the answerer: all its ``spans`` (every source, a speech transcript
     whole) in time order, those search ``found`` in their found form (speech: ``at``, where the
     query's words were said). Over ``limit`` characters, the found spans and then those nearest
@@ -100,11 +103,11 @@ def moment_texts(
     return [merged[i] for i in sorted(kept)]
 
 
-def _cut(t: dict[str, Any], limit: int) -> dict[str, Any]:
+def _cut(t: TextHit, limit: int) -> TextHit:
     return {**t, "text": str(t["text"])[:limit] + " ..."}
 
 
-def _span_key(t: dict[str, Any]) -> tuple[str, float, float, str]:
+def _span_key(t: TextHit) -> tuple[str, float, float, str]:
     start, end = round(float(t.get("start", 0.0)), 3), round(float(t.get("end", 0.0)), 3)
     return str(t.get("source", "")), start, end, str(t.get("text", ""))[:200]
 

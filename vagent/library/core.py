@@ -14,12 +14,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from sqlalchemy import select
 
 from vagent.catalog import Catalog, LibraryRow, VideoRow
 from vagent.components import Decoder, TextEncoder, VisualEncoder
-from vagent.errors import DiskFull, EncoderMismatch, LibraryNotFound, VagentError
+from vagent.errors import DiskFull, LibraryNotFound
 from vagent.ingest.commit import land
 from vagent.ingest.run import IndexRun
 from vagent.integrity.owner import check_new_folder, check_owner, not_here, repair_hint
@@ -31,15 +30,11 @@ from vagent.library.notices import warn_random
 from vagent.library.spec import LibrarySpec
 from vagent.locking import write_lock
 from vagent.paths import LibraryLocation, resolve
-from vagent.search.hits import to_hits
-from vagent.search.hybrid import DEFAULT_WEIGHTS, MODES, hybrid_ranking
+from vagent.search.query import Reader, search
 from vagent.search.read import read_consistent
 from vagent.search.text import TextState
-from vagent.search.visual import search_vectors
 from vagent.storage import describe as storage_failure
-from vagent.threads import single_threaded
 from vagent.types import Hit, IndexReport
-from vagent.validate import K, check_weights, clean_text
 from vagent.vectors import VectorSet
 
 __all__ = ["Library"]
@@ -309,85 +304,25 @@ class Library:
         ``k`` is in [1, 1000] and each weight in [0, 100] (BadNumber otherwise); bytes of
         ``query`` that are not UTF-8 are replaced (U+FFFD).
         """
-        if not query or not query.strip():
-            raise ValueError("the query is empty: say what to look for")
-        k = K.check_int(k)
-        check_weights(weights, tuple(DEFAULT_WEIGHTS))
-        query = clean_text(query)
-        row = self.settings()
-        mode = mode or ("hybrid" if row.text_encoder else "visual")
-        if mode not in MODES:
-            raise ValueError(f"unknown search mode '{mode}'; use one of {', '.join(MODES)}")
-        if mode != "visual" and not row.text_encoder:
-            raise VagentError(
-                f"library '{self.name}' has no text track (it was indexed with --text none); "
-                f"search it with --mode visual"
-            )
-        # a random-weight visual channel is left out of text/hybrid search: don't load CLIP for it
-        needs_visual = mode == "visual" or row.semantic or encoder is not None
-        enc = self._encoder_for(row, encoder) if needs_visual else None
-        return read_consistent(
-            self.catalog,
-            self.name,
-            repair_hint(self.location),
-            lambda current: self._search_in(current, enc, query, k, video, mode, weights),
+        return search(
+            self._reader(), query, k, video=video, encoder=encoder, mode=mode, weights=weights
         )
 
-    def _search_in(
-        self,
-        row: LibraryRow,
-        enc: VisualEncoder | None,
-        query: str,
-        k: int,
-        video: str | Sequence[str] | None,
-        mode: str,
-        weights: dict[str, float] | None,
-    ) -> list[Hit]:
-        """One search inside one catalog snapshot (``row``: the library as of it)."""
-        vectors = self._reader_vectors(row)
-        allowed, videos = None, None
-        if video is not None:
-            ids = self._match_videos([video] if isinstance(video, str) else list(video))
-            seg_ids, frame_ids = self.catalog.ids_for_videos(ids)
-            allowed = (np.array(seg_ids, np.int64), np.array(frame_ids, np.int64))
-            videos = set(ids)
-        qv = None
-        if enc is not None:
-            with single_threaded():
-                qv = enc.encode_texts([query])
-            if qv.shape[1] != row.dim:
-                raise EncoderMismatch(
-                    f"{enc.id} gave {qv.shape[1]}-d vectors; library is {row.dim}-d"
-                )
-        if mode == "visual":
-            assert qv is not None
-            hits = search_vectors(self.catalog, vectors, qv[0], k, allowed)
-        else:
-            w = {**DEFAULT_WEIGHTS, **(weights or {})}
-            if not row.semantic:
-                w["visual"] = 0.0
-            with single_threaded():
-                tq = self._text_encoder_for(row).encode([query])[0]
-            ranked = hybrid_ranking(
-                self.catalog,
-                vectors,
-                self._state(row, vectors),
-                query,
-                None if qv is None else qv[0],
-                tq,
-                k,
-                mode,
-                w,
-                allowed,
-                videos,
-                row.semantic,
-            )
-            hits = to_hits(self.catalog, ranked)
-        if not row.semantic:
-            warn_random(row, hybrid=mode == "hybrid")
-            for h in hits:
-                h.extra["semantic"] = False
-        return hits
+    def _reader(self) -> Reader:
+        """What a search reads of this library: its catalog, its query encoders (built once),
+        the vectors and text state of a generation (held for the next search)."""
+        return Reader(
+            name=self.name,
+            hint=repair_hint(self.location),
+            settings=self.settings,
+            catalog=lambda: self.catalog,
+            visual_encoder=self._encoder_for,
+            text_encoder=self._text_encoder_for,
+            vectors=self._reader_vectors,
+            text_state=self._state,
+            match_videos=self._match_videos,
+            warn_random=warn_random,
+        )
 
     def _state(self, row: LibraryRow, vectors: VectorSet) -> TextState:
         """Text spans, lexical index and segment table of the loaded generation (cached)."""

@@ -1,5 +1,8 @@
 """Search: a query against one library generation.
 
+- ``query``: one search from the words asked to the hits (``Library.search`` is this over the
+  library's ``Reader``): the query checked, the mode chosen, the query encoded, the channels
+  run inside one consistent read, the hits built;
 - ``read``: one consistent generation (catalog snapshot + its vector files; the one before when
   those are damaged);
 - ``visual``: the visual channel (segment and frame vectors, rescored by the best frame);

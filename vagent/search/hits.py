@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from vagent.catalog import Catalog
-from vagent.types import Hit
+from vagent.types import Hit, TextHit
 
 
 @dataclass
@@ -22,7 +21,7 @@ class Ranked:
     frame_time: float | None = None
     segment_score: float = float("nan")
     channels: list[str] = field(default_factory=list)
-    texts: list[dict[str, Any]] = field(default_factory=list)
+    texts: list[TextHit] = field(default_factory=list)
 
 
 def to_hits(catalog: Catalog, ranked: list[Ranked]) -> list[Hit]:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from vagent.catalog import Catalog, SegmentRow, TextSpanRow, VideoRow
 from vagent.search.lexical import Bm25
 from vagent.text.speech import load_words, word_time
+from vagent.types import TextHit
 from vagent.vectors import VectorSet
 
 # A span "matches" the dense-text channel only above this cosine similarity (MiniLM: unrelated
@@ -90,10 +91,16 @@ class TextState:
 QUOTE_CHARS = 2000
 
 
-def _span_view(span: dict[str, Any], query: str = "") -> dict[str, Any]:
-    view = {k: span[k] for k in ("source", "start", "end", "text")}
-    if len(view["text"]) > QUOTE_CHARS:
-        view["text"] = view["text"][:QUOTE_CHARS] + " ..."
+def _span_view(span: dict[str, Any], query: str = "") -> TextHit:
+    text = span["text"]
+    if len(text) > QUOTE_CHARS:
+        text = text[:QUOTE_CHARS] + " ..."
+    view: TextHit = {
+        "source": span["source"],
+        "start": span["start"],
+        "end": span["end"],
+        "text": text,
+    }
     if span.get("words"):  # speech: ``at`` is where the query's words were said
         at = word_time(load_words(span["words"]), query)
         view["at"] = span["start"] if at is None else at
@@ -109,7 +116,7 @@ def text_channels(
     text_q: np.ndarray,
     width: int,
     videos: set[int] | None,
-) -> tuple[dict[str, list[int]], dict[int, list[dict[str, Any]]]]:
+) -> tuple[dict[str, list[int]], dict[int, list[TextHit]]]:
     """Ranked segment ids per text channel, and the matching spans per segment."""
     allowed = None
     if videos is not None:
@@ -129,7 +136,7 @@ def text_channels(
         if videos is None or int(state.span_video[i]) in videos
     ][:width]
     channels: dict[str, list[int]] = {}
-    evidence: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    evidence: dict[int, list[TextHit]] = defaultdict(list)
     for name, span_rank in (("text", dense), ("lexical", lexical)):
         ranked: list[int] = []
         for i in span_rank:
