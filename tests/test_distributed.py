@@ -41,6 +41,9 @@ from vagent.synth import make_video
 NAMESPACES = ["unshare", "--net", "--pid", "--fork", "--mount-proc"]
 PORT = 6379  # inside the test's own network namespace: nothing else listens there
 COLOURS = ["red", "green", "blue", "yellow", "white", "black", "purple", "orange"]
+# Two land before the first driver is killed; the rerun has eight, as many as node two's loss
+# needs (two landed while node two encodes another, whichever node started its worker first).
+VIDEOS = 10
 INDEX_ARGS = ["--encoder", TINY_CLIP, "--text", "none", "--fps", "4", "--dedupe", "off"]
 # Seconds the resumed driver may take to exit once its report is written (it once hung there).
 EXIT_BOUND = 20.0
@@ -66,8 +69,8 @@ def _namespaces() -> str | None:
 def _videos(folder: Path) -> list[Path]:
     folder.mkdir()
     out = []
-    for i, colour in enumerate(COLOURS):
-        other = COLOURS[(i + 3) % len(COLOURS)]
+    for i in range(VIDEOS):
+        colour, other = COLOURS[i % len(COLOURS)], COLOURS[(i + 3 + i // 8) % len(COLOURS)]
         out.append(
             make_video(
                 folder / f"v{i}.mp4", [colour, other], 4.0, size=(160, 120), texture=True, seed=i
