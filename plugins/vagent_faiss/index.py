@@ -14,6 +14,13 @@ every factory string, through add, remove, replace and rebuild:
 An index that needs training (IVF, PQ) starts as an exact ``IDMap2,Flat`` "staging" index and is
 trained on its own vectors once it holds enough of them; searching works throughout. With
 faiss-gpu and a GPU, searches run on the GPU.
+
+Large indexes: the inverted lists of a loaded IVF index are memory-mapped (``IO_FLAG_MMAP``),
+so a search reads only the lists it probes (other indexes are read whole); the first add or
+remove reads the file into memory. A refine factory (``IVF4096,PQ64,Refine(SQfp16)``,
+``...,RFlat``) keeps near-exact vectors beside the PQ codes, in memory: the shortlist
+(``K_FACTOR`` times k) is rescored with them, and frames are reconstructed from them. PQ codes
+are trained without FAISS's polysemous reordering (never used in search here).
 """
 
 from __future__ import annotations
@@ -38,14 +45,47 @@ POINTS_PER_CENTROID = 39
 # Recall knobs a factory string cannot carry: IVF lists probed per query, HNSW beam width.
 NPROBE = 16
 EF_SEARCH = 64
+# A refine index rescores a shortlist of K_FACTOR * k from its base index.
+K_FACTOR = 4
+# Loaded files are mapped, not read: IVF lists stay on disk until probed. (FAISS maps flat
+# codes with IO_FLAG_MMAP_IFC instead, but refuses both flags at once.)
+MMAP = faiss.IO_FLAG_MMAP
 
 
 def _min_train(spec: str) -> int:
     m = re.search(r"IVF(\d+)", spec)
     nlist = int(m.group(1)) if m else 0
-    pq = re.search(r"PQ\d+(?:x(\d+))?", spec)
-    ksub = 2 ** int(pq.group(1) or 8) if pq else 0
+    pq = re.findall(r"PQ\d+(?:x(\d+))?", spec)  # OPQ<m> trains a PQ of 2**8 centroids too
+    ksub = max((2 ** int(bits or 8) for bits in pq), default=0)
     return POINTS_PER_CENTROID * max(nlist, ksub, 1)
+
+
+def _parts(index: Any) -> list[Any]:
+    """``index`` and every index nested in it (IDMap, pre-transform such as OPQ or PCA,
+    refine), downcast to their concrete types."""
+    out, todo = [], [index]
+    while todo:
+        part = todo.pop()
+        part = part if type(part) is not faiss.Index else faiss.downcast_index(part)
+        out.append(part)
+        for attr in ("index", "base_index", "refine_index"):
+            inner = getattr(part, attr, None)
+            if isinstance(inner, faiss.Index):
+                todo.append(faiss.downcast_index(inner))
+    return out
+
+
+def _prepare(index: Any) -> Any:
+    """No polysemous training (index_factory asks for it on ``PQ<m>``: it only reorders codes
+    for Hamming filtering, and took ~99% of IVF-PQ's training time); an IVF nested in a wrapper
+    (OPQ/PCA, refine) gets a direct map so its vectors can be reconstructed."""
+    for part in _parts(index):
+        if hasattr(part, "do_polysemous_training"):
+            part.do_polysemous_training = False
+        nested_ivf = part is not index and isinstance(part, faiss.IndexIVF)
+        if nested_ivf and part.direct_map.type == faiss.DirectMap.NoMap:
+            part.set_direct_map_type(faiss.DirectMap.Array)
+    return index
 
 
 def _ivf(index: Any) -> Any:
@@ -64,10 +104,10 @@ def _inner(index: Any) -> Any:
 def _new(spec: str, dim: int) -> Any:
     bare = faiss.index_factory(dim, spec, faiss.METRIC_INNER_PRODUCT)
     if _ivf(bare) is not None:
-        ivf = _ivf(bare)
+        ivf = _prepare(_ivf(bare))
         ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
         return _tune(ivf)
-    return _tune(faiss.index_factory(dim, f"IDMap2,{spec}", faiss.METRIC_INNER_PRODUCT))
+    return _tune(_prepare(faiss.index_factory(dim, f"IDMap2,{spec}", faiss.METRIC_INNER_PRODUCT)))
 
 
 def _tune(index: Any) -> Any:
@@ -77,6 +117,8 @@ def _tune(index: Any) -> Any:
         ivf.nprobe = min(ivf.nlist, NPROBE)
     if hasattr(inner, "hnsw"):
         inner.hnsw.efSearch = max(inner.hnsw.efSearch, EF_SEARCH)
+    if hasattr(inner, "k_factor"):
+        inner.k_factor = max(inner.k_factor, K_FACTOR)
     return index
 
 
@@ -129,6 +171,7 @@ class FaissIndex(VectorIndex):
         self.train_at = _min_train(spec) if self.needs_training else 0
         self._index = _new("Flat", dim) if self.needs_training else probe
         self._gpu: Any = None
+        self._mapped: str | None = None  # the file the index is memory-mapped from (read-only)
 
     @property
     def staging(self) -> bool:
@@ -150,8 +193,22 @@ class FaissIndex(VectorIndex):
             return _ivf_ids(ivf)
         return faiss.vector_to_array(self._index.id_map).astype(np.int64)
 
+    @property
+    def mapped(self) -> bool:
+        """True while the index is searched from its memory-mapped file."""
+        return self._mapped is not None
+
+    def _writable(self) -> None:
+        """Read a memory-mapped index into memory before it changes (a mapped one is
+        read-only)."""
+        if self._mapped is not None:
+            self._index = _tune(_prepare(self._read(self._mapped, 0)))
+            self._mapped = None
+            self._gpu = None
+
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         ids, vectors = self.checked_batch(ids, vectors, self.ids(), "faiss")
+        self._writable()
         self._index.add_with_ids(vectors, ids)
         self._gpu = None
         if self.staging and self.ntotal >= self.train_at:
@@ -169,6 +226,7 @@ class FaissIndex(VectorIndex):
         ids = np.intersect1d(self.ids(), np.asarray(ids, dtype=np.int64))
         if len(ids) == 0:
             return 0
+        self._writable()
         self._gpu = None
         ivf = _ivf(self._index)
         if ivf is not None:
@@ -250,20 +308,27 @@ class FaissIndex(VectorIndex):
     def load(self, path: str) -> None:
         # read_index returns the concrete, owning object; downcast_index would return a view
         # that dangles once this one is collected.
+        index = self._read(path, MMAP)
+        if index.d != self.dim:
+            raise ValueError(f"faiss: {path} holds {index.d}-d vectors, expected {self.dim}")
+        # only IVF lists are mapped (read-only); any other index was read whole
+        self._mapped = path if any(isinstance(p, faiss.IndexIVF) for p in _parts(index)) else None
+        if isinstance(index, faiss.IndexIDMap2) and _ivf(_inner(index)) is not None:
+            index = _native_ivf(self._read(path, 0))  # rebuilt in memory
+            self._mapped = None
+        ivf = _ivf(index)
+        if ivf is not None and ivf.direct_map.type != faiss.DirectMap.Hashtable:
+            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # reads only the lists' ids
+        self._index = _tune(_prepare(index))
+        self._gpu = None
+
+    @staticmethod
+    def _read(path: str, flags: int) -> Any:
         try:
-            index = faiss.read_index(path)
+            return faiss.read_index(path, flags)
         except RuntimeError as exc:
             why = _first_line(exc)
             raise ValueError(f"faiss: {path} is not a readable index ({why})") from None
-        if index.d != self.dim:
-            raise ValueError(f"faiss: {path} holds {index.d}-d vectors, expected {self.dim}")
-        if isinstance(index, faiss.IndexIDMap2) and _ivf(_inner(index)) is not None:
-            index = _native_ivf(index)
-        ivf = _ivf(index)
-        if ivf is not None and ivf.direct_map.type != faiss.DirectMap.Hashtable:
-            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
-        self._index = _tune(index)
-        self._gpu = None
 
 
 def _first_line(exc: BaseException) -> str:
