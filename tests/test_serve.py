@@ -136,6 +136,29 @@ def test_frame_is_a_jpeg_of_that_moment(client: TestClient) -> None:
     assert client.get(f"/api/videos/{vid}/frame", params={"t": -1}).status_code == 422
 
 
+def test_frames_are_decoded_by_the_decoder_recorded_for_the_video(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vagent.library import core
+
+    d = town_clips(tmp_path / "clips")
+    lib = Library.open(tmp_path / "lib")
+    lib.index([d], encoder="colour", text="none", decoder="pyav/sequential", progress=False)
+    used: list[str] = []
+    real = core.Library.decoder
+
+    def spy(self: Library, video: object = None) -> object:
+        dec = real(self, video)  # type: ignore[arg-type]
+        used.append(dec.id)
+        return dec
+
+    monkeypatch.setattr(core.Library, "decoder", spy)
+    with TestClient(create_app(lib.root, answerer="scripted")) as c:
+        vid = _vid(c, "street.mp4")
+        assert c.get(f"/api/videos/{vid}/frame", params={"t": 15}).status_code == 200
+    assert used == ["pyav/sequential"]
+
+
 def test_token_rule(lib: Library) -> None:
     app = create_app(lib.root, token=TOKEN, load=False)
     with TestClient(app) as c:

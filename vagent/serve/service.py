@@ -14,9 +14,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vagent import plugins
 from vagent.catalog import VideoRow
-from vagent.components import DECODER
 from vagent.errors import VagentError
 from vagent.library import Library
 from vagent.serve.readers import Readers
@@ -74,7 +72,6 @@ class Service:
         self._slots = threading.BoundedSemaphore(ask_workers + ask_queue)
         self._frames: OrderedDict[tuple[int, float], bytes] = OrderedDict()
         self._frames_lock = threading.Lock()
-        self._decoder: Any = None
         self._threads: Threads | None = None  # the threads file, read for history only
         self._threads_lock = threading.Lock()
 
@@ -166,15 +163,13 @@ class Service:
 
     def frame_jpeg(self, video: VideoRow, t: float) -> bytes:
         """The frame at ``t`` seconds as a JPEG at most 480 px wide, decoded by the decoder
-        plugin (cached)."""
+        the catalog recorded for ``video`` (cached)."""
         key = (video.id, round(t, 1))
         with self._frames_lock:
             if key in self._frames:
                 self._frames.move_to_end(key)
                 return self._frames[key]
-        if self._decoder is None:
-            self._decoder = plugins.registry().create(DECODER, DECODER.default_id)
-        batch = self._decoder.frames_at(video.path, [key[1]])
+        batch = self.lib.decoder(video).frames_at(video.path, [key[1]])
         if len(batch) == 0:
             raise VagentError(f"no frame at {t:g} s in {Path(video.path).name}")
         from PIL import Image
