@@ -10,8 +10,8 @@ streamed chunk by chunk and never materialised whole:
   ids are the vector ids;
 - each index (frames, segments) is trained on a sample spread over the library, then filled
   chunk by chunk; the exact top-k of a query sample is kept up to date in the same pass (the
-  ground truth), and the exact vectors are written as float16 to a memory-mapped file used to
-  rescore the shortlist;
+  ground truth), and the exact vectors are appended as float16 to a file whose rows rescore
+  the shortlist (read with ``pread``: a memory map would keep them resident);
 - the built index is written, then opened memory-mapped (``IO_FLAG_MMAP``: inverted lists stay
   on disk, pages come in as lists are probed) and searched one query at a time.
 
@@ -204,11 +204,7 @@ class Kind:
         ivf = faiss.try_extract_index_ivf(index)
         if ivf is not None:
             ivf.nprobe = min(self.cfg.nprobe, ivf.nlist)
-        exact = (
-            np.load(self.dir / f"{self.name}-exact.f16.npy", mmap_mode="r")
-            if self.vectors is not None
-            else None
-        )
+        exact = Rows(self.dir / f"{self.name}-exact.f16.npy") if self.vectors is not None else None
         k, short = self.cfg.k, max(self.cfg.k, self.cfg.rescore)
         plain, rescored, lat = [], [], []
         for q in range(len(self.queries)):
@@ -226,6 +222,8 @@ class Kind:
             truth = set(self.exact_i[q].tolist())
             plain.append(len(truth & set(top[:k].tolist())) / k)
             rescored.append(len(truth & set(ranked.tolist())) / k)
+        if exact is not None:
+            exact.close()
         index_bytes = path.stat().st_size
         exact_bytes = (
             (self.dir / f"{self.name}-exact.f16.npy").stat().st_size if exact is not None else 0
@@ -248,6 +246,31 @@ class Kind:
             f"recall@{k}": round(float(np.mean(rescored)), 4),
             "rescored_from": short if exact is not None else 0,
         }
+
+
+class Rows:
+    """Rows of a float16 ``.npy`` file read with ``pread``, not a memory map: a mapped file's
+    pages (and their neighbours, mapped around each fault) stay in the resident set, so a
+    rescoring pass over random rows would soon show the whole file in RSS."""
+
+    def __init__(self, path: Path) -> None:
+        with open(path, "rb") as f:
+            np.lib.format.read_magic(f)
+            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+            self.offset = f.tell()
+        self.dtype = np.dtype(dtype)
+        self.width = int(shape[1])
+        self.row_bytes = self.width * self.dtype.itemsize
+        self.fd = os.open(path, os.O_RDONLY)
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        data = b"".join(
+            os.pread(self.fd, self.row_bytes, self.offset + int(r) * self.row_bytes) for r in rows
+        )
+        return np.frombuffer(data, self.dtype).reshape(len(rows), self.width)
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 def no_polysemous_training(index: Any) -> None:
