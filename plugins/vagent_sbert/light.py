@@ -22,7 +22,21 @@ POOLING = {
     "pooling_mode_max_tokens": False,
     "pooling_mode_mean_sqrt_len_tokens": False,
 }
-_erf = np.frompyfunc(math.erf, 1, 1)
+# erf as a rational approximation (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7), whole
+# arrays at once in float64: no per-element Python call holding the GIL, no scipy or torch.
+_ERF_P = 0.3275911
+_ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function of each element of ``x`` (float64 out), to within 1.5e-7."""
+    z = np.asarray(x, np.float64)
+    a = np.abs(z)
+    t = 1.0 / (1.0 + _ERF_P * a)
+    poly = np.zeros_like(t)
+    for c in reversed(_ERF_A):
+        poly = (poly + c) * t
+    return np.copysign(1.0 - poly * np.exp(-a * a), z)
 
 
 def _plain_bert(folder: Path) -> dict[str, Any] | None:
@@ -138,7 +152,7 @@ class LightBert:
                 self.eps,
             )
             a = self._dense(x, f"{L}.intermediate.dense")
-            a = 0.5 * a * (1.0 + np.asarray(_erf(a / np.float32(math.sqrt(2.0))), np.float32))
+            a = 0.5 * a * (1.0 + erf(a / np.float32(math.sqrt(2.0))).astype(np.float32))
             x = _layer_norm(
                 self._dense(a.astype(np.float32), f"{L}.output.dense") + x,
                 self._p(f"{L}.output.LayerNorm.weight"),
@@ -149,13 +163,9 @@ class LightBert:
         return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """n strings -> (n, dim) float32, rows L2-normalised. BLAS on one thread: products
-        this small only wait for each other across threads (see ``vagent.threads``)."""
+        """n strings -> (n, dim) float32, rows L2-normalised. BLAS threads are left as they
+        are: a per-call ``threadpool_limits`` cost 1-3 ms a query and, entered and left by
+        concurrent searches (``vagent serve``), could leave BLAS on one thread for good."""
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:
-            return np.stack([self._one(t) for t in texts])
-        with threadpool_limits(1, "blas"):
-            return np.stack([self._one(t) for t in texts])
+        return np.stack([self._one(t) for t in texts])

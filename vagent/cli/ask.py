@@ -138,6 +138,26 @@ def trust_line(res: Any) -> str:
     return f"{conf}, grounded in {cited} moment{'s' if cited != 1 else ''}"
 
 
+class _JudgeOption(click.Option):
+    """``--judge`` whose help lists the registered judges, read when help is shown (the
+    registry is built then, not at import)."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        record = super().get_help_record(ctx)
+        if record is None:
+            return None
+        try:
+            from vagent import plugins
+            from vagent.components import JUDGE
+
+            names = plugins.registry().names(JUDGE)
+        except Exception:  # a broken plugin: help still shows, without the list
+            return record
+        if not names:
+            return record
+        return record[0], f"{record[1]} Available judges: {', '.join(names)}."
+
+
 @click.command(name="eval")
 @click.argument("questions", type=click.Path(dir_okay=False))
 @library_options
@@ -147,7 +167,11 @@ def trust_line(res: Any) -> str:
     "--sample", type=Bounded(LIMIT), help="N questions drawn with --seed (the same every run)."
 )
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
-@click.option("--judge", help="Judge plugin scoring open answers (default none: not scored).")
+@click.option(
+    "--judge",
+    cls=_JudgeOption,
+    help="Judge plugin scoring open answers (default none: not scored).",
+)
 @click.option(
     "--subtitles",
     type=click.Choice(["with", "without"]),

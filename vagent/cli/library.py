@@ -313,10 +313,12 @@ def search(
             f"(at {hms(h.frame_time)}){via}{gone}"
         )
         for t in h.texts[:2]:
+            lang = t.get("language") or "en"  # speech heard in another language: named
+            source = t["source"] if lang == "en" else f"{t['source']} ({lang})"
             if "at" in t:  # speech: quoted where its matching words were said
-                click.echo(f'       {t["source"]} {hms(t["at"])}: "{t["text"][:88]}"')
+                click.echo(f'       {source} {hms(t["at"])}: "{t["text"][:88]}"')
             else:
-                click.echo(f"       {t['source']} {hms(t['start'])}: {t['text'][:90]}")
+                click.echo(f"       {source} {hms(t['start'])}: {t['text'][:90]}")
 
 
 def _weights(text: str | None) -> dict[str, float] | None:
