@@ -23,6 +23,7 @@ import shutil, sys, time
 from pathlib import Path
 from tests.plugins import colour
 from vagent import Library, plugins
+from vagent.components import TEXT_ENCODER
 
 plugins.add_plugin("testcolour", colour)
 root, videos, seconds = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
