@@ -16,6 +16,7 @@ from tests.plugins import colour, scripted
 from vagent import plugins
 from vagent.synth import make_video
 
+REPO = Path(__file__).resolve().parents[1]  # the repository folder (tests live in tests/<part>/)
 COLOUR = "colour"  # encoder id of the test plugin
 TINY_CLIP = "openclip/vagent-tiny-vit/random"  # real open_clip code, random weights, asked by name
 # Subtitles of the agent tests' cooking video: one fact per cue, each in its own segment.

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import REPO
 from vagent.bench.live import free_udp_port, start_sender
 from vagent.catalog import FrameRow, TextSpanRow, VideoRow
 from vagent.cli.live import parse_duration
@@ -29,7 +30,7 @@ from vagent.locking import write_lock
 
 pytestmark = pytest.mark.slow  # real-time streams: seconds each
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 WITH_COLOUR = (
     "import sys; from tests.plugins import colour; from vagent import plugins; "
     "plugins.add_plugin('testcolour', colour); from vagent.cli import main; "

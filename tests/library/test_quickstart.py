@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO
 from vagent.demo import make_videos
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = REPO / "README.md"
 README_ROOT = "/tmp/qs"  # the folder the README's output was made in
 VOLATILE = [
     (re.compile(r"in \d+(\.\d+)? s \(\d+(\.\d+)?x real time\)"), "in T s (Rx real time)"),
@@ -124,7 +125,9 @@ def test_demo_makes_the_quickstart_files_once_and_says_how_to_reach_vagent(
     assert demo._reach_vagent() == "vagent is on your PATH"
 
 
-if __name__ == "__main__":  # regenerate the README's shell block: python -m tests.test_quickstart
+if (
+    __name__ == "__main__"
+):  # regenerate the README's shell block: python -m tests.library.test_quickstart
     root = Path(README_ROOT)
     if root.exists():
         sys.exit(f"{root} exists: remove it first (the README's output is made there)")

@@ -8,13 +8,13 @@ import importlib
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO
 from vagent.contract import CONTRACT, allowed
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 PLUGINS = ROOT / "plugins"
 # the modules issue 11 names, and every module of the contract
 MUST_BE_LIGHT = (

@@ -12,8 +12,10 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from vagent import plugins
+from vagent.cli import cli
 from vagent.components import ASR, ASR_KIND, Utterance, Word
 from vagent.errors import ModelUnavailable
 from vagent.hookspecs import hookimpl
@@ -567,3 +569,22 @@ def test_answerer_gets_the_moments_whole_transcript_bounded_with_its_language(
     # the citation names the language it was heard in (scripted answers with the whole
     # transcript, so which line it quotes is not the point here)
     assert "speech (de) at 0:1" in res.citations[0].why, res.citations[0].why
+
+
+@pytest.mark.slow  # ~14 s: indexes a clip with speech
+@pytest.mark.usefixtures("colour_plugin")
+def test_search_text_output_names_speech_language(tmp_path: Path) -> None:
+    from vagent import Library
+
+    clip = mux(tmp_path / "zug.mp4", np.zeros(24 * RATE, np.float32), 24.0)
+    plugins.add_plugin("testpolyglot", _PolyglotPlugin())
+    try:
+        lib = Library.open("zug")
+        lib.index([str(clip)], encoder="colour", text="speech", asr="polyglot", progress=False)
+        res = CliRunner().invoke(
+            cli, ["search", "Zug München Gleis", "--library", "zug", "-k", "1", "--mode", "text"]
+        )
+    finally:
+        plugins.remove_plugin("testpolyglot")
+    assert res.exit_code == 0, res.output
+    assert 'speech (de) 00:00:14: "Der Zug nach München' in res.stdout, res.stdout

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import COLOUR
+from tests.conftest import COLOUR, REPO
 from vagent import Library
 from vagent.catalog import FrameRow, LibraryRow
 from vagent.errors import LibraryNotFound
@@ -223,7 +223,7 @@ def _vagent(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
-        cwd=Path(__file__).parent.parent,
+        cwd=REPO,
     )
 
 

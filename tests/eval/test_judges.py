@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 
 from vagent import plugins
+from vagent.cli import cli
 from vagent.components import JUDGE
 
 
@@ -22,3 +24,14 @@ def test_f1_gives_partial_credit() -> None:
     assert f1.score("q", "three spoons of salt", "spoons, salt") == pytest.approx(2 / 3)
     assert f1.score("q", "three spoons of salt", "") == 0.0
     assert f1.score("q", "three spoons of salt", "a red car") == 0.0
+
+
+def test_eval_help_lists_the_builtin_judges() -> None:
+    from vagent.components import JUDGE
+
+    names = plugins.registry().names(JUDGE)
+    assert {"exact", "f1"} <= set(names)
+    res = CliRunner().invoke(cli, ["eval", "--help"], terminal_width=400)
+    assert res.exit_code == 0, res.output
+    line = " ".join(res.stdout.split())
+    assert "Available judges: " + ", ".join(names) in line, res.stdout

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import using_plugins
+from tests.conftest import REPO, using_plugins
 from tests.plugins import eager
 from vagent import plugins
 from vagent.agent.choose import default_answerer, default_planner
 from vagent.components import ANSWERER, PLANNER
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 # the core modules issue 11 found naming plugins or reading their insides
 CORE = [
     "vagent/agent/api.py",

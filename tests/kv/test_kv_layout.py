@@ -14,13 +14,14 @@ import pytest
 import torch
 from sqlalchemy import select
 
+from tests.conftest import REPO
 from tests.plugins.memkv import MemoryStore, OrphanBlindStore
 from vagent import Library
 from vagent.catalog.schema import KvRow, SegmentRow
 from vagent.kv import Fingerprint, KvEntry, maintain, verify
 from vagent.testing import run_contract, suite_for
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 CORE = [*sorted((ROOT / "vagent" / "kv").glob("*.py")), ROOT / "vagent" / "cli" / "kv.py"]
 # what only the safetensors store may know: its suffix, format tag, header, folder and reader
 LAYOUT = [r"safetensors", r"vagent-kv/", r"__metadata__", r"""/ ?["']kv["']""", r"\bstruct\b",

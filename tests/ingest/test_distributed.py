@@ -32,7 +32,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import COLOUR, TINY_CLIP, run_vagent
+from tests.conftest import COLOUR, REPO, TINY_CLIP, run_vagent
 from vagent import Library
 from vagent.catalog import FrameRow, SegmentRow, VideoRow
 from vagent.synth import make_video
@@ -120,8 +120,8 @@ def test_index_on_a_two_node_ray_cluster_survives_a_lost_node(tmp_path: Path) ->
     # Ray's socket paths must stay under 108 bytes: a short folder of its own under /tmp
     temp = tempfile.mkdtemp(prefix="vray-", dir="/tmp")
     config = {"videos": str(tmp_path / "videos"), "temp": temp, "home": os.environ["VAGENT_HOME"]}
-    cmd = [*NAMESPACES, sys.executable, "-m", "tests.test_distributed", json.dumps(config)]
-    root = Path(__file__).resolve().parents[1]
+    cmd = [*NAMESPACES, sys.executable, "-m", "tests.ingest.test_distributed", json.dumps(config)]
+    root = REPO
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=420, cwd=root)
     finally:
@@ -217,7 +217,7 @@ def test_a_process_that_imports_vagent_is_never_ended_by_the_watchdog() -> None:
     assert distributed._WATCHING == []
 
 
-# ---- inside the namespaces (python -m tests.test_distributed CONFIG) ----------------------------
+# ---- inside the namespaces (python -m tests.ingest.test_distributed CONFIG) ------------------
 
 
 def _ray(*args: str, env: dict[str, str]) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO
 from vagent import Library
 from vagent.integrity.check import check_library
 from vagent.synth import make_video
@@ -62,7 +63,7 @@ def test_searches_never_fail_while_another_process_writes(tmp_path: Path) -> Non
     lib.search("red", k=3)  # load the encoders before the clock starts
     writer = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(root), str(videos), str(SECONDS)],
-        cwd=Path(__file__).parent.parent,
+        cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

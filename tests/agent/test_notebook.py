@@ -8,9 +8,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.conftest import TINY_CLIP
+from tests.conftest import REPO, TINY_CLIP
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "workflows" / "ask.ipynb"
+NOTEBOOK = REPO / "workflows" / "ask.ipynb"
 
 
 def _text(cell: nbformat.NotebookNode) -> str:

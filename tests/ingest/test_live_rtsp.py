@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_live import _indexer, _item, _lines, _stop, _wait_landed
+from tests.conftest import REPO
+from tests.ingest.test_live import _indexer, _item, _lines, _stop, _wait_landed
 from vagent.library import Library
 
 pytestmark = pytest.mark.slow  # a real-time stream: about 20 s
@@ -104,7 +105,7 @@ def test_rtsp_stream_is_searchable_while_it_plays(
     push = [sys.executable, "-c", PUSH, f"rtsp://127.0.0.1:{source}/cam", str(SECONDS_EACH)]
     pusher = subprocess.Popen(
         [*push, *COLOURS],
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

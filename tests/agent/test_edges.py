@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import COLOUR
+from tests.conftest import COLOUR, REPO
 from tests.conftest import run_vagent as _vagent
 from tests.conftest import vagent_home as _home
 from vagent import Library, vectors
 from vagent.errors import BadName, VagentError
 
 pytestmark = pytest.mark.usefixtures("colour_plugin")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 REAL_WRITE = vectors.write_atomic
 
 

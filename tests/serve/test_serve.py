@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from tests.conftest import TINY_CLIP, free_port, invoke_cli, town_clips, uvicorn_thread
+from tests.conftest import REPO, TINY_CLIP, free_port, invoke_cli, town_clips, uvicorn_thread
 from vagent.cli import cli
 from vagent.library import Library
 from vagent.serve import create_app
@@ -304,7 +304,7 @@ def test_vagent_serve_starts_on_loopback_and_stops_on_sigterm(lib: Library) -> N
     import httpx
 
     port = free_port()
-    root = Path(__file__).resolve().parent.parent
+    root = REPO
     proc = subprocess.Popen(
         [sys.executable, "-c", SERVE, "serve", "-l", str(lib.root), "--port", str(port)],
         cwd=root,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import TINY_CLIP
+from tests.conftest import REPO, TINY_CLIP
 from vagent import hookspecs, plugins
 from vagent.cli.plugins_cmd import plugins_cmd
 from vagent.components import (
@@ -29,7 +29,7 @@ from vagent.components import (
     kinds,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 BUILTINS = {
     ("decoder", "pyav"),
     ("segmenter", "fixed"),

@@ -17,11 +17,11 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.conftest import free_port, run_vagent, town_clips, uvicorn_thread
+from tests.conftest import REPO, free_port, run_vagent, town_clips, uvicorn_thread
 from vagent.library import Library
 from vagent.serve.mcp_server import create_mcp
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 TOOLS = {"search_moments", "ask", "list_videos", "get_frame", "video_info"}
 
 
