@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,27 @@ def udp(tmp_path: Path) -> tuple[Path, int, str]:
     """The test's VAGENT_HOME (set by conftest), a free UDP port on loopback and its URL."""
     port = free_udp_port()
     return tmp_path / "home", port, f"udp://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def _http_folder(served: Path) -> Iterator[int]:
+    """``served`` over HTTP on 127.0.0.1 (Python's http.server in a process), once it listens:
+    yields the port, stops the server after."""
+    port = free_udp_port()  # a free port number (TCP too, on loopback, in practice)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=served,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(50):  # until the server listens
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+                break
+            time.sleep(0.1)
+        yield port
+    finally:
+        _stop(server)
 
 
 def _stop(*procs: subprocess.Popen[str]) -> None:
@@ -222,24 +244,11 @@ def test_mpegts_over_http_lands_in_whole_aligned_chunks(tmp_path: Path) -> None:
     for packet in stream.encode():
         out.mux(packet)
     out.close()
-    port = free_udp_port()  # a free port number (TCP too, on loopback, in practice)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        cwd=served,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with _http_folder(served) as port:
         url = f"http://127.0.0.1:{port}/cam.ts"
-        for _ in range(50):  # until the server listens
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
-                break
-            time.sleep(0.1)
         extra = ("--fps", "1", "--segment-seconds", "2", "--stall", "2", "--retries", "0")
         indexer = _indexer(tmp_path / "home", url, *extra)
         out_text, err = indexer.communicate(timeout=30)
-    finally:
-        _stop(server)
     landed = [x.split("landed ")[1].split(" s")[0] for x in out_text.splitlines() if "landed" in x]
     assert landed == ["0.0-2.0", "2.0-4.0", "4.0-6.0"], out_text
     assert err.strip() == f"error: {url}: stream ended; gave up after 0 retries"
@@ -405,25 +414,12 @@ def test_speech_of_each_chunk_goes_through_the_asr_kind(tmp_path: Path) -> None:
         for packet in stream.encode():
             out.mux(packet)
     out.close()
-    port = free_udp_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        cwd=served,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with _http_folder(served) as port:
         url = f"http://127.0.0.1:{port}/talk.ts"
-        for _ in range(50):  # until the server listens
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
-                break
-            time.sleep(0.1)
         extra = ("--fps", "2", "--segment-seconds", "2", "--stall", "5", "--retries", "0")
         speech = ("--text", "speech", "--asr", "tone")
         indexer = _indexer(tmp_path / "home", url, *extra, *speech, script=WITH_TONE)
         out_text, err = indexer.communicate(timeout=120)
-    finally:
-        _stop(server)
     assert indexer.returncode == 1, err
     assert err.strip().splitlines()[-1] == f"error: {url}: stream ended; gave up after 0 retries"
     assert out_text.count("landed") == 3, out_text
