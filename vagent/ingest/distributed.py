@@ -7,7 +7,7 @@ ever written by the driver. Files travel by path, so every node must see them at
 (shared storage); results come back as NumPy arrays.
 
 - A worker process builds the library's components once and keeps them for the files that
-  follow (``_PARTS``, one per recipe), so models load once per worker, not once per file.
+  follow (``_PARTS``, one per library spec), so models load once per worker, not once per file.
 - Files spread over the nodes (``SPREAD``); at most ``2 x CPUs`` are in flight, the rest wait
   on the driver. Where the cluster has GPUs, each file's task asks for half of one (Ray sets
   ``CUDA_VISIBLE_DEVICES``; the encoders use the GPU they see): not tried here, no GPU.
@@ -50,12 +50,13 @@ from typing import Any
 from sqlalchemy import select
 from tqdm import tqdm
 
-from vagent import plugins
 from vagent.catalog import LibraryRow
 from vagent.errors import BadVideo, VagentError
 from vagent.ingest.commit import NewVideo
 from vagent.ingest.run import IndexRun
 from vagent.ingest.work import FileWork, Job, Options, Parts, Tally, stderr_warn
+from vagent.library.build import Builder
+from vagent.library.spec import LibrarySpec
 from vagent.types import IndexReport
 
 # Ray's retries of a task whose worker process or node died (application errors are not retried).
@@ -76,21 +77,6 @@ class RayUnavailable(VagentError):
     """Ray is not installed, or the cluster cannot be reached."""
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """The component ids a worker builds its ``Parts`` from (the library's pinned settings)."""
-
-    decoder: str
-    encoder: str
-    segmenter: str
-    segment_seconds: float
-    text_encoder: str | None = None
-    ocr: str | None = None
-    subtitles: bool = False
-    captioner: str | None = None
-    asr: str | None = None
-
-
 @dataclass
 class Outcome:
     """What a worker sends back for one file: the video (or why it failed), its counters, the
@@ -103,64 +89,39 @@ class Outcome:
     node: str = ""
 
 
-def recipe_of(run: IndexRun) -> Recipe:
-    """The recipe of ``run``'s components (ids as the library pins them)."""
+def spec_of(run: IndexRun) -> LibrarySpec:
+    """What a worker builds ``run``'s components from: the library's pinned settings (its
+    catalog row, as the library reads it) with the run's decoder; hashable and picklable."""
     with run.catalog.session() as s:
         row = s.scalars(select(LibraryRow).where(LibraryRow.id == run.library_id)).one()
-        p = run.parts
-        return Recipe(
-            decoder=p.decoder.id,
-            encoder=p.encoder.id,
-            segmenter=row.segmenter,
-            segment_seconds=row.segment_seconds,
-            text_encoder=row.text_encoder if p.text_encoder is not None else None,
-            ocr=row.ocr if p.ocr is not None else None,
-            subtitles=p.subtitles,
-            captioner=row.captioner if p.captioner is not None else None,
-            asr=row.asr if p.asr is not None else None,
-        )
+        spec = LibrarySpec.of_row(row)
+    return replace(spec, decoder=run.parts.decoder.id)
 
 
 # ---- worker side -----------------------------------------------------------------------------
 
-_PARTS: dict[Recipe, Parts] = {}  # this worker process's components, built on its first file
+_PARTS: dict[LibrarySpec, Parts] = {}  # this worker process's components, built on its first file
 
 
-def build_parts(recipe: Recipe) -> Parts:
-    """The components of ``recipe``, loaded (a model that cannot load raises VagentError)."""
-    reg = plugins.registry()
-    encoder = reg.create("visual_encoder", recipe.encoder)
-    encoder.load()
-    text_encoder = None
-    if recipe.text_encoder:
-        text_encoder = reg.create("text_encoder", recipe.text_encoder)
-        text_encoder.load()
-    ocr = reg.create("ocr", recipe.ocr) if recipe.ocr else None
-    if ocr is not None:
-        ocr.load()
-    captioner = reg.create("captioner", recipe.captioner) if recipe.captioner else None
-    if captioner is not None:
-        captioner.load()
-    return Parts(
-        decoder=reg.create("decoder", recipe.decoder),
-        encoder=encoder,
-        segmenter=reg.create("segmenter", recipe.segmenter, seconds=recipe.segment_seconds),
-        text_encoder=text_encoder,
-        ocr=ocr,
-        subtitles=recipe.subtitles,
-        captioner=captioner,
-        asr=reg.create("asr", recipe.asr) if recipe.asr else None,  # loads on first audio
-    )
+def build_parts(spec: LibrarySpec) -> Parts:
+    """The components of ``spec``, built by the library's one ``Builder`` (as a local run's
+    are) and loaded now, so a model that cannot load fails the first file, not a later one.
+    The speech recogniser loads on the first file with audio, as locally."""
+    parts = Builder(spec).parts()
+    for model in (parts.encoder, parts.text_encoder, parts.ocr, parts.captioner):
+        if model is not None:
+            model.load()
+    return parts
 
 
-def encode_file(recipe: Recipe, opts: Options, job: Job) -> Outcome:
+def encode_file(spec: LibrarySpec, opts: Options, job: Job) -> Outcome:
     """One file's work on a worker (the body of the Ray task)."""
     import ray
 
     node = ray.get_runtime_context().get_node_id()
-    parts = _PARTS.get(recipe)
+    parts = _PARTS.get(spec)
     if parts is None:
-        parts = _PARTS[recipe] = build_parts(recipe)
+        parts = _PARTS[spec] = build_parts(spec)
     warnings: list[str] = []
     work = FileWork(parts, opts, warnings.append)
     try:
@@ -229,7 +190,7 @@ class _Driver:
 
     def __init__(self, run: IndexRun, ray: Any, total: int) -> None:
         self.run, self.ray = run, ray
-        self.recipe = recipe_of(run)
+        self.spec = spec_of(run)
         self.opts: Options = replace(run.opts, progress=False, ray=None)
         have = ray.cluster_resources()
         gpus = float(have.get("GPU", 0))
@@ -262,7 +223,7 @@ class _Driver:
         if job is None:
             self.bar.update()
             return
-        self.order.append(_Entry(path, job, self.task.remote(self.recipe, self.opts, job)))
+        self.order.append(_Entry(path, job, self.task.remote(self.spec, self.opts, job)))
 
     def land_next(self) -> None:
         e = self.order.popleft()
