@@ -26,7 +26,7 @@ from vagent.agent.context import AgentContext
 from vagent.agent.state import AskTrace, Cited, Picked, QAState, Trace, Turn
 from vagent.agent.threadstore import THREADS_DB, ThreadKeeper
 from vagent.choices import letter, parse
-from vagent.components import DECODER, Answerer
+from vagent.components import ANSWERER, PLANNER, Answerer
 from vagent.errors import EncoderMismatch, UnknownComponent, VagentError
 from vagent.library import Library
 
@@ -151,8 +151,8 @@ class Agent:
         self.ctx = AgentContext(
             library=library,
             answerer=answerer,
-            planner=reg.create("planner", planner_id, answerer=answerer),
-            decoder=reg.create(DECODER, DECODER.default or ""),
+            planner=reg.create(PLANNER, planner_id, answerer=answerer),
+            decoder=library.decoder(),  # the default one; gather uses each video's own
             config=config,
             choice=choice,
         )
@@ -189,7 +189,7 @@ class Agent:
         else:
             why = "asked for"
         lib.load_models()
-        ans: Answerer = reg.create("answerer", answerer, device=device, encoder=lib.encoder())
+        ans = reg.create(ANSWERER, answerer, device=device, encoder=lib.encoder())
         if ans.embedding_space is not None and ans.embedding_space != row.embedding_space:
             raise EncoderMismatch(
                 f"answerer '{ans.id}' scores in embedding space {ans.embedding_space}, but "
