@@ -33,7 +33,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("content")
     return {
         kind: content_video(d / f"{kind}.mp4", kind, 30.0, size=(320, 180), fps=10, hold=5.0)
-        for kind in ("slides", "motion", "meeting")
+        for kind in ("slides", "motion")
     }
 
 
@@ -246,47 +246,3 @@ def test_watch_indexes_a_recording_while_it_is_written(colour_plugin: None, tmp_
     assert out.exit_code == 0, out.output
     passes = [json.loads(c + "}") for c in out.stdout.split("\n}\n") if c.strip()]
     assert any(p["grown"] for p in passes)
-
-
-def _ocr_spans(folder: Path) -> list[tuple[float, float, str]]:
-    db = next(folder.glob("*.db"))
-    with sqlite3.connect(db) as con:
-        rows = con.execute(
-            "SELECT start, end, text FROM text_spans WHERE source = 'ocr' ORDER BY start, text"
-        ).fetchall()
-    return [(float(a), float(b), str(t)) for a, b, t in rows]
-
-
-@pytest.mark.parametrize(("kind", "read_off"), [("slides", 7), ("meeting", 24)])
-def test_ocr_reads_only_the_frames_dedupe_encoded(
-    colour_plugin: None, clips: dict[str, Path], tmp_path: Path, kind: str, read_off: int
-) -> None:
-    from tests.conftest import using_plugins
-    from tests.plugins import countocr
-
-    reads = {}
-    with using_plugins(countocr):
-        for name, dedupe in (("on", True), ("off", False)):
-            countocr.reset()
-            lib = Library.open(tmp_path / name)
-            report = lib.index(
-                [clips[kind]],
-                encoder=COLOUR,
-                text="ocr",
-                ocr="countocr",
-                segment_seconds=5.0,
-                dedupe=dedupe,
-                progress=False,
-            )
-            assert report.ok
-            reads[name] = (countocr.FRAMES_READ[0], report.frames_encoded)
-    # dedupe on: the 6 frames encoded (one per scene) are the only frames read; off: every
-    # frame OCR's own same-picture check does not skip (the moving inset and the noise stay
-    # under its threshold on most held slides; the bobbing faces of a meeting do not)
-    assert reads == {"on": (6, 6), "off": (read_off, 30)}
-    # a reused frame takes the lines of the frame encoded before it: the same spans as reading it
-    spans = _ocr_spans(tmp_path / "on")
-    assert spans == _ocr_spans(tmp_path / "off")
-    if kind == "slides":  # one span per slide, named by its colour (the meeting's mean is one)
-        assert spans[:2] == [(0.0, 5.0, "slide colour red"), (5.0, 10.0, "slide colour green")]
-        assert len(spans) == 6

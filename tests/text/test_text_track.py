@@ -136,29 +136,6 @@ def test_ocr_track_merges_repeats_and_skips_unchanged_frames() -> None:
     assert ocr.calls == 3 and track.frames_reused == 7
 
 
-def test_ocr_track_does_not_read_frames_dedupe_reused() -> None:
-    class Counting:
-        id = "counting"
-        calls = 0
-
-        def read(self, images: np.ndarray) -> list[list[str]]:
-            self.calls += len(images)
-            return [[f"LEVEL {int(img.mean())}"] for img in images]
-
-        def load(self) -> None:
-            pass
-
-    ocr = Counting()
-    track = OcrTrack(ocr, period=1.0)  # type: ignore[arg-type]
-    frames = np.stack([np.full((40, 40, 3), v, np.uint8) for v in (10, 12, 60, 200, 202, 204)])
-    encoded = np.array([True, False, True, True, False, False])  # 12 and 60 differ to OCR's eye
-    track.add(np.arange(3.0), frames[:3], encoded[:3])
-    track.add(np.arange(3.0, 6.0), frames[3:], encoded[3:])
-    spans = [(s.start, s.end, s.text) for s in track.finish()]
-    assert spans == [(0.0, 2.0, "LEVEL 10"), (2.0, 3.0, "LEVEL 60"), (3.0, 6.0, "LEVEL 200")]
-    assert ocr.calls == 3 and track.frames_read == 3 and track.frames_reused == 3
-
-
 def test_bm25_only_returns_matches() -> None:
     bm = Bm25(["the cat sat", "a dog ran", "cat and dog 4721"])
     assert [i for i, _ in bm.search("cat", 5)] == [0, 2]

@@ -3,7 +3,7 @@ drains it, so both run together and memory holds a few batches whatever the vide
 
 With ``dedupe`` on, the decoder thread also marks near-duplicates of the last frame encoded
 (``vagent.ingest.dedupe``); the encoder skips them and they reuse that frame's vector, so every
-sampled frame still has a vector. The same mask goes to ``on_batch``, so that OCR skips them too."""
+sampled frame still has a vector."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def encode_video(
     fps: float,
     batch_size: int = 32,
     queue_batches: int = 3,
-    on_batch: Callable[[FrameBatch, np.ndarray | None], None] | None = None,
+    on_batch: Callable[[FrameBatch], None] | None = None,
     short_side: int | None = None,
     dedupe: bool = False,
     after: float | None = None,
@@ -61,12 +61,9 @@ def encode_video(
 
     Frames are decoded with their short side at ``short_side`` (default: the encoder's input
     size; larger when another consumer, OCR, needs detail). ``on_batch`` sees every batch after
-    it is encoded (all of its frames, duplicates included) with the dedupe mask (True: the frame
-    was encoded; False: it reused the vector of the last frame encoded; ``None`` with dedupe
-    off), so that other readers of frames can reuse their results the same way. Errors raised
-    by the decoder (in its thread) are re-raised here. ``after``: only frames later than this
-    time (seconds) are encoded and returned (a grown file whose earlier frames are already
-    indexed).
+    it is encoded (all of its frames, duplicates included). Errors raised by the decoder (in its
+    thread) are re-raised here. ``after``: only frames later than this time (seconds) are
+    encoded and returned (a grown file whose earlier frames are already indexed).
     """
     size = frame_size(info, short_side or encoder.input_size)
     q: queue.Queue[object] = queue.Queue(maxsize=queue_batches)
@@ -116,7 +113,7 @@ def encode_video(
                 vectors.append(_fill(encoder, item.images, keep, last))
                 last = vectors[-1][-1]
             if on_batch is not None:
-                on_batch(item, keep)
+                on_batch(item)
             del item, got
             release_freed_memory()
     finally:

@@ -281,9 +281,9 @@ class FileWork:
                 p.captioner, o.caption_seconds, lambda m: self.warn(f"{path}: {m}")
             )
 
-        def each(batch: FrameBatch, encoded: np.ndarray | None) -> None:
-            if track is not None:  # dedupe's reused frames are not read: they reuse its lines
-                track.add(batch.times, batch.images, encoded)
+        def each(batch: FrameBatch) -> None:
+            if track is not None:
+                track.add(batch.times, batch.images)
             if captions is not None:
                 captions.add(batch.times, batch.images)
             step(batch)

@@ -1,15 +1,9 @@
 """Building a video's text spans: on-screen text from OCR on sampled frames, and subtitles.
 
 OCR runs on every sampled frame unless the frame looks the same as the last one read (a static
-slide, a paused scene), or dedupe judged it a near-duplicate of the last frame encoded (it reused
-that frame's vector): then the previous lines are reused. The second is an approximation: dedupe
-lets up to ``vagent.ingest.dedupe.MAX_CHANGED`` of a frame's signature cells change, so text that
-appears or changes in a small area (a new bullet, a ticking clock) while the rest holds still is
-read only when the next frame is encoded, and lines that leave in such a frame last until then.
-
-Each recognised line is tracked across consecutive frames and becomes one span from its first to
-its last appearance; lines with fewer than 3 letters or digits are dropped (false positives on
-textures).
+slide, a paused scene): then the previous lines are reused. Each recognised line is tracked
+across consecutive frames and becomes one span from its first to its last appearance; lines with
+fewer than 3 letters or digits are dropped (false positives on textures).
 """
 
 from __future__ import annotations
@@ -55,17 +49,12 @@ class OcrTrack:
     _open: dict[str, tuple[float, float, str]] = field(default_factory=dict)
     spans: list[TextSpan] = field(default_factory=list)
 
-    def add(self, times: np.ndarray, images: np.ndarray, encoded: np.ndarray | None = None) -> None:
-        """Read the frames at ``times``. ``encoded``: dedupe's mask (False for a frame that reused
-        the vector of the last frame encoded); such frames are not read and take the lines of
-        the frame before them, as frames that look the same as the last one read do."""
+    def add(self, times: np.ndarray, images: np.ndarray) -> None:
         todo: list[int] = []
+        thumbs = [_thumb(img) for img in images]
         lines: list[list[str] | None] = [None] * len(images)
         last = self._last_thumb
-        for i, img in enumerate(images):
-            if encoded is not None and not encoded[i]:
-                continue  # dedupe's near-duplicate of the last frame encoded: reuse below
-            th = _thumb(img)
+        for i, th in enumerate(thumbs):
             if last is not None and float(np.abs(th - last).mean()) < SAME_FRAME_LEVELS:
                 continue  # same picture as the previous frame: reuse its lines below
             todo.append(i)
