@@ -132,6 +132,19 @@ class IndexReport:
     def ok(self) -> bool:
         return not self.failed
 
+    @property
+    def did_something(self) -> bool:
+        """Some file is in (indexed, replaced, moved, grown) or was already (skipped)."""
+        return bool(self.indexed or self.replaced or self.moved or self.skipped or self.grown)
+
+    @property
+    def exit_code(self) -> int:
+        """What ``vagent index`` exits with: 0; 1 some files failed, the rest are in; 2 nothing
+        was done."""
+        if not self.failed:
+            return 0
+        return 1 if self.did_something else 2
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["failed"] = [{"path": p, "reason": r} for p, r in self.failed]

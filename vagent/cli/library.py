@@ -185,7 +185,7 @@ def index(
         progress = not as_json and sys.stderr.isatty()
         report = lib.index(list(paths), spec, progress=progress)
     except DiskFull as exc:
-        if not (isinstance(exc.report, IndexReport) and _did_something(exc.report)):
+        if not (isinstance(exc.report, IndexReport) and exc.report.did_something):
             raise  # nothing landed: one line, exit 2
         _print_report(lib.name, exc.report, as_json, None, None)
         click.echo(f"error: {exc}", err=True)
@@ -197,7 +197,7 @@ def index(
         kv_report = build_caches(lib, kv_answerer, progress=not as_json and sys.stderr.isatty())
     _print_report(lib.name, report, as_json, kv_answerer, kv_report)
     if report.failed:
-        sys.exit(1 if _did_something(report) else 2)
+        sys.exit(report.exit_code)
 
 
 def _index_id(kind: str | None, factory: str | None, uri: str | None) -> str | None:
@@ -209,11 +209,6 @@ def _index_id(kind: str | None, factory: str | None, uri: str | None) -> str | N
     if uri:
         raise click.UsageError("--index-uri applies to --index milvus only")
     return f"faiss/{factory}" if factory else None
-
-
-def _did_something(report: IndexReport) -> bool:
-    """Exit 1 (some files failed, the rest are in) rather than 2 (nothing was done)."""
-    return bool(report.indexed or report.replaced or report.moved or report.skipped or report.grown)
 
 
 def _print_report(

@@ -308,14 +308,6 @@ def shutdown(ray: Any, seconds: float = SHUTDOWN_SECONDS) -> bool:
     return False
 
 
-def exit_code(report: IndexReport) -> int:
-    """The exit code ``vagent index`` gives ``report`` (0; 1 some failed; 2 all failed)."""
-    if not report.failed:
-        return 0
-    done = report.indexed or report.replaced or report.moved or report.skipped or report.grown
-    return 1 if done else 2
-
-
 _WATCHING: list[threading.Thread] = []  # at most one watchdog a process
 
 
@@ -344,7 +336,7 @@ def exit_watchdog(report: IndexReport, seconds: float = EXIT_SECONDS) -> None:
             with contextlib.suppress(Exception):
                 if stream is not None:
                     stream.flush()
-        os._exit(exit_code(report))
+        os._exit(report.exit_code)
 
     # the backstop, armed at exit (before Ray's exit handler runs), needs no interpreter: it
     # fires even once Python threads no longer run (a hang while the interpreter is finalized)
