@@ -41,15 +41,16 @@ class AgentContext:
     choice: Picked = field(default_factory=Picked)
     progress: Callable[[str, float, Trace], None] | None = None
     """Called after each node with its name, seconds and trace info (``vagent ask``'s lines)."""
-    _decoders: dict[int, Decoder] | None = None
+    _decoders: dict[int, Decoder] = field(default_factory=dict)
 
     def decoder_for(self, video_id: int) -> Decoder:
         """The decoder ``video_id`` was indexed with (the catalog records it per video), else
-        ``decoder`` (the default one): frames are decoded again the way they were first."""
-        if self._decoders is None:
-            rows = self.library.videos()
-            self._decoders = {v.id: self.library.decoder(v) for v in rows}
-        return self._decoders.get(video_id, self.decoder)
+        ``decoder`` (the default one): frames are decoded again the way they were first. Only
+        the videos asked about are read from the catalog."""
+        if video_id not in self._decoders:
+            row = self.library.catalog.videos_by_id([video_id]).get(video_id)
+            self._decoders[video_id] = self.library.decoder(row) if row else self.decoder
+        return self._decoders[video_id]
 
     @contextmanager
     def model_call(self) -> Iterator[None]:
