@@ -10,32 +10,55 @@ Indexing speed of the text track is reported in video-seconds per wall-second.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import statistics
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from vagent.bench import haystack
 from vagent.bench.needles import NEEDLES, SPOKEN, check
 from vagent.components import ANSWERER
+from vagent.errors import VagentError
 from vagent.library import Library
 
 CACHE = Path(".bench")
 ENCODER = "openclip/vagent-tiny-vit/random"  # the visual channel plays no part in text search
+HAYSTACK_VERSION = 2  # bump when haystack.build makes different files for the same plan
+
+
+MODALITIES = ("on-screen", "subtitle", "spoken")
+# The text track that finds each kind of needle.
+TRACKS = {"subtitle": "subtitles", "on-screen": "ocr", "spoken": "speech"}
+
+
+def tracks(modalities: Sequence[str]) -> str:
+    """The ``--text`` value a haystack with these needles is indexed with: only the tracks
+    its needles need (no OCR when no needle is on screen)."""
+    return ",".join(t for m, t in TRACKS.items() if m in modalities)
 
 
 def plan(
-    seconds: float, depths: list[float], shift: int, spoken: bool = False
+    seconds: float,
+    depths: list[float],
+    shift: int,
+    spoken: bool = False,
+    modalities: Sequence[str] = ("on-screen", "subtitle"),
 ) -> list[dict[str, Any]]:
-    """One on-screen and one subtitle needle per depth, different sentences, 20 s apart; with
-    ``spoken``, a spoken one too, 40 s after the on-screen one (sentences of its own)."""
+    """One on-screen and one subtitle needle per depth (those in ``modalities``), different
+    sentences, 20 s apart; with ``spoken``, a spoken one too, 40 s after the on-screen one
+    (sentences of its own)."""
     rows = []
     for j, depth in enumerate(depths):
         t = round(depth * (seconds - 60.0), 1)
         for m, (modality, offset) in enumerate((("on-screen", 0.0), ("subtitle", 20.0))):
+            if modality not in modalities:
+                continue
             needle = NEEDLES[(2 * j + m + shift) % len(NEEDLES)]
             rows.append(
                 {"depth": depth, "modality": modality, "time": t + offset, "needle": needle}
@@ -59,39 +82,57 @@ def run(
     k: int = 5,
     answerer: str | None = ANSWERER.default,
     planner: str | None = None,
+    needles: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Recall@1/5 of every needle question; with ``answerer`` (None: retrieval only) each is
     also asked end to end through the agent (``planner``: None for the default), and the answer
-    checked for the needle's words."""
+    checked for the needle's words. ``needles``: the kinds hidden (from MODALITIES; None: all,
+    spoken ones where espeak-ng is installed); the haystack is indexed with only the text
+    tracks they need, and without on-screen needles its frames are small (160x120) and it has
+    no filler titles or subtitles."""
     check()
+    asked = tuple(MODALITIES if needles is None else needles)
+    if unknown := [m for m in asked if m not in MODALITIES]:
+        raise VagentError(f"unknown needle kind {unknown[0]!r} (choose from {MODALITIES})")
+    voice = shutil.which("espeak-ng") is not None  # spoken needles need a voice
+    if needles is not None and "spoken" in asked and not voice:
+        raise VagentError("spoken needles are said by espeak-ng, which is not installed")
+    spoken = voice and "spoken" in asked
+    modalities = [m for m in MODALITIES if m in asked and (m != "spoken" or spoken)]
+    if not modalities:
+        raise VagentError("no needle kind to hide")
+    text = tracks(modalities)
+    size = (320, 240) if "on-screen" in modalities else (160, 120)
+    titles = "on-screen" in modalities or "subtitle" in modalities
     CACHE.mkdir(exist_ok=True)
     rows: list[dict[str, Any]] = []
     speed: dict[str, float] = {}
     ocr: dict[str, dict[str, int]] = {}
-    spoken = shutil.which("espeak-ng") is not None  # spoken needles need a voice
+    share: dict[str, float] = {}
     for li, h in enumerate(hours):
         seconds = round(h * 3600)
-        needles = plan(seconds, depths, shift=li, spoken=spoken)
-        voice = "-spoken" if spoken else ""
-        path = CACHE / f"haystack-{seconds}s-{len(depths)}d-{li}{voice}.mp4"
+        placed = plan(seconds, depths, shift=li, spoken=spoken, modalities=modalities)
+        tag = hashlib.sha1(repr((depths, modalities, size, HAYSTACK_VERSION)).encode()).hexdigest()[
+            :8
+        ]
+        path = CACHE / f"haystack-{seconds}s-{len(depths)}d-{li}-{tag}.mp4"
         if not path.exists():
             haystack.build(
                 path,
                 seconds,
-                [
-                    (n["time"], n["needle"].sentence)
-                    for n in needles
-                    if n["modality"] == "on-screen"
-                ],
-                [(n["time"], n["needle"].sentence) for n in needles if n["modality"] == "subtitle"],
+                [(n["time"], n["needle"].sentence) for n in placed if n["modality"] == "on-screen"],
+                [(n["time"], n["needle"].sentence) for n in placed if n["modality"] == "subtitle"],
+                size=size,
                 spoken=[
-                    (n["time"], n["needle"].sentence) for n in needles if n["modality"] == "spoken"
+                    (n["time"], n["needle"].sentence) for n in placed if n["modality"] == "spoken"
                 ],
+                titles=titles,
             )
+        if spoken:
+            share[f"{h:g}h"] = json.loads(path.with_suffix(".json").read_text())["speech_share"]
         with tempfile.TemporaryDirectory() as tmp:
             lib = Library.open(Path(tmp) / "needle")
             t0 = time.perf_counter()
-            text = "subtitles,ocr,speech" if spoken else "subtitles,ocr"
             report = lib.index([str(path)], encoder=ENCODER, text=text, progress=False)
             wall = time.perf_counter() - t0
             if report.failed:
@@ -99,7 +140,7 @@ def run(
             speed[f"{h:g}h"] = round(seconds / wall, 2)
             ocr[f"{h:g}h"] = {"read": report.ocr_frames_read, "reused": report.ocr_frames_reused}
             video = str(path.resolve())
-            for n in needles:
+            for n in placed:
                 for kind, q in (
                     ("shares-words", n["needle"].question),
                     ("reworded", n["needle"].reworded),
@@ -127,6 +168,9 @@ def run(
         "summary": summarise(rows),
         "index_video_s_per_s": speed,
         "ocr_frames": ocr,
+        "needles": modalities,
+        "text_tracks": text,
+        "speech_share": share,
     }
 
 

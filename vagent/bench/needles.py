@@ -113,6 +113,36 @@ SPOKEN = [
         "Where do travellers board for Austria's capital by rail?",
         "platform nine",
     ),
+    Needle(
+        "The dentist appointment was changed to half past two",
+        "When is the dentist appointment?",
+        "What hour should I see the tooth doctor?",
+        "half past two",
+    ),
+    Needle(
+        "Our team lunch will be at the Italian restaurant by the river",
+        "Where will the team lunch be?",
+        "Where are colleagues eating together at midday?",
+        "Italian restaurant",
+    ),
+    Needle(
+        "The library fine for late books is fifty cents a day",
+        "How much is the library fine for late books?",
+        "What penalty applies when borrowed novels come back overdue?",
+        "fifty cents",
+    ),
+    Needle(
+        "Tom broke his left arm while skiing in Switzerland",
+        "How did Tom break his arm?",
+        "What caused the injury on the winter holiday in the Alps?",
+        "skiing",
+    ),
+    Needle(
+        "The new swimming pool opens on the first of August",
+        "When does the new swimming pool open?",
+        "On which date can people start bathing at the leisure centre?",
+        "first of August",
+    ),
 ]
 
 

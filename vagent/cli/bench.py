@@ -150,6 +150,21 @@ def ingest(
         click.echo(f"naive: {r['naive']}")
 
 
+def _needle_kinds(value: str | None) -> list[str] | None:
+    from vagent.bench.needle import MODALITIES
+
+    if value is None:
+        return None
+    kinds = [v.strip() for v in value.split(",") if v.strip()]
+    bad = [v for v in kinds if v not in MODALITIES]
+    if bad or not kinds:
+        raise click.BadParameter(
+            f"{bad[0] if bad else value!r}: choose from {', '.join(MODALITIES)}",
+            param_hint="--needles",
+        )
+    return kinds
+
+
 @bench.command("needle")
 @click.option(
     "--hours",
@@ -176,6 +191,13 @@ def ingest(
     help="Also ask every question end to end with this answerer; 'none' for retrieval only.",
 )
 @click.option("--planner", help="Planner id for those questions (default as `vagent ask`).")
+@click.option(
+    "--needles",
+    callback=lambda _c, _p, v: _needle_kinds(v),
+    help="Needle kinds to hide, comma-separated from on-screen, subtitle, spoken (default: "
+    "all, spoken where espeak-ng is installed); the haystack is indexed with only the text "
+    "tracks they need (e.g. spoken: speech alone, no OCR, small frames).",
+)
 @json_option
 @guarded
 def needle(
@@ -185,13 +207,15 @@ def needle(
     plot: str | None,
     answerer: str,
     planner: str | None,
+    needles: list[str] | None,
     as_json: bool,
 ) -> None:
-    """Hide sentences on screen and in subtitles of long videos, then search for them and ask."""
+    """Hide sentences on screen, in subtitles and in speech of long videos, then search for
+    them and ask."""
     from vagent.bench import needle as b
 
     ans = None if answerer == "none" else answerer
-    r = b.run(hours, depths, k, ans, planner)
+    r = b.run(hours, depths, k, ans, planner, needles)
     if plot:
         b.heatmap(r["rows"], plot)
     if as_json:
@@ -225,9 +249,11 @@ def needle(
             )
     for h, s in r["index_video_s_per_s"].items():
         o = r["ocr_frames"][h]
+        speech = r["speech_share"].get(h)
         click.echo(
-            f"indexing {h} haystack (subtitles + OCR at 1 fps): {s:.1f} video-s per wall-s; "
+            f"indexing {h} haystack ({r['text_tracks']}): {s:.1f} video-s per wall-s; "
             f"OCR read {o['read']} frames, reused {o['reused']} unchanged"
+            + (f"; {speech:.0%} of it speech" if speech is not None else "")
         )
     missed = [row for row in r["rows"] if row["rank"] is None]
     for row in missed[:10]:
