@@ -82,6 +82,36 @@ def test_bench_scale_bad_hours(tmp_path: Path) -> None:
     assert not (tmp_path / "libs").exists()
 
 
+@pytest.mark.slow
+def test_bench_scale_per_kind_factory_sq8_rescoring_and_sweep(tmp_path: Path) -> None:
+    out = tmp_path / "libs"
+    proc = _scale(
+        tmp_path,
+        *("--hours", "1", "--dim", "32", "--queries", "10", "--dir", str(out), "--json"),
+        *("--factory", "IVF32,PQ8x4", "--segment-factory", "IVF8,PQ4x4"),
+        *("--rescore", "50", "--rescore-codec", "sq8"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    frames, segments = r["frames"], r["segments"]
+    assert frames["factory"] == "IVF32,PQ8x4" and segments["factory"] == "IVF8,PQ4x4"
+    assert faiss.extract_index_ivf(faiss.read_index(str(out / "1h" / "segments.faiss"))).nlist == 8
+    # frames rescore from 8-bit codes (a byte a dimension), segments from float16 (two)
+    assert frames["rescore_codec"] == "sq8" and segments["rescore_codec"] == "f16"
+    header = 128  # numpy's .npy header for these shapes
+    assert frames["rescore_bytes"] == 3600 * 32 + header
+    assert segments["rescore_bytes"] == 360 * 32 * 2 + header
+    assert frames["recall@10"] >= 0.7 and frames["rescored_from"] == 50
+    # the same index searched at twice the lists probed and twice the shortlist
+    assert set(frames["sweep"]) == {
+        "nprobe 64, shortlist 50",
+        "nprobe 32, shortlist 100",
+        "nprobe 64, shortlist 100",
+    }
+    for v in frames["sweep"].values():
+        assert 0 < v["search_p50_ms"] <= v["search_p95_ms"] and 0 <= v["recall@10"] <= 1
+
+
 # ---- `vagent index` with the large-index factories (the FAISS plugin on small data) ---------
 
 

@@ -40,6 +40,7 @@ CONCEPTS = 2048
 SCENE_SECONDS = 30.0
 TRAIN_CAP = 200_000
 POINTS_PER_CENTROID = 39
+CODECS = ("f16", "sq8")  # the rescoring file: float16, or FAISS's 8-bit scalar quantizer
 
 
 @dataclass
@@ -48,11 +49,14 @@ class Config:
     dim: int = 512
     fps: float = 1.0
     segment_seconds: float = 10.0
-    factory: str | None = None  # default: IVF<nlist>,PQ<dim/8>, nlist from the vector count
+    factory: str | None = None  # frames; default: IVF<nlist>,PQ<dim/8>, nlist from the count
+    segment_factory: str | None = None  # segments; default: ``factory``, else by count
     nprobe: int = 32
     queries: int = 200
     k: int = 10
-    rescore: int = 100  # shortlist rescored with the exact vectors (0: off)
+    rescore: int = 200  # shortlist rescored with the exact vectors (0: off)
+    rescore_codec: str = "f16"  # frames' rescoring file: f16, or sq8 (half the bytes)
+    sweep: bool = True  # also report recall and latency at 2x nprobe and 2x the shortlist
     chunk_videos: int = 8
     seed: int = 0
 
@@ -122,15 +126,20 @@ class Synth:
             yield v0, np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def default_factory(n: int, dim: int) -> str:
-    """IVF with about 4 sqrt(n) lists (a power of two, at least 16), PQ of dim/8 bytes."""
+def default_nlist(n: int) -> int:
+    """About 4 sqrt(n) lists, a power of two, at least 16."""
     nlist = 16
     while nlist * 2 <= 4 * np.sqrt(n):
         nlist *= 2
+    return nlist
+
+
+def default_factory(n: int, dim: int) -> str:
+    """IVF with ``default_nlist(n)`` lists, PQ of dim/8 bytes."""
     m = max(8, dim // 8)
     while dim % m:
         m //= 2
-    return f"IVF{nlist},PQ{m}"
+    return f"IVF{default_nlist(n)},PQ{m}"
 
 
 @dataclass
@@ -146,7 +155,9 @@ class Kind:
     index: Any = None
     exact_s: np.ndarray = field(init=False)
     exact_i: np.ndarray = field(init=False)
-    vectors: Any = None  # the open float16 file of exact vectors (rescoring), appended to
+    vectors: Any = None  # the open file of exact vectors (rescoring), appended to
+    codec: str = "f16"
+    sq: Any = None  # the trained 8-bit scalar quantizer of an sq8 rescoring file
     added: int = 0
     train_s: float = 0.0
     add_s: float = 0.0
@@ -158,9 +169,25 @@ class Kind:
         if self.cfg.rescore:
             # Appended through a plain file rather than written through a memory map: written
             # pages of a map stay in this process's resident set (and its peak RSS).
-            self.vectors = open(self.dir / f"{self.name}-exact.f16.npy", "wb")  # noqa: SIM115
-            header = {"descr": "<f2", "fortran_order": False, "shape": (self.total, self.cfg.dim)}
+            self.vectors = open(self.exact_path, "wb")  # noqa: SIM115
+            descr = "<f2" if self.codec == "f16" else "|u1"
+            header = {"descr": descr, "fortran_order": False, "shape": (self.total, self.cfg.dim)}
             np.lib.format.write_array_header_1_0(self.vectors, header)
+            if self.codec == "sq8":
+                import faiss
+
+                self.sq = faiss.ScalarQuantizer(self.cfg.dim, faiss.ScalarQuantizer.QT_8bit)
+
+    @property
+    def exact_path(self) -> Path:
+        return self.dir / f"{self.name}-exact.{self.codec}.npy"
+
+    def decode(self, rows: np.ndarray) -> np.ndarray:
+        """Rows of the rescoring file as float32 vectors."""
+        if self.sq is None:
+            return rows.astype(np.float32)
+        out: np.ndarray = self.sq.decode(np.ascontiguousarray(rows))
+        return out
 
     def train(self, sample: np.ndarray) -> None:
         import faiss
@@ -169,6 +196,8 @@ class Kind:
         self.index = faiss.index_factory(self.cfg.dim, self.factory, faiss.METRIC_INNER_PRODUCT)
         no_polysemous_training(self.index)
         self.index.train(sample)
+        if self.sq is not None:
+            self.sq.train(sample)
         self.train_s = time.perf_counter() - t0
 
     def add(self, x: np.ndarray) -> None:
@@ -176,7 +205,8 @@ class Kind:
         t0 = time.perf_counter()
         self.index.add_with_ids(x, ids)
         if self.vectors is not None:
-            self.vectors.write(x.astype("<f2").tobytes())
+            codes = x.astype("<f2") if self.sq is None else self.sq.compute_codes(x)
+            self.vectors.write(codes.tobytes())
         self.add_s += time.perf_counter() - t0
         # the ground truth: exact top-k over everything so far
         sims = self.queries @ x.T
@@ -201,34 +231,23 @@ class Kind:
         if self.vectors is not None:
             self.vectors.close()
         index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP)
-        ivf = faiss.try_extract_index_ivf(index)
-        if ivf is not None:
-            ivf.nprobe = min(self.cfg.nprobe, ivf.nlist)
-        exact = Rows(self.dir / f"{self.name}-exact.f16.npy") if self.vectors is not None else None
-        k, short = self.cfg.k, max(self.cfg.k, self.cfg.rescore)
-        plain, rescored, lat = [], [], []
-        for q in range(len(self.queries)):
-            query = self.queries[q : q + 1]
-            t = time.perf_counter()
-            _, got = index.search(query, short if exact is not None else k)
-            top = got[0][got[0] >= 0]
-            if exact is not None and len(top):
-                cand = exact[np.sort(top) - 1].astype(np.float32)
-                best = np.argsort(-(cand @ query[0]), kind="stable")[:k]
-                ranked = np.sort(top)[best]
-            else:
-                ranked = top[:k]
-            lat.append(time.perf_counter() - t)
-            truth = set(self.exact_i[q].tolist())
-            plain.append(len(truth & set(top[:k].tolist())) / k)
-            rescored.append(len(truth & set(ranked.tolist())) / k)
+        exact = Rows(self.exact_path) if self.vectors is not None else None
+        k, short = self.cfg.k, max(self.cfg.k, self.cfg.rescore) if exact is not None else 0
+        got = self._search(index, exact, self.cfg.nprobe, short)
+        sweep = {}
+        if self.cfg.sweep:
+            for nprobe, rescore in ((2, 1), (1, 2), (2, 2)):
+                np_, sl = self.cfg.nprobe * nprobe, short * rescore
+                r = self._search(index, exact, np_, sl)
+                sweep[f"nprobe {np_}, shortlist {sl}"] = {
+                    "search_p50_ms": r["p50"],
+                    "search_p95_ms": r["p95"],
+                    f"recall@{k}": r["rescored"],
+                }
         if exact is not None:
             exact.close()
+        exact_bytes = self.exact_path.stat().st_size if exact is not None else 0
         index_bytes = path.stat().st_size
-        exact_bytes = (
-            (self.dir / f"{self.name}-exact.f16.npy").stat().st_size if exact is not None else 0
-        )
-        ms = np.array(lat) * 1000
         return {
             "vectors": self.added,
             "factory": self.factory,
@@ -240,11 +259,46 @@ class Kind:
             "rescore_bytes": exact_bytes,
             "index_bytes_per_hour": round(index_bytes / self.cfg.hours),
             "rescore_bytes_per_hour": round(exact_bytes / self.cfg.hours),
-            "search_p50_ms": round(float(np.percentile(ms, 50)), 3),
-            "search_p95_ms": round(float(np.percentile(ms, 95)), 3),
-            f"recall@{k}_pq": round(float(np.mean(plain)), 4),
-            f"recall@{k}": round(float(np.mean(rescored)), 4),
-            "rescored_from": short if exact is not None else 0,
+            "search_p50_ms": got["p50"],
+            "search_p95_ms": got["p95"],
+            f"recall@{k}_pq": got["plain"],
+            f"recall@{k}": got["rescored"],
+            "rescored_from": short,
+            "rescore_codec": self.codec if exact is not None else None,
+            "sweep": sweep,
+        }
+
+    def _search(self, index: Any, exact: Rows | None, nprobe: int, short: int) -> dict[str, float]:
+        """Each query alone through ``index`` (probing ``nprobe`` lists), its ``short``list
+        rescored with ``exact``: p50/p95 ms, recall@k before and after rescoring."""
+        import faiss
+
+        ivf = faiss.try_extract_index_ivf(index)
+        if ivf is not None:
+            ivf.nprobe = min(nprobe, ivf.nlist)
+        k = self.cfg.k
+        plain, rescored, lat = [], [], []
+        for q in range(len(self.queries)):
+            query = self.queries[q : q + 1]
+            t = time.perf_counter()
+            _, got = index.search(query, short if exact is not None else k)
+            top = got[0][got[0] >= 0]
+            if exact is not None and len(top):
+                cand = self.decode(exact[np.sort(top) - 1])
+                best = np.argsort(-(cand @ query[0]), kind="stable")[:k]
+                ranked = np.sort(top)[best]
+            else:
+                ranked = top[:k]
+            lat.append(time.perf_counter() - t)
+            truth = set(self.exact_i[q].tolist())
+            plain.append(len(truth & set(top[:k].tolist())) / k)
+            rescored.append(len(truth & set(ranked.tolist())) / k)
+        ms = np.array(lat) * 1000
+        return {
+            "p50": round(float(np.percentile(ms, 50)), 3),
+            "p95": round(float(np.percentile(ms, 95)), 3),
+            "plain": round(float(np.mean(plain)), 4),
+            "rescored": round(float(np.mean(rescored)), 4),
         }
 
 
@@ -381,13 +435,17 @@ def run(
     n_frames = cfg.hours * cfg.frames_per_video
     n_segments = cfg.hours * cfg.segments_per_video
     kinds = []
+    factories = {
+        "frames": cfg.factory or default_factory(n_frames, cfg.dim),
+        "segments": cfg.segment_factory or cfg.factory or default_factory(n_segments, cfg.dim),
+    }
     for n, (name, total) in enumerate((("frames", n_frames), ("segments", n_segments))):
-        factory = cfg.factory or default_factory(total, cfg.dim)
-        kind = Kind(name, total, factory, workdir, cfg, queries)
-        want = min(total, max(_min_train(factory), 10_000), TRAIN_CAP)
+        codec = cfg.rescore_codec if name == "frames" else "f16"
+        kind = Kind(name, total, factories[name], workdir, cfg, queries, codec=codec)
+        want = min(total, max(_min_train(factories[name]), 10_000), TRAIN_CAP)
         kind.train(_train_sample(synth, n, want))
         kinds.append(kind)
-        say(f"{name} {factory} trained on {want} vectors in {kind.train_s:.0f} s")
+        say(f"{name} {factories[name]} trained on {want} vectors in {kind.train_s:.0f} s")
     db = workdir / "catalog.db"
     db.unlink(missing_ok=True)
     con = _catalog(db, cfg, kinds[0].factory)
@@ -480,5 +538,11 @@ def describe(r: dict[str, Any]) -> str:
             f"  {kind:<8} {k['factory']} nprobe {k['nprobe']}: search p50 {k['search_p50_ms']} ms"
             f", p95 {k['search_p95_ms']} ms; recall@10 {recall} (PQ alone {pq}); index "
             f"{k['index_bytes_per_hour']} B/h, rescoring vectors {k['rescore_bytes_per_hour']} B/h"
+            f" ({k['rescore_codec']}, shortlist {k['rescored_from']})"
         )
+        for setting, v in (k.get("sweep") or {}).items():
+            lines.append(
+                f"    {setting}: p50 {v['search_p50_ms']} ms, p95 {v['search_p95_ms']} ms, "
+                f"recall@10 {next(x for key, x in v.items() if key.startswith('recall@'))}"
+            )
     return "\n".join(lines)

@@ -424,14 +424,22 @@ RESCORE = Range("--rescore", 0, 16_384, integer=True)
 )
 @click.option("--dim", type=Bounded(SCALE_DIM), default=512, show_default=True)
 @click.option("--factory", help="FAISS factory (default IVF<about 4 sqrt(n)>,PQ<dim/8>).")
+@click.option("--segment-factory", help="The segments' FAISS factory (default: --factory's).")
 @click.option("--nprobe", type=Bounded(NPROBE), default=32, show_default=True)
 @click.option("--queries", type=Bounded(QUERIES), default=200, show_default=True)
 @click.option(
     "--rescore",
     type=Bounded(RESCORE),
-    default=100,
+    default=200,
     show_default=True,
     help="Shortlist rescored with exact (float16, memory-mapped) vectors; 0: off.",
+)
+@click.option(
+    "--rescore-codec",
+    type=click.Choice(["f16", "sq8"]),
+    default="f16",
+    show_default=True,
+    help="The frames' rescoring file: float16, or 8-bit scalar-quantized (half the bytes).",
 )
 @click.option(
     "--dir",
@@ -445,9 +453,11 @@ def scale_bench(
     hours: list[int],
     dim: int,
     factory: str | None,
+    segment_factory: str | None,
     nprobe: int,
     queries: int,
     rescore: int,
+    rescore_codec: str,
     workdir: str | None,
     as_json: bool,
 ) -> None:
@@ -462,7 +472,14 @@ def scale_bench(
     with tempfile.TemporaryDirectory(prefix="vagent-scale-") as tmp:
         for h in hours:
             cfg = b.Config(
-                hours=h, dim=dim, factory=factory, nprobe=nprobe, queries=queries, rescore=rescore
+                hours=h,
+                dim=dim,
+                factory=factory,
+                segment_factory=segment_factory,
+                nprobe=nprobe,
+                queries=queries,
+                rescore=rescore,
+                rescore_codec=rescore_codec,
             )
             where = Path(workdir or tmp) / f"{h}h"
             r = b.run(cfg, where, progress=lambda line: click.echo(line, err=True))
