@@ -48,10 +48,12 @@ def _say(text: str, path: Path) -> np.ndarray:
     return np.concatenate([a for _, a in chunks(str(path))])
 
 
-def make_talk(path: Path, seconds: float, speech_share: float = 0.6) -> list[float]:
-    """Write a WAV of ``seconds`` where sentences fill about ``speech_share`` of the time;
-    returns the times the sentences start."""
-    said = [_say(s, path.with_suffix(f".{i}.wav")) for i, s in enumerate(SENTENCES)]
+def talk_audio(
+    seconds: float, stem: Path, speech_share: float = 0.6
+) -> tuple[np.ndarray, list[float]]:
+    """``seconds`` of 16 kHz mono audio where sentences said by espeak-ng (written to
+    ``stem.N.wav``) fill about ``speech_share`` of the time, and the times the sentences start."""
+    said = [_say(s, stem.with_suffix(f".{i}.wav")) for i, s in enumerate(SENTENCES)]
     audio = np.zeros(int(seconds * RATE), np.float32)
     placed: list[float] = []
     t, i = 1.0, 0
@@ -65,6 +67,13 @@ def make_talk(path: Path, seconds: float, speech_share: float = 0.6) -> list[flo
         placed.append(t)
         t += n + n * (1 - speech_share) / speech_share
         i += 1
+    return audio, placed
+
+
+def make_talk(path: Path, seconds: float, speech_share: float = 0.6) -> list[float]:
+    """Write a WAV of ``seconds`` where sentences fill about ``speech_share`` of the time;
+    returns the times the sentences start."""
+    audio, placed = talk_audio(seconds, path, speech_share)
     with av.open(str(path), "w") as out:
         stream: Any = out.add_stream("pcm_s16le", rate=RATE)
         stream.layout = "mono"

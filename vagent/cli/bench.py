@@ -313,12 +313,29 @@ def ask_bench(
     help="Length of the generated talk (~60% speech).",
 )
 @click.option("--asr", "asr_id", help="Recogniser id (default faster-whisper/tiny.en).")
+@click.option(
+    "--whole",
+    is_flag=True,
+    help="Instead: the whole index (frames + OCR + speech) of a talk video against the bound "
+    "its tracks allow together on this CPU (1 / sum of 1/each track alone).",
+)
 @json_option
 @guarded
-def speech_bench(audio: str | None, seconds: float, asr_id: str | None, as_json: bool) -> None:
+def speech_bench(
+    audio: str | None, seconds: float, asr_id: str | None, whole: bool, as_json: bool
+) -> None:
     """Speech-track speed (audio-seconds per wall-second) against the recogniser alone."""
     from vagent.bench import speech as b
 
+    if whole:
+        from vagent.bench import whole as w
+
+        r = w.run(seconds, asr_id)
+        if as_json:
+            emit_json(r)
+        else:
+            click.echo(w.line(r))
+        return
     r = b.run(audio, seconds, asr_id)
     if as_json:
         emit_json(r)

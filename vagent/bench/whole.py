@@ -1,0 +1,182 @@
+"""``vagent bench speech --whole``: the whole index (frames + OCR + speech) of a talk-like video
+against the bound its tracks allow together when they share this CPU.
+
+The video: slides with on-screen text that change every ``SLIDE_SECONDS``, a small moving
+inset (a speaker's camera), and an espeak-ng talk with ~60% speech (``make_talk``). Each track
+is timed alone on it, with the library's own components, warm:
+
+- frames: the index's per-file work with no text track (decode at the encoder's size, dedupe,
+  encode, segment);
+- ocr: decode at the OCR size and ``OcrTrack`` (what OCR costs on its own, decode included);
+- speech: ``SpeechTrack.run`` (audio decode, resample, recogniser).
+
+Then ``Library.index`` with all three (``--text ocr,speech``) on a fresh copy of the talk (a
+different inset, so a new content hash). Rates are video-seconds per wall-second; the bound is
+``1 / (1/frames + 1/ocr + 1/speech)`` (as ``bench ingest`` does for decode and encode), and
+``ratio`` is the whole index's rate over it. The whole index also embeds its text spans and
+lands them, which no track alone does (a few dozen spans: small).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+from sqlalchemy import func, select
+
+from vagent.bench.speech import talk_audio
+from vagent.catalog import TextSpanRow
+from vagent.ingest.encode import frame_size
+from vagent.ingest.work import OCR_SHORT_SIDE, FileWork, Job, Parts
+from vagent.library import Library
+from vagent.library.spec import DEFAULT_ASR
+from vagent.synth import draw_text
+from vagent.text.speech import SpeechTrack
+from vagent.text.track import OcrTrack
+
+# as ``bench ingest``: ViT-B/32's compute without its weights (which need a download)
+ENCODER = "openclip/ViT-B-32/random"
+SLIDE_SECONDS = 15.0
+SIZE = (640, 360)
+FPS = 25
+# a speaker thumbnail, bottom right: small enough for OCR's and dedupe's same-picture checks
+INSET = (64, 48)
+SLIDES = [
+    ("Quarterly budget review", "Moves to Thursday afternoon"),
+    ("New office in Berlin", "Opens next spring"),
+    ("Sales grew twelve percent", "Last quarter results"),
+    ("Hiring plan", "Two more engineers this year"),
+    ("Travel", "Munich train, platform seven"),
+]
+BACKGROUNDS = [(40, 70, 140), (30, 110, 60), (120, 40, 40), (90, 60, 120), (60, 60, 60)]
+
+
+def make_talk_video(path: Path, seconds: float, seed: int = 0) -> list[float]:
+    """An H.264 + AAC MP4 of ``seconds``: slides with text, a moving inset, a ~60% speech talk.
+    Returns the times the spoken sentences start."""
+    audio, placed = talk_audio(seconds, path.with_suffix(".wav"))
+    w, h = SIZE
+    iw, ih = INSET
+    rng = np.random.default_rng(seed)
+    noise = rng.integers(0, 255, size=(ih * 2, iw * 2, 3), dtype=np.uint8)
+    slides = []
+    for i, lines in enumerate(SLIDES):
+        base = np.empty((h, w, 3), np.uint8)
+        base[:] = BACKGROUNDS[i % len(BACKGROUNDS)]
+        slides.append(draw_text(base, [f"{i + 1}. {lines[0]}", lines[1]]))
+    with av.open(str(path), "w") as out:
+        vs: Any = out.add_stream("libx264", rate=FPS)
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        vs.codec_context.gop_size = 2 * FPS
+        vs.options = {"preset": "ultrafast"}
+        aus: Any = out.add_stream("aac", rate=16000)
+        aus.layout = "mono"
+        for i in range(round(seconds * FPS)):
+            img = slides[int(i / FPS / SLIDE_SECONDS) % len(slides)].copy()
+            dy, dx = (i * 3) % ih, (i * 5) % iw
+            img[h - ih - 8 : h - 8, w - iw - 8 : w - 8] = noise[dy : dy + ih, dx : dx + iw]
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = i
+            for pkt in vs.encode(frame):
+                out.mux(pkt)
+        for pkt in vs.encode():
+            out.mux(pkt)
+        for start in range(0, audio.size, 1024):
+            chunk = audio[start : start + 1024].reshape(1, -1)
+            af = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+            af.sample_rate, af.pts = 16000, start
+            for pkt in aus.encode(af):
+                out.mux(pkt)
+        for pkt in aus.encode():
+            out.mux(pkt)
+    return placed
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def _job(path: Path) -> Job:
+    st = path.stat()
+    return Job(str(path), "bench", st.st_size, st.st_mtime_ns)
+
+
+def run(seconds: float, asr_id: str | None, encoder: str = ENCODER) -> dict[str, Any]:
+    asr = asr_id or DEFAULT_ASR
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        warm, talk = folder / "warm.mp4", folder / "talk.mp4"
+        make_talk_video(warm, 10.0, seed=1)
+        alone_copy = folder / "alone.mp4"
+        make_talk_video(alone_copy, seconds, seed=2)
+        make_talk_video(talk, seconds, seed=3)
+        lib = Library.open(folder / "lib")
+        # warm-up: every model loaded and run once, on another clip
+        lib.index([str(warm)], text="ocr,speech", asr=asr, encoder=encoder, progress=False)
+        built = lib.components()
+        parts, opts = built.parts(), built.options(progress=False)
+        assert parts.ocr is not None and parts.asr is not None
+        dec = parts.decoder
+        info = dec.probe(str(alone_copy))
+        duration = info.duration
+
+        frames_only = FileWork(Parts(dec, parts.encoder, parts.segmenter), opts, lambda m: None)
+        t_frames = _timed(lambda: frames_only.encode(_job(alone_copy)))
+
+        ocr, period = parts.ocr, 1.0 / opts.fps
+        osize = frame_size(info, min(OCR_SHORT_SIDE, info.width, info.height))
+
+        def ocr_alone() -> None:
+            track = OcrTrack(ocr, period)
+            for batch in dec.sample(str(alone_copy), opts.fps, osize, opts.batch_size):
+                track.add(batch.times, batch.images)
+            track.finish()
+
+        t_ocr = _timed(ocr_alone)
+        speech = SpeechTrack(parts.asr, lambda m: None)
+        t_speech = _timed(lambda: speech.run(str(alone_copy)))
+
+        report = lib.index([str(talk)], progress=False)
+        if report.failed:
+            raise RuntimeError(f"bench whole: indexing failed: {report.failed}")
+        t_whole = report.wall_seconds
+        with lib.catalog.session() as s:
+            q = select(TextSpanRow.source, func.count()).group_by(TextSpanRow.source)
+            spans = {str(src): int(n) for src, n in s.execute(q).all()}
+    rates = {
+        "frames": duration / t_frames,
+        "ocr": duration / t_ocr,
+        "speech": duration / t_speech,
+    }
+    bound = 1.0 / sum(1.0 / r for r in rates.values())
+    whole = duration / t_whole
+    return {
+        "video_seconds": round(duration, 2),
+        "asr": parts.asr.id,
+        "encoder": parts.encoder.id,
+        "ocr": parts.ocr.id,
+        "cpus": os.cpu_count(),
+        "alone_video_s_per_s": {k: round(v, 2) for k, v in rates.items()},
+        "bound_video_s_per_s": round(bound, 2),
+        "whole_video_s_per_s": round(whole, 2),
+        "ratio": round(whole / bound, 3),
+        "spans_by_source": spans,  # both files: the warm-up clip's and the talk's
+    }
+
+
+def line(r: dict[str, Any]) -> str:
+    a = r["alone_video_s_per_s"]
+    return (
+        f"whole index of a {r['video_seconds']:.0f} s talk ({r['encoder']}, {r['ocr']}, "
+        f"{r['asr']}): tracks alone frames {a['frames']}x, ocr {a['ocr']}x, speech "
+        f"{a['speech']}x real time; bound together {r['bound_video_s_per_s']}x; whole index "
+        f"{r['whole_video_s_per_s']}x: ratio {r['ratio']:.2f} (spans {r['spans_by_source']})"
+    )
