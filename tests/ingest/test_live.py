@@ -436,3 +436,57 @@ def test_speech_of_each_chunk_goes_through_the_asr_kind(tmp_path: Path) -> None:
     from vagent.integrity.check import check_library
 
     assert check_library(lib).problems == []  # every speech row has its vector
+
+
+def test_on_screen_text_of_each_chunk_is_read_and_lands_with_it(
+    tmp_path: Path, colour_plugin: None
+) -> None:
+    """A stream showing a line of text from 2.5 to 5 s of 6 s (MPEG-TS over HTTP): with --text
+    ocr (rapidocr, as for files) each chunk's frames are read and the line lands with the chunks
+    that show it, one span per chunk at its times in the item (cut at the 4-s chunk boundary),
+    searchable and with its vector."""
+    import av
+
+    from vagent.synth import draw_text
+
+    fps, size = 10, (480, 270)
+    served = tmp_path / "served"
+    served.mkdir()
+    grey = np.full((size[1], size[0], 3), 90, np.uint8)
+    shown = draw_text(grey, ["PURPLE ELEPHANT 4721"])
+    out = av.open(str(served / "slide.ts"), "w", format="mpegts")
+    video = out.add_stream("mpeg2video", rate=fps)
+    video.width, video.height, video.pix_fmt = *size, "yuv420p"
+    video.bit_rate = 4_000_000
+    for i in range(6 * fps):
+        img = shown if 2.5 <= i / fps < 5.0 else grey
+        frame = av.VideoFrame.from_ndarray(img, "rgb24")
+        frame.pts = i
+        for packet in video.encode(frame):
+            out.mux(packet)
+    for packet in video.encode():
+        out.mux(packet)
+    out.close()
+    with _http_folder(served) as port:
+        url = f"http://127.0.0.1:{port}/slide.ts"
+        extra = ("--fps", "2", "--segment-seconds", "2", "--stall", "5", "--retries", "0")
+        indexer = _indexer(tmp_path / "home", url, *extra, "--text", "ocr")
+        out_text, err = indexer.communicate(timeout=180)
+    assert indexer.returncode == 1, err
+    assert out_text.count("landed") == 3, out_text
+    os.environ["VAGENT_HOME"] = str(tmp_path / "home")
+    lib = Library.open("cam")
+    with lib.catalog.session() as s:
+        seen = s.execute(
+            select(
+                TextSpanRow.start, TextSpanRow.end, TextSpanRow.text, TextSpanRow.source
+            ).order_by(TextSpanRow.start)
+        ).all()
+    assert [x.source for x in seen] == ["ocr"] * 2, seen
+    assert all("ELEPHANT" in x.text.upper() for x in seen), seen
+    assert np.allclose([(x.start, x.end) for x in seen], [(2.5, 4.0), (4.0, 5.0)]), seen
+    hits = lib.search("PURPLE ELEPHANT", k=1, mode="text")
+    assert hits and 2.0 <= hits[0].start < 5.0, hits
+    from vagent.integrity.check import check_library
+
+    assert check_library(lib).problems == []  # every on-screen text row has its vector

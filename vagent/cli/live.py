@@ -79,6 +79,7 @@ def index_live(
         say=(lambda _line: None) if as_json or quiet else click.echo,
         asr=run.parts.asr,  # speech per chunk when the library's text track hears it
         text_encoder=run.parts.text_encoder,
+        ocr=run.parts.ocr,  # on-screen text per chunk when the library's text track reads it
     )
     try:
         report = live.run()

@@ -8,11 +8,13 @@ lengths of being recorded. Its vectors go into append-only delta files
 (``vagent.vector_deltas``), so a commit costs the same early and late in a long stream; only the
 open chunk is held in memory. When the library's text track hears speech, the stream's audio
 is held beside the frames and each chunk's audio is transcribed (the ``asr`` kind) and lands
-with it. A restart appends after the
-item's last committed chunk (the item's time axis counts stream time while connected; frames
-sent while nothing was listening are not in it). A lost or stalled stream is reported and
-reopened with bounded exponential backoff; when the retries run out the open chunk is landed
-and the run ends with one line.
+with it; when it reads on-screen text, each chunk's frames go through OCR (``OcrTrack``: a frame
+that looks like the last one read reuses its lines, across chunks too) and the lines seen land
+with the chunk, a line on screen across a chunk boundary as one span per chunk. A restart
+appends after the item's last committed chunk (the item's time axis counts stream time while
+connected; frames sent while nothing was listening are not in it). A lost or stalled stream is
+reported and reopened with bounded exponential backoff; when the retries run out the open chunk
+is landed and the run ends with one line.
 """
 
 from __future__ import annotations
@@ -33,13 +35,14 @@ import numpy as np
 from sqlalchemy import insert, select
 
 from vagent.catalog import Catalog, FrameRow, LibraryRow, SegmentRow, TextSpanRow, VideoRow
-from vagent.components import ASR, Segmenter, TextEncoder, VisualEncoder
+from vagent.components import ASR, OCR, Segmenter, TextEncoder, VisualEncoder
 from vagent.errors import BadVideo, LibraryBusy, VagentWarning
 from vagent.ingest.commit import _committed, _write_generation, segment_vectors
 from vagent.ingest.dedupe import Deduper
 from vagent.integrity.owner import check_owner, read_marker, write_marker
 from vagent.locking import write_lock
 from vagent.text.speech import dump_words, limit_speech, spans_of
+from vagent.text.track import OcrTrack
 from vagent.types import TextSpan
 from vagent.vector_deltas import append
 from vagent.vectors import VectorSet, files_of, next_record, parse_record, sweep, tag_of
@@ -48,6 +51,7 @@ SCHEMES = ("rtsp", "rtsps", "rtmp", "udp", "rtp", "srt", "tcp", "http", "https")
 STRATEGY = "live"  # decode_strategy of a live item
 MAX_BACKOFF = 30.0
 LOCK_WAIT = 60.0  # the last chunk waits this long for another writer to finish
+OCR_SHORT_SIDE = 480  # frames are taken at this short side when OCR reads them (as for files)
 
 
 def is_stream(arg: str) -> bool:
@@ -190,16 +194,20 @@ class LiveIndexer:
         frames: Callable[..., Iterator[tuple[float, Any]]] = raw_frames,
         asr: ASR | None = None,
         text_encoder: TextEncoder | None = None,
+        ocr: OCR | None = None,
     ) -> None:
         self.root, self.catalog, self.library_id, self.vectors = root, catalog, library_id, vectors
         self.encoder, self.segmenter, self.url, self.opts = encoder, segmenter, url, opts
         self.say, self.warn, self.frames = say, warn or _warn, frames
         # speech: each chunk's audio through ``asr`` (only with a text track to hold it)
-        self.asr = asr if text_encoder is not None and vectors.texts is not None else None
+        texts = text_encoder is not None and vectors.texts is not None
+        self.asr = asr if texts else None
+        # on-screen text: each chunk's frames through ``ocr`` (same-picture check across chunks)
+        self.ocr = OcrTrack(ocr, 1.0 / opts.fps) if texts and ocr is not None else None
         self.text_encoder = text_encoder
         self.audio: list[np.ndarray] = []  # samples held since ``audio_at`` (item time)
         self.audio_at: float | None = None
-        self.said: list[TextSpan] = []  # the open chunk's speech spans
+        self.said: list[TextSpan] = []  # the open chunk's speech and on-screen text spans
         self.said_vecs: list[np.ndarray] = []
         self.report = LiveReport(url)
         self.video_id: int | None = None
@@ -334,10 +342,25 @@ class LiveIndexer:
             return [], None
         return list(kept), self.text_encoder.encode([t.text for t in kept])
 
+    def _read_screen(self) -> None:
+        """The lines OCR read on the open chunk's frames so far, as spans that end by the chunk's
+        end (a line still on screen is cut there; the next chunk starts it again), with their
+        vectors, to land with the chunk."""
+        if self.ocr is None:
+            return
+        seen = self.ocr.finish()
+        self.ocr.spans = []
+        if seen:
+            assert self.text_encoder is not None
+            self.said += seen
+            self.said_vecs.append(self.text_encoder.encode([t.text for t in seen]))
+
     def _image(self, frame: Any) -> np.ndarray:
         if self.size is None:
-            short = self.encoder.input_size
             w, h = frame.width, frame.height
+            short = self.encoder.input_size
+            if self.ocr is not None:
+                short = max(short, min(OCR_SHORT_SIDE, w, h))
             scale = short / max(1, min(w, h))
             self.size = (max(2, round(w * scale)), max(2, round(h * scale)))
         w, h = self.size
@@ -362,6 +385,8 @@ class LiveIndexer:
                     self.last_vector = next(new)
                 vectors.append(self.last_vector)
             self.reused += int((~keep).sum())
+            if self.ocr is not None:  # read with the frames, once (a put-off landing keeps it)
+                self.ocr.add(np.array(self.times[len(self.times) - len(images) :]), images)
             self.encoded, self.images, self.keep = [*self.encoded, np.stack(vectors)], [], []
         return np.concatenate(self.encoded).astype(np.float32)
 
@@ -376,6 +401,7 @@ class LiveIndexer:
         self.said += said  # kept, with their vectors, until the chunk lands
         if said_vecs is not None:
             self.said_vecs.append(said_vecs)
+        self._read_screen()
         give_up = time.monotonic() + (LOCK_WAIT if final else 0.0)
         while True:
             try:
