@@ -52,6 +52,7 @@ class SentenceEncoder(TextEncoder):
         self._device = device
         self._model: Any = None
         self._light: LightBert | None = None
+        self._together: bool | None = None  # light rows encoded together equal rows alone
         self.dim = 0
 
     def load(self) -> None:
@@ -92,11 +93,26 @@ class SentenceEncoder(TextEncoder):
             raise ModelUnavailable(f"st: text model '{self.spec}' does not say its vector width")
         self.dim = int(dim)
 
+    @property
+    def query_batch(self) -> int:
+        """The most texts per call whose rows are bit-identical to those of each text alone
+        (search puts the queries of concurrent searches together up to this): 8 with the
+        light model where its one-pass rows are (checked once), else 1."""
+        self.load()
+        light = self._light
+        if self._model is not None or light is None:
+            return 1
+        if self._together is None:
+            self._together = light.together_is_exact()
+        return LIGHT_MAX_TEXTS if self._together else 1
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         self.load()
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         if self._model is None and self._light is not None and len(texts) <= LIGHT_MAX_TEXTS:
+            if len(texts) > 1 and self.query_batch > 1:
+                return self._light.encode_together(list(texts))
             return self._light.encode(list(texts))
         self._load_full()
         vectors = self._model.encode(

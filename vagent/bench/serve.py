@@ -2,7 +2,8 @@
 
 A real ``vagent serve`` process on 127.0.0.1 (a free port) and clients in this process (httpx,
 one keep-alive connection per client thread), 1 and N at once, each run bounded in count and
-time. Three requests: ``/api/search`` (the same queries), ``/api/videos/ID/frame`` (times on a
+time. Three requests: ``/api/search`` (a new query each request: ``search_queries``, so no
+cache of query vectors or hits can stand in for the work), ``/api/videos/ID/frame`` (times on a
 0.1 s grid, so each is decoded, not served from the frame cache, until the grid wraps) and
 ``/api/videos/ID/media`` read in 1 MiB ranges as a player does. Each is set against its bound
 measured in this run on the same library: the same call in this process without HTTP
@@ -210,6 +211,12 @@ def frame_times(videos: list[dict[str, Any]], start: int, count: int) -> list[tu
     return [slots[(start + j) % len(slots)] for j in range(count)]
 
 
+def search_queries(start: int, count: int) -> list[str]:
+    """``count`` distinct queries from number ``start`` on: each of ``QUERIES`` with a number
+    ("red 12"), so every request of every run is a query not seen before."""
+    return [f"{QUERIES[j % len(QUERIES)]} {j // len(QUERIES)}" for j in range(start, start + count)]
+
+
 def run(cfg: Config) -> dict[str, Any]:
     """Every measurement on ``cfg.library``; see the module docstring."""
     from vagent.serve.media import read_bytes
@@ -229,7 +236,6 @@ def run(cfg: Config) -> dict[str, Any]:
         media = [
             (f"/api/videos/{big['video_id']}/media", {"Range": f"bytes={a}-{b}"}) for a, b in spans
         ]
-        searches: list[Request] = [(f"/api/search?{urlencode({'q': q})}", {}) for q in QUERIES]
         n = cfg.requests
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -238,6 +244,9 @@ def run(cfg: Config) -> dict[str, Any]:
             for i, clients in enumerate((1, cfg.clients)):
                 grid = frame_times(videos, i * n, n)  # new times each run: decoded, not cached
                 frames: list[Request] = [(f"/api/videos/{v}/frame?t={t:.1f}", {}) for v, t in grid]
+                searches: list[Request] = [
+                    (f"/api/search?{urlencode({'q': q})}", {}) for q in search_queries(i * n, n)
+                ]
                 http["search"][clients] = over_http(base, searches, clients, cfg)
                 http["frame"][clients] = over_http(base, frames, clients, cfg)
                 http["media"][clients] = over_http(base, media, clients, cfg)
@@ -256,7 +265,7 @@ def run(cfg: Config) -> dict[str, Any]:
 
         svc.search(QUERIES[0], k=10)  # as the server's first search: not timed
         bounds = {
-            "search": in_process([search_call(q) for q in QUERIES], cfg),
+            "search": in_process([search_call(q) for q in search_queries(2 * n, n)], cfg),
             "frame": in_process([frame_call(v, t) for v, t in frame_times(videos, 0, n)], cfg),
             "media": in_process([media_call(a, b) for a, b in spans], cfg),
         }

@@ -13,6 +13,7 @@ import numpy as np
 from vagent.catalog import Catalog, LibraryRow
 from vagent.components import TextEncoder, VisualEncoder
 from vagent.errors import EncoderMismatch, VagentError
+from vagent.search.batch import encode_query
 from vagent.search.hits import to_hits
 from vagent.search.hybrid import DEFAULT_WEIGHTS, MODES, hybrid_ranking
 from vagent.search.read import read_consistent
@@ -83,11 +84,14 @@ def search(
     needs_visual = mode == "visual" or row.semantic or encoder is not None
     enc = reader.visual_encoder(row, encoder) if needs_visual else None
     names = None if video is None else [video] if isinstance(video, str) else list(video)
+    catalog = reader.catalog()
     return read_consistent(
-        reader.catalog(),
+        catalog,
         reader.name,
         reader.hint,
-        lambda current: search_snapshot(reader, current, enc, query, k, names, mode, weights),
+        lambda current: search_snapshot(
+            reader, current, enc, query, k, names, mode, weights, catalog
+        ),
     )
 
 
@@ -100,9 +104,11 @@ def search_snapshot(
     names: list[str] | None,
     mode: str,
     weights: dict[str, float] | None,
+    catalog: Catalog | None = None,
 ) -> list[Hit]:
-    """One search inside one catalog snapshot (``row``: the library as of it)."""
-    catalog = reader.catalog()
+    """One search inside one catalog snapshot (``row``: the library as of it; ``catalog``:
+    ``reader.catalog()`` when the caller has it already)."""
+    catalog = reader.catalog() if catalog is None else catalog
     vectors = reader.vectors(row)
     allowed, videos = None, None
     if names is not None:
@@ -123,8 +129,8 @@ def search_snapshot(
         w = {**DEFAULT_WEIGHTS, **(weights or {})}
         if not row.semantic:
             w["visual"] = 0.0
-        with single_threaded():
-            tq = reader.text_encoder(row).encode([query])[0]
+        with single_threaded():  # with the queries of concurrent searches, where exact
+            tq = encode_query(reader.text_encoder(row), query)
         ranked = hybrid_ranking(
             catalog,
             vectors,

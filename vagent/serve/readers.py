@@ -37,7 +37,7 @@ def _open(location: LibraryLocation) -> None:
     """In a reader, at its start: the library and its query encoders."""
     global _LIB
     from vagent.library import Library
-    from vagent.serve.threads import one_openmp_thread
+    from vagent.serve.threads import one_blas_thread, one_openmp_thread
 
     _LIB = Library(location)
     _LIB.load_models()
@@ -45,6 +45,7 @@ def _open(location: LibraryLocation) -> None:
         warnings.simplefilter("ignore")
         _LIB.search("warm up", k=1)  # vectors and text state loaded before the first request
     one_openmp_thread()
+    one_blas_thread()
 
 
 def _search(query: str, kwargs: dict[str, Any]) -> tuple[str, Any]:

@@ -18,14 +18,16 @@ from vagent.catalog import VideoRow
 from vagent.errors import VagentError
 from vagent.library import Library
 from vagent.serve.readers import Readers
-from vagent.serve.threads import one_openmp_thread
+from vagent.serve.threads import one_blas_thread, one_openmp_thread
 from vagent.types import Hit
 
 if TYPE_CHECKING:
     from vagent.agent.threadstore import Threads
 
 FRAME_CACHE = 256  # JPEGs kept (a thumbnail is a few KiB)
-SEARCH_WORKERS = 4  # searches at once (each holds one catalog connection while it runs)
+# searches at once (each holds one catalog connection while it runs): enough to fill a batch
+# of query encodes (vagent.search.batch.CAP) while one is encoded
+SEARCH_WORKERS = 8
 SEARCH_QUEUE = 64  # searches waiting for a worker; more answer 503
 
 
@@ -80,6 +82,7 @@ class Service:
     def load(self, agent: bool = False) -> None:
         """Load the query encoders now (and the agent's models with ``agent``)."""
         self.lib.load_models()
+        one_blas_thread()  # before the first search, so it is timed as every other
         if self.readers is not None:
             self.readers.start()
         if agent:
@@ -136,6 +139,7 @@ class Service:
                 if not getattr(self._tuned, "done", False):
                     # after this thread's first search, when the vector backend is loaded
                     one_openmp_thread()
+                    one_blas_thread()
                     self._tuned.done = True
                 return hits
             finally:
