@@ -21,6 +21,13 @@ remove reads the file into memory. A refine factory (``IVF4096,PQ64,Refine(SQfp1
 ``...,RFlat``) keeps near-exact vectors beside the PQ codes, in memory: the shortlist
 (``K_FACTOR`` times k) is rescored with them, and frames are reconstructed from them. PQ codes
 are trained without FAISS's polysemous reordering (never used in search here).
+
+An IVF-PQ index without a refine stage keeps its exact vectors as float16 rows after the FAISS
+bytes of its own file (``vagent_faiss.exact``): memory-mapped on load, added and removed in step
+with the index, used to rescore a shortlist of ``max(K_FACTOR * k, SHORTLIST)`` and to
+reconstruct vectors exactly. Training draws a random sample spread over every vector held (not
+the first ones to arrive), and such an index is trained again on a fresh spread sample, and
+refilled from its exact rows, each time the library grows ``RETRAIN_GROWTH``-fold since.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ import numpy as np
 
 from vagent.components import VectorIndex
 from vagent.errors import VagentWarning
+from vagent_faiss.exact import ExactRows
 
 # faiss ships type hints (faiss/__init__.pyi) for part of its SWIG API only: DirectMap,
 # SearchParametersHNSW, PyCallbackIOWriter, the search parameters' keyword arguments and the
@@ -47,6 +55,15 @@ NPROBE = 16
 EF_SEARCH = 64
 # A refine index rescores a shortlist of K_FACTOR * k from its base index.
 K_FACTOR = 4
+# An IVF-PQ index with exact rows rescores at least this many candidates (near-ties among many
+# similar vectors need a long shortlist: `vagent bench scale`, 1,000 h of segments, recall@10
+# 0.89 from 100, 0.95 from 200).
+SHORTLIST = 200
+# Such an index is trained again once it holds this many times the vectors it was trained with.
+RETRAIN_GROWTH = 8
+# ... and scans all of its exact rows while it holds at most this many shortlists' worth.
+SCAN_FACTOR = 4
+ADD_CHUNK = 1 << 16  # vectors added at a time while refilling a retrained index
 # Loaded files are mapped, not read: IVF lists stay on disk until probed. (FAISS maps flat
 # codes with IO_FLAG_MMAP_IFC instead, but refuses both flags at once.)
 MMAP = faiss.IO_FLAG_MMAP
@@ -86,6 +103,13 @@ def _prepare(index: Any) -> Any:
         if nested_ivf and part.direct_map.type == faiss.DirectMap.NoMap:
             part.set_direct_map_type(faiss.DirectMap.Array)
     return index
+
+
+def _lossy(index: Any) -> bool:
+    """True for IVF-PQ without a refine stage: its codes alone rank roughly."""
+    parts = _parts(index)
+    pq = any(isinstance(p, faiss.IndexIVFPQ | faiss.IndexIVFPQFastScan) for p in parts)
+    return pq and not any(isinstance(p, faiss.IndexRefine) for p in parts)
 
 
 def _ivf(index: Any) -> Any:
@@ -172,6 +196,7 @@ class FaissIndex(VectorIndex):
         self._index = _new("Flat", dim) if self.needs_training else probe
         self._gpu: Any = None
         self._mapped: str | None = None  # the file the index is memory-mapped from (read-only)
+        self._exact: ExactRows | None = None  # exact rows of an IVF-PQ index (rescoring)
 
     @property
     def staging(self) -> bool:
@@ -210,17 +235,33 @@ class FaissIndex(VectorIndex):
         ids, vectors = self.checked_batch(ids, vectors, self.ids(), "faiss")
         self._writable()
         self._index.add_with_ids(vectors, ids)
+        if self._exact is not None:
+            self._exact.add(ids, vectors)
         self._gpu = None
         if self.staging and self.ntotal >= self.train_at:
-            self._train_from_staging()
+            ids = self.ids()
+            vectors = self.reconstruct(ids)
+            self._train(ids, lambda at: vectors[at])
+        elif self._exact is not None and 0 < self._exact.trained_on * RETRAIN_GROWTH <= self.ntotal:
+            exact = self._exact
+            ids = exact.ids()
+            self._train(ids, lambda at: exact.get(ids[at]))
 
-    def _train_from_staging(self) -> None:
-        ids = self.ids()
-        vectors = self.reconstruct(ids)
+    def _train(self, ids: np.ndarray, rows: Any) -> None:
+        """A fresh index of the spec trained on a random sample spread over ``ids`` (not the
+        first ones), then filled with every one of them; ``rows(positions)`` gives vectors."""
+        n = len(ids)
+        rng = np.random.default_rng(n)
+        sample = np.sort(rng.choice(n, size=min(n, max(self.train_at, 1)), replace=False))
         index = _new(self.spec, self.dim)
-        index.train(vectors)
-        index.add_with_ids(vectors, ids)
-        self._index = index
+        index.train(np.ascontiguousarray(rows(sample), dtype=np.float32))
+        exact = ExactRows(self.dim, trained_on=n) if _lossy(index) else None
+        for start in range(0, n, ADD_CHUNK):
+            part = np.ascontiguousarray(rows(np.arange(start, min(n, start + ADD_CHUNK))))
+            index.add_with_ids(part.astype(np.float32, copy=False), ids[start : start + ADD_CHUNK])
+            if exact is not None:
+                exact.add(ids[start : start + ADD_CHUNK], part)
+        self._index, self._exact = index, exact
 
     def remove(self, ids: np.ndarray) -> int:
         ids = np.intersect1d(self.ids(), np.asarray(ids, dtype=np.int64))
@@ -228,6 +269,8 @@ class FaissIndex(VectorIndex):
             return 0
         self._writable()
         self._gpu = None
+        if self._exact is not None:
+            self._exact.remove(ids)
         ivf = _ivf(self._index)
         if ivf is not None:
             # the hash-table direct map removes only through an array selector
@@ -252,16 +295,40 @@ class FaissIndex(VectorIndex):
         m = len(queries)
         if self.ntotal == 0 or k <= 0 or (allowed is not None and len(allowed) == 0):
             return np.zeros((m, max(k, 0)), np.float32), np.full((m, max(k, 0)), -1, np.int64)
+        short = k if self._exact is None else max(k * K_FACTOR, SHORTLIST)
+        if self._exact is not None and self.ntotal <= SCAN_FACTOR * short:
+            # a small index: every exact row costs little more than the shortlist's
+            return self._scan(queries, k, self.ids() if allowed is None else allowed)
         if allowed is None:
-            scores, ids = self._searcher().search(queries, k)
+            scores, ids = self._searcher().search(queries, short)
         else:
             allowed = np.ascontiguousarray(allowed, dtype=np.int64)
             sel = faiss.IDSelectorBatch(allowed)
             try:
-                scores, ids = self._index.search(queries, k, params=_params(self._index, sel))
+                scores, ids = self._index.search(queries, short, params=_params(self._index, sel))
             except RuntimeError:  # the inner index takes no filter (PQ): score the allowed ones
                 return self._scan(queries, k, allowed)
+        if self._exact is not None:
+            return self._rescore(queries, ids, k)
         return scores.astype(np.float32), ids.astype(np.int64)
+
+    def _rescore(
+        self, queries: np.ndarray, cands: np.ndarray, k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The best ``k`` of each query's candidates by their exact rows."""
+        assert self._exact is not None
+        m = len(queries)
+        scores = np.full((m, k), -np.inf, np.float32)
+        ids = np.full((m, k), -1, np.int64)
+        for q in range(m):
+            got = cands[q][cands[q] >= 0]
+            if len(got) == 0:
+                continue
+            sims = self._exact.get(got) @ queries[q]
+            top = np.argsort(-sims, kind="stable")[:k]
+            scores[q, : len(top)] = sims[top]
+            ids[q, : len(top)] = got[top]
+        return scores, ids
 
     def _scan(
         self, queries: np.ndarray, k: int, allowed: np.ndarray
@@ -297,13 +364,22 @@ class FaissIndex(VectorIndex):
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         if len(ids) == 0:
             return np.zeros((0, self.dim), np.float32)
+        if self._exact is not None:
+            try:
+                return self._exact.get(ids)
+            except KeyError as exc:
+                raise RuntimeError(f"faiss: id {exc.args[0]} is not stored") from None
         return np.asarray(self._index.reconstruct_batch(ids), dtype=np.float32)
 
     def save(self, path: str) -> None:
         # Through a Python file: FAISS's own writer only prints a failed close (a full disk) and
         # leaves a short file behind; Python raises OSError(ENOSPC) for it.
         with open(path, "wb") as fh:
-            faiss.write_index(self._index, faiss.PyCallbackIOWriter(fh.write))
+            writer = faiss.PyCallbackIOWriter(fh.write)
+            faiss.write_index(self._index, writer)
+            del writer  # flushed
+            if self._exact is not None:
+                self._exact.write(fh, fh.tell())
 
     def load(self, path: str) -> None:
         # read_index returns the concrete, owning object; downcast_index would return a view
@@ -321,6 +397,11 @@ class FaissIndex(VectorIndex):
             ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # reads only the lists' ids
         self._index = _tune(_prepare(index))
         self._gpu = None
+        self._exact = ExactRows.open(path, self.dim) if _lossy(self._index) else None
+        if self._exact is not None and len(self._exact) != self.ntotal:
+            raise ValueError(
+                f"faiss: {path} holds {self.ntotal} vectors and {len(self._exact)} exact rows"
+            )
 
     @staticmethod
     def _read(path: str, flags: int) -> Any:
