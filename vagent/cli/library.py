@@ -116,6 +116,11 @@ from vagent.validate import (
     help="With --live: reconnects in a row (backoff 1 s doubling to 30 s) before giving up.",
 )  # fmt: skip
 @click.option(
+    "--rtsp-transport", type=click.Choice(["tcp", "udp"]),
+    help="With --live: carry an RTSP stream's RTP only over TCP (in the RTSP connection: "
+    "through firewalls and NAT) or UDP (default: UDP, then TCP if UDP is refused).",
+)  # fmt: skip
+@click.option(
     "--ray", "ray_address", metavar="ADDRESS",
     help="Encode files on this Ray cluster (auto or host:port); every node reads them by path.",
 )  # fmt: skip
@@ -147,6 +152,7 @@ def index(
     for_text: str | None,
     stall: float,
     retries: int,
+    rtsp_transport: str | None,
     ray_address: str | None,
     as_json: bool,
 ) -> None:
@@ -168,8 +174,9 @@ def index(
 
         if streams := [p for p in paths if is_stream(p) and not Path(p).exists()]:
             raise click.UsageError(f"{streams[0]} is a stream URL: index it with --live")
-        if for_text is not None:
-            raise click.UsageError("--for applies to --live only")
+        if for_text is not None or rtsp_transport is not None:
+            flag = "--for" if for_text is not None else "--rtsp-transport"
+            raise click.UsageError(f"{flag} applies to --live only")
     if live:
         from vagent.cli.live import index_live
 
@@ -178,7 +185,7 @@ def index(
 
         live_spec = replace(spec, ocr=None, captioner=None, decoder=None)  # asr: per chunk
         index_live(library, db, paths, for_text=for_text, stall=stall, retries=retries,
-                   as_json=as_json, setup=live_spec)  # fmt: skip
+                   as_json=as_json, setup=live_spec, rtsp_transport=rtsp_transport)  # fmt: skip
         return
     lib = Library.open(library, db=db)
     try:

@@ -42,10 +42,12 @@ def index_live(
     quiet: bool = False,
     append: bool = True,
     measure: bool = False,
+    rtsp_transport: str | None = None,
 ) -> LiveReport:
     """Index one stream URL live into ``library``; one line per landed chunk. A stream lost
     for good is one line on stderr and exit 1 (chunks had landed) or 2 (none). ``append``
-    and ``measure`` (every frame's landing time) are for benchmarks (LiveOptions)."""
+    and ``measure`` (every frame's landing time) are for benchmarks (LiveOptions);
+    ``rtsp_transport`` (tcp, udp) carries an RTSP stream's RTP only that way."""
     if len(urls) != 1:
         raise click.UsageError("--live takes exactly one stream URL")
     url = urls[0]
@@ -66,6 +68,7 @@ def index_live(
         append=append,
         walls=measure,
         dedupe=run.opts.dedupe,
+        rtsp_transport=rtsp_transport,
     )
     live = LiveIndexer(
         lib.root,

@@ -49,6 +49,7 @@ from vagent.vectors import VectorSet, files_of, next_record, parse_record, sweep
 
 SCHEMES = ("rtsp", "rtsps", "rtmp", "udp", "rtp", "srt", "tcp", "http", "https")
 STRATEGY = "live"  # decode_strategy of a live item
+RTSP_TRANSPORTS = ("tcp", "udp")  # RTP carried in the RTSP connection, or beside it
 MAX_BACKOFF = 30.0
 LOCK_WAIT = 60.0  # the last chunk waits this long for another writer to finish
 OCR_SHORT_SIDE = 480  # frames are taken at this short side when OCR reads them (as for files)
@@ -78,6 +79,7 @@ class LiveOptions:
     dedupe: bool = False  # near-duplicates of the last frame encoded reuse its vector
     measure: bool = False  # keep per-chunk commit times and memory (benchmarks)
     walls: bool = False  # keep every frame's landing time (the latency benchmark)
+    rtsp_transport: str | None = None  # tcp or udp only (None: FFmpeg's way, UDP then TCP)
 
 
 @dataclass
@@ -114,8 +116,10 @@ class StreamLost(Exception):
         self.reason = reason
 
 
-def _open(url: str, stall: float) -> Any:
+def _open(url: str, stall: float, rtsp_transport: str | None = None) -> Any:
     options = {"overrun_nonfatal": "1", "fifo_size": "1000000"} if url.startswith("udp") else {}
+    if rtsp_transport is not None and url.lower().startswith(("rtsp:", "rtsps:")):
+        options["rtsp_transport"] = rtsp_transport
     try:
         return av.open(url, options=options, timeout=(stall, stall))
     except (av.FFmpegError, OSError) as exc:
@@ -129,12 +133,13 @@ def _why(exc: BaseException, stall: float) -> str:
 
 
 def raw_frames(
-    url: str, stall: float, audio_rate: int | None = None
+    url: str, stall: float, audio_rate: int | None = None, rtsp_transport: str | None = None
 ) -> Iterator[tuple[float, Any]]:
     """(stream time in seconds, PyAV frame) of every decoded video frame until the stream is
     lost (StreamLost). With ``audio_rate``, also (stream time, float32 mono samples at that
-    rate) of the first audio stream's audio, as it comes."""
-    container = _open(url, stall)
+    rate) of the first audio stream's audio, as it comes. ``rtsp_transport`` (tcp, udp): an
+    RTSP stream's RTP only that way."""
+    container = _open(url, stall, rtsp_transport)
     try:
         if not container.streams.video:
             raise StreamLost("no video stream")
@@ -282,7 +287,9 @@ class LiveIndexer:
         step = 1.0 / self.opts.fps
         first: float | None = None
         base = self.end  # this connection's frames continue the item's time axis
-        wants = {"audio_rate": self.asr.sample_rate} if self.asr is not None else {}
+        wants: dict[str, Any] = {"audio_rate": self.asr.sample_rate} if self.asr is not None else {}
+        if self.opts.rtsp_transport is not None:
+            wants["rtsp_transport"] = self.opts.rtsp_transport
         self.audio, self.audio_at = [], None  # audio of an earlier connection is not continued
         for raw, frame in self.frames(self.url, self.opts.stall_seconds, **wants):
             if isinstance(frame, np.ndarray):  # audio samples
