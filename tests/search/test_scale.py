@@ -307,3 +307,33 @@ def test_ivf_pq_trains_again_on_a_sample_spread_over_the_library() -> None:
         index.reconstruct(np.array([1, 1001])), [first[0], later[0]], atol=1e-3
     )
     assert index.ntotal == 1000 + len(later)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("colour_plugin")
+def test_vagent_index_with_ivf_pq_keeps_exact_rows(videos: Path) -> None:
+    """`vagent index --index-factory IVF2,PQ4x4` through the library: the frames' index file
+    carries its exact rows, and search, a removal and a reopen rank as a Flat library does."""
+    from vagent_faiss.exact import ExactRows
+
+    for name, factory in (("pq", "IVF2,PQ4x4"), ("flat", "Flat")):
+        code, _, err = run_vagent(
+            "index", str(videos), "--library", name, "--encoder", "colour", "--text", "none",
+            "--fps", "20", "--index-factory", factory,
+        )  # fmt: skip
+        assert code == 0, err
+    lib = Library.open("pq")
+    files = sorted(lib.root.rglob("frames-*.faiss"), key=lambda p: p.stat().st_mtime)
+    assert files and ExactRows.open(str(files[-1]), 8) is not None
+
+    def ranked(name: str, query: str) -> list[tuple[str, float]]:
+        hits = Library.open(name).search(query, k=6)
+        return [(Path(h.video).name, h.start) for h in hits]
+
+    for query in ("green", "white", "red"):
+        assert ranked("pq", query) == ranked("flat", query)
+    for name in ("pq", "flat"):
+        assert Library.open(name).remove(["yw.mp4"])
+    for query in ("green", "white", "blue"):
+        assert ranked("pq", query) == ranked("flat", query)
+    assert all(Path(v.path).name == "rgb.mp4" for v in Library.open("pq").videos())
