@@ -221,6 +221,7 @@ def run(cfg: Config) -> dict[str, Any]:
     """Every measurement on ``cfg.library``; see the module docstring."""
     from vagent.serve.media import read_bytes
     from vagent.serve.service import Service
+    from vagent.serve.threads import one_openmp_thread
 
     lib = Library.open(cfg.library, db=cfg.db)
     row = lib.settings()
@@ -264,6 +265,7 @@ def run(cfg: Config) -> dict[str, Any]:
             return lambda: sum(len(x) for x in read_bytes(Path(big["path"]), a, b))
 
         svc.search(QUERIES[0], k=10)  # as the server's first search: not timed
+        one_openmp_thread()  # as a search worker after its first search (BLAS: svc.load)
         bounds = {
             "search": in_process([search_call(q) for q in search_queries(2 * n, n)], cfg),
             "frame": in_process([frame_call(v, t) for v, t in frame_times(videos, 0, n)], cfg),
