@@ -27,7 +27,7 @@ bytes of its own file (``vagent_faiss.exact``): memory-mapped on load, added and
 with the index, used to rescore a shortlist of ``max(K_FACTOR * k, SHORTLIST)`` and to
 reconstruct vectors exactly. Training draws a random sample spread over every vector held (not
 the first ones to arrive), and such an index is trained again on a fresh spread sample, and
-refilled from its exact rows, each time the library grows ``RETRAIN_GROWTH``-fold since.
+refilled from its exact rows, when it is saved having grown ``RETRAIN_GROWTH``-fold since.
 """
 
 from __future__ import annotations
@@ -242,10 +242,17 @@ class FaissIndex(VectorIndex):
             ids = self.ids()
             vectors = self.reconstruct(ids)
             self._train(ids, lambda at: vectors[at])
-        elif self._exact is not None and 0 < self._exact.trained_on * RETRAIN_GROWTH <= self.ntotal:
-            exact = self._exact
+
+    def _retrain_if_grown(self) -> None:
+        """Train again on a sample spread over everything held, once the index holds
+        ``RETRAIN_GROWTH`` times the vectors it was trained with (a writer, before it saves:
+        a reader never pays for it)."""
+        exact = self._exact
+        if exact is not None and 0 < exact.trained_on * RETRAIN_GROWTH <= self.ntotal:
+            self._writable()
             ids = exact.ids()
             self._train(ids, lambda at: exact.get(ids[at]))
+            self._gpu = None
 
     def _train(self, ids: np.ndarray, rows: Any) -> None:
         """A fresh index of the spec trained on a random sample spread over ``ids`` (not the
@@ -374,6 +381,7 @@ class FaissIndex(VectorIndex):
     def save(self, path: str) -> None:
         # Through a Python file: FAISS's own writer only prints a failed close (a full disk) and
         # leaves a short file behind; Python raises OSError(ENOSPC) for it.
+        self._retrain_if_grown()
         with open(path, "wb") as fh:
             writer = faiss.PyCallbackIOWriter(fh.write)
             faiss.write_index(self._index, writer)

@@ -283,10 +283,11 @@ def test_ivf_pq_rescores_with_exact_rows_kept_in_its_file(tmp_path: Path) -> Non
         _faiss("IVF16,PQ16x4", dim).load(str(cut))
 
 
-def test_ivf_pq_trains_again_on_a_sample_spread_over_the_library() -> None:
-    """The first vectors to arrive come from one corner of the space; once the library has
-    grown eightfold the index is trained again on a sample drawn from all of it, so its lists
-    cover what came later (trained once on the first vectors, every list sat in that corner)."""
+def test_ivf_pq_trains_again_on_a_sample_spread_over_the_library(tmp_path: Path) -> None:
+    """The first vectors to arrive come from one corner of the space; saved once the library
+    has grown eightfold, the index is trained again on a sample drawn from all of it, so its
+    lists cover what came later (trained once on the first vectors, every list sat in that
+    corner)."""
     from vagent_faiss.index import RETRAIN_GROWTH
 
     dim = 16
@@ -299,6 +300,7 @@ def test_ivf_pq_trains_again_on_a_sample_spread_over_the_library() -> None:
     assert index.trained
     later = elsewhere + 0.1 * rng.standard_normal((RETRAIN_GROWTH * 1000, dim))
     index.add(np.arange(1001, 1001 + len(later), dtype=np.int64), later.astype(np.float32))
+    index.save(str(tmp_path / "frames.faiss"))
     ivf = faiss.extract_index_ivf(index._index)  # type: ignore[attr-defined]
     centroids = ivf.quantizer.reconstruct_n(0, ivf.nlist)
     near_later = int(np.sum(centroids @ elsewhere > centroids @ corner))
