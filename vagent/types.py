@@ -28,10 +28,13 @@ class VideoInfo:
 
 @dataclass
 class FrameBatch:
-    """Frames sampled from one video: ``times`` (n,) seconds, ``images`` (n, h, w, 3) uint8 RGB."""
+    """Frames sampled from one video: ``times`` (n,) seconds, ``images`` (n, h, w, 3) uint8 RGB;
+    ``encoded``: after encoding with dedupe, which frames were encoded (the rest reuse the
+    vector of the last frame encoded)."""
 
     times: np.ndarray
     images: np.ndarray
+    encoded: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.times.shape[0])

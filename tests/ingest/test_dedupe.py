@@ -246,3 +246,36 @@ def test_watch_indexes_a_recording_while_it_is_written(colour_plugin: None, tmp_
     assert out.exit_code == 0, out.output
     passes = [json.loads(c + "}") for c in out.stdout.split("\n}\n") if c.strip()]
     assert any(p["grown"] for p in passes)
+
+
+@pytest.mark.slow  # two indexings with a text encoder: about a minute on a loaded machine
+def test_a_held_picture_reuses_its_caption(tmp_path: Path, colour_plugin: None) -> None:
+    """Colours held 20 s each, captioned per 5-s window by a named test captioner that counts
+    its clips: with dedupe on, a window whose frames all reuse the vector of one frame that the
+    window before also showed takes that window's caption (one captioned window per colour);
+    with dedupe off every window is captioned; the caption spans are the same either way."""
+    from tests.conftest import using_plugins
+    from tests.plugins import countcap
+    from vagent.catalog import TextSpanRow
+    from vagent.synth import make_video
+
+    video = make_video(tmp_path / "v" / "held.mp4", ["red", "green", "blue"], 20.0, size=(64, 48))
+    spans, counted = {}, {}
+    with using_plugins(countcap):
+        for dedupe in (True, False):
+            countcap.COUNTED.clear()
+            lib = Library.open(tmp_path / f"lib-{dedupe}")
+            report = lib.index(
+                [video], encoder=COLOUR, text="captions", captioner="countcap", fps=1.0,
+                segment_seconds=5.0, dedupe=dedupe, progress=False,
+            )  # fmt: skip
+            assert report.ok
+            counted[dedupe] = sum(countcap.COUNTED)
+            with lib.catalog.session() as s:
+                rows = s.query(TextSpanRow).order_by(TextSpanRow.start).all()
+                spans[dedupe] = [(r.start, r.end, r.source, r.text) for r in rows]
+            lib.close()
+    assert counted == {True: 3, False: 12}, counted
+    assert spans[True] == spans[False] and len(spans[True]) == 12
+    colours = [f"a slide of {c}" for c in ("red", "green", "blue")]
+    assert [t for *_, t in spans[True][::4]] == colours

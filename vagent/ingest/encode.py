@@ -61,7 +61,8 @@ def encode_video(
 
     Frames are decoded with their short side at ``short_side`` (default: the encoder's input
     size; larger when another consumer, OCR, needs detail). ``on_batch`` sees every batch after
-    it is encoded (all of its frames, duplicates included). Errors raised by the decoder (in its
+    it is encoded (all of its frames, duplicates included; with ``dedupe``, its ``encoded``
+    mask says which frames were encoded). Errors raised by the decoder (in its
     thread) are re-raised here. ``after``: only frames later than this time (seconds) are
     encoded and returned (a grown file whose earlier frames are already indexed).
     """
@@ -113,7 +114,7 @@ def encode_video(
                 vectors.append(_fill(encoder, item.images, keep, last))
                 last = vectors[-1][-1]
             if on_batch is not None:
-                on_batch(item)
+                on_batch(item if keep is None else FrameBatch(item.times, item.images, keep))
             del item, got
             release_freed_memory()
     finally:

@@ -285,7 +285,7 @@ class FileWork:
             if track is not None:
                 track.add(batch.times, batch.images)
             if captions is not None:
-                captions.add(batch.times, batch.images)
+                captions.add(batch.times, batch.images, batch.encoded)
             step(batch)
 
         try:
