@@ -8,6 +8,7 @@ yielded already, so the readable part is kept.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -20,6 +21,7 @@ from vagent.errors import BadVideo
 from vagent.ingest.discover import open_regular
 
 RATE = 16000
+FRAME_SECONDS = 1.0  # samples per resampler output frame, in seconds
 
 
 class AudioBroken(Exception):
@@ -114,7 +116,11 @@ def chunks(
         if s is None:
             raise BadVideo(path, "no audio stream")
         s.thread_type = "AUTO"
-        res = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        # whole pieces of FRAME_SECONDS out of the resampler: a few calls a second, not one per
+        # packet (a WAV's 1024-sample packets cost more in calls than in resampling)
+        res = av.AudioResampler(
+            format="flt", layout="mono", rate=rate, frame_size=max(1, int(FRAME_SECONDS * rate))
+        )
         tb = s.time_base or Fraction(1, 1)
         origin: float | None = None
         buf: list[np.ndarray] = []
@@ -130,21 +136,27 @@ def chunks(
                 yield (origin or 0.0) + done / rate, piece
                 done += piece.size
 
+        def take(frames: list[Any]) -> None:
+            nonlocal held
+            for out in frames:
+                arr = out.to_ndarray().reshape(-1)
+                buf.append(arr.astype(np.float32, copy=False))
+                held += arr.size
+
+        def flush() -> None:
+            take(res.resample(None))
+
         try:
             for packet in c.demux(s):
                 for frame in packet.decode():
                     if origin is None:
                         origin = max(0.0, float(frame.pts * tb)) if frame.pts is not None else 0.0
-                    for out in res.resample(frame):
-                        arr = out.to_ndarray().reshape(-1)
-                        buf.append(arr.astype(np.float32, copy=False))
-                        held += arr.size
+                    take(res.resample(frame))
                 yield from drain(False)
-            for out in res.resample(None):
-                arr = out.to_ndarray().reshape(-1)
-                buf.append(arr.astype(np.float32, copy=False))
-                held += arr.size
+            flush()
         except av.error.FFmpegError as exc:
+            with contextlib.suppress(av.error.FFmpegError):
+                flush()  # what the resampler holds was read before the break: keep it
             yield from drain(True)
             reason = str(getattr(exc, "strerror", None) or exc).split(": '")[0]
             raise AudioBroken((origin or 0.0) + done / rate, reason) from None
