@@ -588,3 +588,35 @@ def test_search_text_output_names_speech_language(tmp_path: Path) -> None:
         plugins.remove_plugin("testpolyglot")
     assert res.exit_code == 0, res.output
     assert 'speech (de) 00:00:14: "Der Zug nach München' in res.stdout, res.stdout
+
+
+@needs_espeak
+@pytest.mark.slow  # ~20 s: a 20 s talk transcribed 6 times
+def test_bench_speech_reports_cpu_seconds_beside_wall_rates() -> None:
+    import json
+
+    res = CliRunner().invoke(cli, ["bench", "speech", "--seconds", "20", "--json"])
+    assert res.exit_code == 0, res.output
+    r = json.loads(res.output[res.output.index("{") :])
+    assert r["rounds"] == 2 and r["spans"] >= 3 and r["start_error_max_s"] < 0.5
+    # CPU-seconds per audio-second: positive, and a track that decodes its audio costs at
+    # least about what the recogniser alone does on decoded audio
+    assert 0 < r["bound_cpu_s_per_audio_s"] < 5 and 0 < r["track_cpu_s_per_audio_s"] < 5
+    assert r["track_cpu_s_per_audio_s"] > 0.5 * r["bound_cpu_s_per_audio_s"]
+
+
+@needs_espeak
+@pytest.mark.slow  # ~1 min: a talk indexed with frames, OCR and speech, and each track alone
+def test_bench_speech_whole_sets_the_whole_index_against_its_tracks() -> None:
+    from tests.conftest import TINY_CLIP
+    from vagent.bench import whole
+
+    r = whole.run(12.0, None, encoder=TINY_CLIP, rounds=1)
+    alone = r["alone_video_s_per_s"]
+    assert set(alone) == {"frames", "ocr", "speech"} and min(alone.values()) > 0
+    bound = 1.0 / sum(1.0 / v for v in alone.values())
+    assert r["bound_video_s_per_s"] == pytest.approx(bound, rel=0.02)
+    assert r["ratio"] == pytest.approx(r["whole_video_s_per_s"] / bound, rel=0.03)
+    assert r["bound_video_s_per_s"] < min(alone.values())  # the tracks share one CPU
+    # the whole index read the slides and heard the talk (the warm-up clip's spans included)
+    assert r["spans_by_source"]["ocr"] >= 2 and r["spans_by_source"]["speech"] >= 3

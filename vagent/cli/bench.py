@@ -347,6 +347,10 @@ def speech_bench(
         f"{r['bound_x_realtime']}x: ratio {r['ratio']:.2f}"
         + (f"; without VAD {no_vad}x" if no_vad is not None else "")
     )
+    click.echo(
+        f"CPU-seconds per audio-second: track {r['track_cpu_s_per_audio_s']}, bound "
+        f"{r['bound_cpu_s_per_audio_s']} (best of {r['rounds']} rounds)"
+    )
     if r["start_error_median_s"] is not None:
         click.echo(
             f"sentence starts: median {r['start_error_median_s']} s, max "
