@@ -153,16 +153,24 @@ def talk(tmp_path: Path) -> Library:
 def test_concurrent_searches_get_exactly_the_hits_of_one_at_a_time(
     talk: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    threadpoolctl = pytest.importorskip("threadpoolctl")
     from vagent_sbert import light
+
+    def blas() -> list[int]:
+        return [
+            i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"
+        ]
 
     queries = [f"{w} {i}" for i, w in enumerate(["salt", "bread", "oven", "kitchen"] * 4)]
     queries += ["a", "degrees"]  # one-word queries: the fewest rows
     with using_plugins(colour):
         want = {q: [h.to_dict() for h in talk.search(q, k=3)] for q in queries}
         svc = Service(Library.open(talk.root), search_workers=len(queries), search_queue=0)
+        before = blas()
         try:
             svc.load()
             svc.search("warm up", k=3)
+            assert set(blas()) == {1}  # each search's small products in its own thread
             sizes: list[int] = []
             go, arrived = threading.Event(), threading.Semaphore(0)
             together = light.LightBert._many
@@ -182,6 +190,7 @@ def test_concurrent_searches_get_exactly_the_hits_of_one_at_a_time(
             got = {q: f.result(60) for q, f in futures.items()}
         finally:
             svc.close()
+    assert blas() == before  # as they were before the server
     assert got == want
     assert max(sizes) > 1 and max(sizes) <= batch.CAP  # put together, never over the cap
     assert sum(sizes) == len(queries)

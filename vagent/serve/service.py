@@ -40,7 +40,10 @@ class Service:
     reads one catalog snapshot and the vectors of that snapshot's generation (a writer's new
     generation is loaded beside them, never into them), so concurrent searches share one copy
     of the models and vectors and none mixes generations. The first search of each kind (mode,
-    encoder) runs alone, as it may load a model. With ``search_processes`` the searches run in
+    encoder) runs alone, as it may load a model. The queries of searches that wait for the
+    text encoder meanwhile are encoded together in one call (:mod:`vagent.search.batch`, where
+    the encoder's rows are the same together as alone), and BLAS runs on one thread (each
+    search's small products in its own thread). With ``search_processes`` the searches run in
     that many reader processes instead (:mod:`vagent.serve.readers`: no interpreter lock shared,
     a copy of the vectors and query models each). Asks run on their own ``Library`` in worker
     threads, so a long ask never blocks a search."""
@@ -66,6 +69,8 @@ class Service:
         self._first_lock = threading.Lock()  # the first search of each kind runs alone
         self._warm: set[tuple[Any, Any]] = set()
         self._tuned = threading.local()
+        self._blas: list[Any] = []  # BLAS thread limits set, undone on close
+        self._blas_lock = threading.Lock()
         self.readers = Readers(library.location, search_processes) if search_processes else None
         self._agent: Any = None
         self._agent_lock = threading.Lock()
@@ -82,14 +87,23 @@ class Service:
     def load(self, agent: bool = False) -> None:
         """Load the query encoders now (and the agent's models with ``agent``)."""
         self.lib.load_models()
-        one_blas_thread()  # before the first search, so it is timed as every other
+        self._one_blas_thread()  # before the first search, so it is timed as every other
         if self.readers is not None:
             self.readers.start()
         if agent:
             self.agent()
 
+    def _one_blas_thread(self) -> None:
+        limits = one_blas_thread()
+        if limits is not None:
+            with self._blas_lock:
+                self._blas.append(limits)
+
     def close(self) -> None:
         self.searches.shutdown(wait=True, cancel_futures=True)  # searches take milliseconds
+        with self._blas_lock:  # the process's BLAS threads as they were before the server
+            while self._blas:
+                self._blas.pop().restore_original_limits()
         if self.readers is not None:
             self.readers.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -139,7 +153,7 @@ class Service:
                 if not getattr(self._tuned, "done", False):
                     # after this thread's first search, when the vector backend is loaded
                     one_openmp_thread()
-                    one_blas_thread()
+                    self._one_blas_thread()  # the vector backend's BLAS too
                     self._tuned.done = True
                 return hits
             finally:

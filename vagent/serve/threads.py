@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def one_openmp_thread() -> None:
     """OpenMP parallel regions started from this thread run on one thread.
@@ -19,7 +21,7 @@ def one_openmp_thread() -> None:
     threadpool_limits(limits=1, user_api="openmp")
 
 
-def one_blas_thread() -> None:
+def one_blas_thread() -> Any:
     """BLAS (NumPy's OpenBLAS, FAISS's) on one thread, for the whole process.
 
     A server's BLAS calls are small: a query's matrix products (the light MiniLM runs in
@@ -30,9 +32,10 @@ def one_blas_thread() -> None:
     thread, beside the others. OpenBLAS keeps this setting for the process (an index job in
     the server too: its models run in torch, which keeps its own threads). Only the BLAS
     libraries loaded now are set: call it once the query encoders are loaded and after the
-    first search. A no-op without threadpoolctl."""
+    first search. Returns what ``restore_original_limits()`` undoes it with (the server, when
+    it stops); None without threadpoolctl, which leaves BLAS as it is."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
-        return
-    threadpool_limits(limits=1, user_api="blas")
+        return None
+    return threadpool_limits(limits=1, user_api="blas")
