@@ -168,9 +168,10 @@ def long_stream(
     """Land ``chunks`` chunks of a simulated stream (frames made in memory, no real-time pace)
     into a fresh library, then read it back. Reports the commit time (ms) of the first and the
     last tenth of the chunks (median, p95), the resident memory added per chunk over the second
-    half (KiB; the steady state) and in all since the first tenth (merges' peaks included),
-    then checks the library (``vagent check``: every row has its vector, checksums, ids).
-    Frames are encoded by ``_Pixels``."""
+    half (KiB; the steady state) and in all since the first tenth (merges' peaks included), the
+    resident memory (median) over the first and the last tenth of the chunks, then checks the
+    library (``vagent check``: every row has its vector, checksums, ids). Frames are encoded by
+    ``_Pixels``."""
     from vagent.components import VisualEncoder
     from vagent.errors import BadVideo
     from vagent.ingest.live import LiveIndexer, LiveOptions, rss_kb
@@ -201,10 +202,14 @@ def long_stream(
         check = check_library(Library.open(str(Path(tmp) / "lib")))  # loads and checks all
         check_s = time.perf_counter() - opened
     tenth, half = max(1, len(r.commit_ms) // 10), len(r.rss_kb) // 2
-    early, late = r.commit_ms[:tenth], r.commit_ms[-tenth:]
+    early, late = list(r.commit_ms[:tenth]), list(r.commit_ms[-tenth:])
     # steady state: the second half's slope; added: since the first tenth, merges' peaks too
     rss_slope = (r.rss_kb[-1] - r.rss_kb[half]) / max(1, len(r.rss_kb) - 1 - half)
     rss_added = r.rss_kb[-1] - r.rss_kb[tenth - 1]
+    rss_first, rss_last = (
+        percentile(list(r.rss_kb[:tenth]), 50),
+        percentile(list(r.rss_kb[-tenth:]), 50),
+    )
     early_p50, late_p50 = percentile(early, 50), percentile(late, 50)
     return {
         "mode": "append" if append else "rewrite",
@@ -220,6 +225,8 @@ def long_stream(
         "rss_start_kb": rss_before,
         "rss_kb_per_chunk": round(rss_slope, 2),
         "rss_kb_added": rss_added,
+        "rss_kb_first_tenth": round(rss_first),
+        "rss_kb_last_tenth": round(rss_last),
         "vector_files": len(files),
         "check_problems": check.problems,  # vectors vs catalog rows, checksums, ids
         "check_s": round(check_s, 2),

@@ -412,7 +412,9 @@ def live_bench(
             f"{r['commit_ms_early_p95']}, last tenth {r['commit_ms_late_p50']}/"
             f"{r['commit_ms_late_p95']} (late/early {r['late_over_early']}), max "
             f"{r['commit_ms_max']}; memory {r['rss_kb_per_chunk']} KiB per chunk over the "
-            f"second half ({r['rss_kb_added']} KiB added since the first tenth); "
+            f"second half ({r['rss_kb_added']} KiB added since the first tenth; resident "
+            f"{r['rss_kb_first_tenth']} KiB over the first tenth, {r['rss_kb_last_tenth']} KiB "
+            f"over the last); "
             f"{r['vector_files']} vector files; check: "
             + ("; ".join(r["check_problems"]) or "clean")
         )
