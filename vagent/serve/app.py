@@ -68,7 +68,8 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 class Guard:
     """ASGI middleware: the token rule for ``/api`` (when the server has a token) and a bound
     on the URL's length. Plain ASGI, not ``BaseHTTPMiddleware``: that one runs every request
-    through a task group and memory streams, a third of the event loop's time per search."""
+    through a task group and memory streams (about a tenth of the event loop's busy time in a
+    profile of 8 clients searching)."""
 
     def __init__(self, app: ASGIApp, token: str | None) -> None:
         self.app, self.token = app, token
