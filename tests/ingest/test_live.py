@@ -269,6 +269,19 @@ def test_stream_url_without_live_says_so(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--for applies to --live only" in result.output
 
 
+def test_rtsp_transport_applies_to_live_only(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from vagent.cli import cli
+
+    args = ["index", str(tmp_path), "--library", "x", "--rtsp-transport", "tcp"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and "--rtsp-transport applies to --live only" in result.output
+    assert not (tmp_path / "home" / "x").exists()  # nothing written
+    result = CliRunner().invoke(cli, [*args[:-1], "sctp"])
+    assert result.exit_code == 2 and "'sctp' is not one of 'tcp', 'udp'" in result.output
+
+
 @pytest.mark.parametrize(
     ("text", "seconds"), [("90", 90.0), ("90s", 90.0), ("30m", 1800.0), ("1h30m", 5400.0)]
 )
