@@ -12,10 +12,12 @@ is timed alone on it, with the library's own components, warm:
 
 Then ``Library.index`` with all three (``--text ocr,speech``) on a fresh copy of the talk (a
 different inset, so a new content hash). Alone and together are measured in turn ``ROUNDS``
-times and the best of each kept (the machine's load varies). Rates are video-seconds per wall-second; the bound is
-``1 / (1/frames + 1/ocr + 1/speech)`` (as ``bench ingest`` does for decode and encode), and
-``ratio`` is the whole index's rate over it. The whole index also embeds its text spans and
-lands them, which no track alone does (a few dozen spans: small).
+times and the best of each kept (the machine's load varies). Rates are video-seconds per
+wall-second; the bound is ``1 / (1/frames + 1/ocr + 1/speech)`` (as ``bench ingest`` does
+for decode and encode), and ``ratio`` is the whole index's rate over it. CPU-seconds are
+reported too: each track's alone against the whole index's (``cpu_alone_over_whole``). The
+whole index also embeds its text spans and lands them, which no track alone does (a few dozen
+spans: small).
 """
 
 from __future__ import annotations
@@ -101,10 +103,11 @@ def make_talk_video(path: Path, seconds: float, seed: int = 0) -> list[float]:
     return placed
 
 
-def _timed(fn: Callable[[], object]) -> float:
-    t0 = time.perf_counter()
+def _timed(fn: Callable[[], object]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of all this process's threads) of ``fn()``."""
+    t0, c0 = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def _quiet(line: str) -> None:
@@ -122,8 +125,11 @@ def run(
     asr = asr_id or DEFAULT_ASR
     best: dict[str, float] = {}
 
-    def keep(name: str, wall: float) -> None:
-        best[name] = min(best.get(name, math.inf), wall)
+    cpu: dict[str, float] = {}
+
+    def keep(name: str, took: tuple[float, float]) -> None:
+        best[name] = min(best.get(name, math.inf), took[0])
+        cpu[name] = min(cpu.get(name, math.inf), took[1])
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -154,10 +160,11 @@ def run(
             keep("speech", _timed(lambda: SpeechTrack(asr_model, _quiet).run(str(alone))))
             talk = folder / f"talk{r}.mp4"  # another thumbnail: a new file to the library
             make_talk_video(talk, seconds, seed=3 + r)
+            c0 = time.process_time()
             report = lib.index([str(talk)], progress=False)
             if report.failed:
                 raise RuntimeError(f"bench whole: indexing failed: {report.failed}")
-            keep("whole", report.wall_seconds)
+            keep("whole", (report.wall_seconds, time.process_time() - c0))
         with lib.catalog.session() as s:
             q = select(TextSpanRow.source, func.count()).group_by(TextSpanRow.source)
             spans = {str(src): int(n) for src, n in s.execute(q).all()}
@@ -174,6 +181,11 @@ def run(
         "bound_video_s_per_s": round(bound, 2),
         "whole_video_s_per_s": round(whole, 2),
         "ratio": round(whole / bound, 3),
+        # CPU-seconds (all threads): each track alone, and the whole index (which also embeds
+        # and lands its spans); their quotient near 1 says the tracks together waste no CPU
+        # (threads spinning on a shared core), whatever the load did to the wall times
+        "cpu_seconds": {k: round(v, 2) for k, v in cpu.items()},
+        "cpu_alone_over_whole": round(sum(cpu[k] for k in rates) / cpu["whole"], 3),
         "rounds": rounds,
         "spans_by_source": spans,  # all files: the warm-up clip's and each round's talk
     }
@@ -185,5 +197,6 @@ def line(r: dict[str, Any]) -> str:
         f"whole index of a {r['video_seconds']:.0f} s talk ({r['encoder']}, {r['ocr']}, "
         f"{r['asr']}): tracks alone frames {a['frames']}x, ocr {a['ocr']}x, speech "
         f"{a['speech']}x real time; bound together {r['bound_video_s_per_s']}x; whole index "
-        f"{r['whole_video_s_per_s']}x: ratio {r['ratio']:.2f} (spans {r['spans_by_source']})"
+        f"{r['whole_video_s_per_s']}x: ratio {r['ratio']:.2f} (spans {r['spans_by_source']}); "
+        f"CPU-s {r['cpu_seconds']}: alone / whole {r['cpu_alone_over_whole']}"
     )
