@@ -78,6 +78,10 @@ class Batcher:
                     finally:
                         self._cond.acquire()
                         self._running -= 1
+                        for p in batch:  # done together: one wake-up for the whole batch
+                            if p.row is None and p.error is None:
+                                p.error = RuntimeError("the query was not encoded")
+                            p.done = True
                         self._cond.notify_all()
                 else:
                     self._cond.wait()
@@ -87,7 +91,8 @@ class Batcher:
         return mine.row
 
     def _run(self, batch: list[_Pending]) -> None:
-        """Encode ``batch`` in one call; when that call fails, each text on its own, so one
+        """Encode ``batch`` in one call (outside the lock; each owner reads its row once the
+        batch is marked done under it); when that call fails, each text on its own, so one
         query's error is its own search's alone."""
         try:
             rows = self.encode_many([p.text for p in batch])
@@ -95,21 +100,16 @@ class Batcher:
                 raise ValueError(f"the encoder gave {len(rows)} rows for {len(batch)} texts")
         except BaseException as exc:
             if len(batch) == 1:
-                self._finish(batch[0], None, exc)
+                batch[0].error = exc
                 return
             for p in batch:
                 try:
-                    self._finish(p, self.encode_many([p.text])[0], None)
-                except BaseException as exc:
-                    self._finish(p, None, exc)
+                    p.row = self.encode_many([p.text])[0]
+                except BaseException as one:
+                    p.error = one
             return
         for p, row in zip(batch, rows):
-            self._finish(p, row, None)
-
-    def _finish(self, p: _Pending, row: np.ndarray | None, error: BaseException | None) -> None:
-        with self._cond:
-            p.row, p.error, p.done = row, error, True
-            self._cond.notify_all()
+            p.row = row
 
 
 _BATCHERS: weakref.WeakKeyDictionary[Any, Batcher] = weakref.WeakKeyDictionary()
