@@ -161,7 +161,7 @@ def test_concurrent_searches_get_exactly_the_hits_of_one_at_a_time(
             i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"
         ]
 
-    queries = [f"{w} {i}" for i, w in enumerate(["salt", "bread", "oven", "kitchen"] * 4)]
+    queries = [f"{w} {i}" for i, w in enumerate(["salt", "bread", "oven", "kitchen"] * 2)]
     queries += ["a", "degrees"]  # one-word queries: the fewest rows
     with using_plugins(colour):
         want = {q: [h.to_dict() for h in talk.search(q, k=3)] for q in queries}
@@ -185,7 +185,11 @@ def test_concurrent_searches_get_exactly_the_hits_of_one_at_a_time(
             monkeypatch.setattr(light.LightBert, "_many", held)
             futures = {q: svc.submit_search(q, k=3) for q in queries}
             assert all(arrived.acquire(timeout=30) for _ in range(batch.LANES))
-            threading.Event().wait(0.5)  # the other searches reach the batcher meanwhile
+            waiting = len(queries) - batch.LANES
+            for _ in range(1000):  # the other searches reach the batcher meanwhile
+                if max(len(b._queue) for b in list(batch._BATCHERS.values())) >= waiting:
+                    break
+                threading.Event().wait(0.01)
             go.set()
             got = {q: f.result(60) for q, f in futures.items()}
         finally:
