@@ -169,9 +169,9 @@ def long_stream(
     into a fresh library, then read it back. Reports the commit time (ms) of the first and the
     last tenth of the chunks (median, p95), the resident memory added per chunk over the second
     half (KiB; the steady state) and in all since the first tenth (merges' peaks included), the
-    resident memory (median) over the first and the last tenth of the chunks, then checks the
-    library (``vagent check``: every row has its vector, checksums, ids). Frames are encoded by
-    ``_Pixels``."""
+    resident memory (median) over the first and the last tenth of the chunks (and each tenth),
+    then checks the library (``vagent check``: every row has its vector, checksums, ids). Frames
+    are encoded by ``_Pixels``."""
     from vagent.components import VisualEncoder
     from vagent.errors import BadVideo
     from vagent.ingest.live import LiveIndexer, LiveOptions, rss_kb
@@ -227,6 +227,9 @@ def long_stream(
         "rss_kb_added": rss_added,
         "rss_kb_first_tenth": round(rss_first),
         "rss_kb_last_tenth": round(rss_last),
+        "rss_kb_tenths": [  # median of each tenth of the chunks, in order
+            round(percentile(list(r.rss_kb[i * tenth : (i + 1) * tenth]), 50)) for i in range(10)
+        ],
         "vector_files": len(files),
         "check_problems": check.problems,  # vectors vs catalog rows, checksums, ids
         "check_s": round(check_s, 2),
