@@ -4,7 +4,7 @@ carry ``MIN_COVERAGE`` of the query's IDF mass, so one shared common word does n
 
 from __future__ import annotations
 
-from vagent.search.lexical import MIN_COVERAGE, Bm25
+from vagent.search.lexical import MIN_COVERAGE, MIN_GATED_SPANS, Bm25
 
 # Forty spans about meeting rooms (the common words), a few with words of their own.
 COMMON = [f"The meeting room on floor {i} is booked for the weekly sync" for i in range(40)]
@@ -47,3 +47,15 @@ def test_the_gate_is_a_share_of_the_mass_so_a_one_word_query_still_matches() -> 
     assert {40, 42} <= hits(bm, query)
     assert hits(bm, query, min_coverage=1.0) == set()  # no span holds all three
     assert hits(bm, "meeting floor", min_coverage=1.0) == set(range(40))
+
+
+def test_a_library_too_small_for_idf_is_not_gated_unless_asked() -> None:
+    talk = [
+        "Welcome back, today we cover optimisation",
+        "Gradient descent: step against the gradient",
+        "The learning rate sets the size of each step",
+    ]
+    assert len(talk) < MIN_GATED_SPANS <= len(DOCS)
+    bm = Bm25(talk)
+    assert hits(bm, "how big is each step") == {1, 2}  # the slide holds "step" alone
+    assert hits(bm, "how big is each step", min_coverage=MIN_COVERAGE) == {2}
