@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from tests.conftest import COOKING_SRT, using_plugins
 from tests.plugins import colour, trusty
 from vagent import Agent, Library
-from vagent.agent.grounding import assess, option_scores, quote
+from vagent.agent.grounding import assess, option_scores, quote, specifics
 from vagent.cli import cli
 from vagent.synth import make_video
 
@@ -194,6 +194,32 @@ def test_quote_window_and_grounding_rules() -> None:
     ev2 = [{"channels": ["text"], "score": 1.0, "texts": [{"text": SIMMER}]}]
     scores = option_scores("How long does it simmer?", ["five minutes", "twenty minutes"], ev2)
     assert scores == [0.0, 1.0]
+
+
+def test_an_answer_naming_a_fact_no_span_states_is_not_taken_at_its_word() -> None:
+    """Most of its words held is not enough: a number, a colour, a season or a name that no
+    span states was invented (seen from SmolLM2-135M on the spoken-needle benchmark)."""
+    moved = [{"channels": ["text"], "score": 1.0, "texts": [{"text": "The quarterly budget "
+              "review moves to the Berlin office."}]}]  # fmt: skip
+    q = "Where does the quarterly budget review move to?"
+    assert specifics("The review is now held in Madrid, not Berlin.", q) == {"madrid", "berlin"}
+    assert specifics("It closes at seven in the autumn, painted green.", q) == {
+        "seven",
+        "autumn",
+        "green",
+    }
+    assert specifics("Maria said so.", q) == set()  # a sentence's first word is not a name
+    told = assess(q, "The quarterly budget review moves to the Berlin office.", moved, free=True)
+    assert told.grounded and told.by == "words" and told.coverage == 1.0
+    invented = assess(
+        q, "The budget review moves to the Berlin office in Madrid.", moved, free=True
+    )
+    assert invented.coverage == 0.0 and invented.by == "quote"  # the span decides, not the sentence
+    off = [{"channels": ["text"], "score": 1.0, "texts": [{"text": "The museum closes at six."}]}]
+    late = assess("When does the museum close?", "The museum closes at seven.", off, free=True)
+    assert late.by == "quote" and late.coverage == 0.0
+    right = assess("When does the museum close?", "The museum closes at six.", off, free=True)
+    assert right.by == "words"
 
 
 def test_an_answer_saying_more_than_the_evidence_is_replaced_by_its_quote(soup: Library) -> None:

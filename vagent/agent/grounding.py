@@ -53,8 +53,16 @@ _WHEN_WORDS = """monday tuesday wednesday thursday friday saturday sunday mornin
     evening night noon midnight today tomorrow yesterday january february march april june july
     august september october november december"""
 _NUMBERS = frozenset(_NUMBER_WORDS.split())
+# Words that state a checkable fact on their own: an open answer that names one the evidence
+# does not hold has invented it, however many of its other words the evidence holds ("the
+# meeting moved to Berlin ... now held in Madrid", "a shade of green", "at seven").
+_COLOUR_WORDS = """red orange yellow green blue purple violet pink brown black white grey gray
+    gold silver beige turquoise"""
+_SEASON_WORDS = "spring summer autumn fall winter"
 _DURATION = frozenset(["second", "minute", "hour", "day", "week", "month", "year"])
 _WHEN = frozenset(_WHEN_WORDS.split())
+SPECIFIC = _NUMBERS | _WHEN | frozenset((_COLOUR_WORDS + " " + _SEASON_WORDS).split())
+_NAME = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][^\W\d_]+", re.UNICODE)
 _KINDS = [
     (re.compile(r"\bhow\s+long\b", re.I), _DURATION | _NUMBERS),
     (re.compile(r"\bhow\s+(?:many|much|often|old|big|far|hot|cold|high|fast)\b", re.I), _NUMBERS),
@@ -87,6 +95,15 @@ def _is_content(w: str) -> bool:
 def content_words(text: str) -> set[str]:
     """The stemmed content words of ``text``."""
     return {stem(w) for w in _WORD.findall(text.lower()) if _is_content(w)}
+
+
+def specifics(answer: str, question: str = "") -> set[str]:
+    """The stemmed words of ``answer`` (not in ``question``) that state a fact on their own:
+    numbers (digits or words), days, months, seasons, colours, and names (a capitalised word
+    that does not start a sentence)."""
+    names = {stem(m.group(0)) for m in _NAME.finditer(answer.strip())}
+    own = content_words(answer) - content_words(question)
+    return {w for w in own if w in SPECIFIC or w in names or any(c.isdigit() for c in w)}
 
 
 def expected(question: str) -> frozenset[str] | None:
@@ -191,7 +208,9 @@ def assess(
     ``evidence``. ``frames``: the answerer looked at decoded frames. ``earlier``: the thread's
     previous turns (question, answer). ``free``: ``answer`` is free text (an open question):
     its ``coverage`` is the share of its own content words (those not in the question) that
-    the evidence holds; under ``MIN_COVERAGE`` it adds what the evidence does not say, so it is
+    the evidence holds, and 0 when it names a specific (a number, a day, a colour, a name:
+    ``specifics``) that no span holds; under ``MIN_COVERAGE`` it adds what the evidence does
+    not say, so it is
     grounded only where a span holds the question's words, and then ``by`` is "quote": the
     deciding span is given instead of the sentence (``finish``)."""
     if not evidence:
@@ -214,6 +233,8 @@ def assess(
         for _i, _j, s in spans(evidence):
             held |= content_words(str(s["text"]))
         coverage = round(len(new & held) / len(new), 3) if new else None
+        if specifics(answer, question) - held:  # it names a fact no span states
+            coverage = min(coverage or 0.0, 0.0)
     if found and (coverage is None or coverage >= MIN_COVERAGE):
         return Grounding(True, found, by="words", coverage=coverage)
     if found and any(sup.answers_question for sup in found):
