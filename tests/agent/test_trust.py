@@ -220,6 +220,18 @@ def test_an_answer_naming_a_fact_no_span_states_is_not_taken_at_its_word() -> No
     assert late.by == "quote" and late.coverage == 0.0
     right = assess("When does the museum close?", "The museum closes at six.", off, free=True)
     assert right.by == "words"
+    # held elsewhere in the evidence is not enough: one span states the specifics and their topic
+    flying = {"channels": ["text"], "score": 0.5, "texts": [{"text": "Tom is flying to Madrid."}]}
+    moved2 = [moved[0], flying]
+    both = assess(q, "The budget review moves to the Berlin office in Madrid.", moved2, free=True)
+    assert both.coverage == 0.0 and both.by == "quote"
+    painted = [{"channels": ["text"], "score": 1.0, "texts": [{"text": "Maria painted the "
+                "kitchen walls yellow."}, {"text": "A green bus."}]}]  # fmt: skip
+    wall_q = "What colour did Maria paint the kitchen walls?"
+    assert assess(wall_q, "The walls are painted green.", painted, free=True).coverage == 0.0
+    assert (
+        assess(wall_q, "Maria painted the kitchen walls yellow.", painted, free=True).by == "words"
+    )
 
 
 def test_an_answer_saying_more_than_the_evidence_is_replaced_by_its_quote(soup: Library) -> None:

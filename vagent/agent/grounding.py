@@ -106,6 +106,23 @@ def specifics(answer: str, question: str = "") -> set[str]:
     return {w for w in own if w in SPECIFIC or w in names or any(c.isdigit() for c in w)}
 
 
+def _stated_together(
+    specific: set[str], question: str, answer: str, evidence: Sequence[Moment]
+) -> bool:
+    """Whether one span holds every specific of the answer and a word of what they are said
+    of (another content word of the question or the answer): "held in Madrid" is not stated
+    by a span that says someone "is flying to Madrid", nor "green walls" by "a green fence"
+    alone."""
+    if not specific:
+        return True
+    about = (content_words(question) | content_words(answer)) - specific
+    for _i, _j, s in spans(evidence):
+        words = content_words(str(s["text"]))
+        if specific <= words and words & about:
+            return True
+    return False
+
+
 def expected(question: str) -> frozenset[str] | None:
     """The kind of words an answer to ``question`` holds ("how long" -> durations and numbers;
     digits always count for these kinds); None when the question does not say."""
@@ -233,8 +250,8 @@ def assess(
         for _i, _j, s in spans(evidence):
             held |= content_words(str(s["text"]))
         coverage = round(len(new & held) / len(new), 3) if new else None
-        if specifics(answer, question) - held:  # it names a fact no span states
-            coverage = min(coverage or 0.0, 0.0)
+        if not _stated_together(specifics(answer, question), question, answer, evidence):
+            coverage = 0.0  # it names a fact no span states (with what it is said of)
     if found and (coverage is None or coverage >= MIN_COVERAGE):
         return Grounding(True, found, by="words", coverage=coverage)
     if found and any(sup.answers_question for sup in found):
