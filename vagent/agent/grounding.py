@@ -106,21 +106,12 @@ def specifics(answer: str, question: str = "") -> set[str]:
     return {w for w in own if w in SPECIFIC or w in names or any(c.isdigit() for c in w)}
 
 
-def _stated_together(
-    specific: set[str], question: str, answer: str, evidence: Sequence[Moment]
-) -> bool:
-    """Whether one span holds every specific of the answer and a word of what they are said
-    of (another content word of the question or the answer): "held in Madrid" is not stated
-    by a span that says someone "is flying to Madrid", nor "green walls" by "a green fence"
-    alone."""
-    if not specific:
-        return True
-    about = (content_words(question) | content_words(answer)) - specific
-    for _i, _j, s in spans(evidence):
-        words = content_words(str(s["text"]))
-        if specific <= words and words & about:
-            return True
-    return False
+def _stated_together(specific: set[str], about: set[str], span_words: list[set[str]]) -> bool:
+    """Whether one span (its content words in ``span_words``) holds every specific of the
+    answer and a word of what they are said of (``about``: the question's and the answer's
+    other content words): "held in Madrid" is not stated by a span that says someone "is
+    flying to Madrid", nor "green walls" by "a green fence" alone."""
+    return not specific or any(specific <= w and bool(w & about) for w in span_words)
 
 
 def expected(question: str) -> frozenset[str] | None:
@@ -225,11 +216,11 @@ def assess(
     ``evidence``. ``frames``: the answerer looked at decoded frames. ``earlier``: the thread's
     previous turns (question, answer). ``free``: ``answer`` is free text (an open question):
     its ``coverage`` is the share of its own content words (those not in the question) that
-    the evidence holds, and 0 when it names a specific (a number, a day, a colour, a name:
-    ``specifics``) that no span holds; under ``MIN_COVERAGE`` it adds what the evidence does
-    not say, so it is
-    grounded only where a span holds the question's words, and then ``by`` is "quote": the
-    deciding span is given instead of the sentence (``finish``)."""
+    the evidence holds, and 0 when no one span states its specifics (numbers, days, colours,
+    names: ``specifics``) with a word of what they are said of; under ``MIN_COVERAGE`` it adds
+    what the evidence does not say, so it is grounded only where a span holds the question's
+    words, and then ``by`` is "quote": the deciding span is given instead of the sentence
+    (``finish``)."""
     if not evidence:
         return Grounding(False, reason="no evidence: the search found no matching moment")
     meta = meta or {}
@@ -245,13 +236,14 @@ def assess(
     found = supporting(question, answer, evidence)
     coverage = None
     if free:
-        new = content_words(answer) - content_words(question)
-        held: set[str] = set()
-        for _i, _j, s in spans(evidence):
-            held |= content_words(str(s["text"]))
+        asked, told = content_words(question), content_words(answer)
+        new = told - asked
+        span_words = [content_words(str(s["text"])) for _i, _j, s in spans(evidence)]
+        held = set().union(*span_words)
         coverage = round(len(new & held) / len(new), 3) if new else None
-        if not _stated_together(specifics(answer, question), question, answer, evidence):
-            coverage = 0.0  # it names a fact no span states (with what it is said of)
+        specific = specifics(answer, question)
+        if not _stated_together(specific, (asked | told) - specific, span_words):
+            coverage = 0.0  # it names a fact no one span states with what it is said of
     if found and (coverage is None or coverage >= MIN_COVERAGE):
         return Grounding(True, found, by="words", coverage=coverage)
     if found and any(sup.answers_question for sup in found):
