@@ -74,6 +74,21 @@ def test_bench_scale_tiny(tmp_path: Path) -> None:
     np.testing.assert_array_equal(np.sort(ids), np.arange(1, 7201))
 
 
+def test_rescoring_rows_read_in_runs_are_the_rows_asked_for(tmp_path: Path) -> None:
+    from vagent.bench.scale import Rows
+
+    rows = np.random.default_rng(0).standard_normal((50, 6)).astype(np.float16)
+    np.save(tmp_path / "r.npy", rows)
+    reader = Rows(tmp_path / "r.npy")
+    try:
+        # runs of consecutive rows (read at once), lone rows, the first and the last
+        for want in ([0, 1, 2, 7, 9, 10, 11, 49], [5], [0], [49], list(range(50))):
+            ids = np.array(want, dtype=np.int64)
+            np.testing.assert_array_equal(reader[ids], rows[ids])
+    finally:
+        reader.close()
+
+
 def test_bench_scale_bad_hours(tmp_path: Path) -> None:
     proc = _scale(tmp_path, "--hours", "0", "--dir", str(tmp_path / "libs"))
     assert proc.returncode == 2
@@ -89,7 +104,7 @@ def test_bench_scale_per_kind_factory_sq8_rescoring_and_sweep(tmp_path: Path) ->
         tmp_path,
         *("--hours", "1", "--dim", "32", "--queries", "10", "--dir", str(out), "--json"),
         *("--factory", "IVF32,PQ8x4", "--segment-factory", "IVF8,PQ4x4"),
-        *("--rescore", "50", "--rescore-codec", "sq8"),
+        *("--rescore", "50", "--segment-rescore", "30", "--rescore-codec", "sq8"),
     )
     assert proc.returncode == 0, proc.stderr
     r = json.loads(proc.stdout)
@@ -102,6 +117,9 @@ def test_bench_scale_per_kind_factory_sq8_rescoring_and_sweep(tmp_path: Path) ->
     assert frames["rescore_bytes"] == 3600 * 32 + header
     assert segments["rescore_bytes"] == 360 * 32 * 2 + header
     assert frames["recall@10"] >= 0.7 and frames["rescored_from"] == 50
+    assert segments["rescored_from"] == 30  # the segments' own shortlist
+    assert set(r["targets"]) == {"peak_rss_mib", "search_p50_ms", "recall@10", "recall@10_segments"}
+    assert r["targets"]["recall@10_segments"]["value"] == segments["recall@10"]
     # the same index searched at twice the lists probed and twice the shortlist
     assert set(frames["sweep"]) == {
         "nprobe 64, shortlist 50",

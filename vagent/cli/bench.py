@@ -458,6 +458,13 @@ RESCORE = Range("--rescore", 0, 16_384, integer=True)
     help="Shortlist rescored with exact (float16, memory-mapped) vectors; 0: off.",
 )
 @click.option(
+    "--segment-rescore",
+    type=Bounded(RESCORE),
+    default=None,
+    help="The segments' shortlist (default: --rescore's). Segments sit closer together than "
+    "frames (a segment is the mean of its frames), so their codes need a longer one.",
+)
+@click.option(
     "--rescore-codec",
     type=click.Choice(["f16", "sq8"]),
     default="f16",
@@ -480,6 +487,7 @@ def scale_bench(
     nprobe: int,
     queries: int,
     rescore: int,
+    segment_rescore: int | None,
     rescore_codec: str,
     workdir: str | None,
     as_json: bool,
@@ -502,6 +510,7 @@ def scale_bench(
                 nprobe=nprobe,
                 queries=queries,
                 rescore=rescore,
+                segment_rescore=segment_rescore,
                 rescore_codec=rescore_codec,
             )
             where = Path(workdir or tmp) / f"{h}h"
