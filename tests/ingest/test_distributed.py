@@ -34,12 +34,10 @@ from sqlalchemy import select
 
 from tests.conftest import COLOUR, REPO, TINY_CLIP, run_vagent
 from vagent import Library
+from vagent.bench.raycluster import NAMESPACES, PORT, start_local_cluster, unavailable
 from vagent.catalog import FrameRow, SegmentRow, VideoRow
 from vagent.synth import make_video
 
-# new network and PID namespaces: only loopback, and every process in them ends with the first
-NAMESPACES = ["unshare", "--net", "--pid", "--fork", "--mount-proc"]
-PORT = 6379  # inside the test's own network namespace: nothing else listens there
 COLOURS = ["red", "green", "blue", "yellow", "white", "black", "purple", "orange"]
 # Two land before the first driver is killed; the rerun has eight, as many as node two's loss
 # needs (two landed while node two encodes another, whichever node started its worker first).
@@ -47,23 +45,6 @@ VIDEOS = 10
 INDEX_ARGS = ["--encoder", TINY_CLIP, "--text", "none", "--fps", "4", "--dedupe", "off"]
 # Seconds the resumed driver may take to exit once its report is written (it once hung there).
 EXIT_BOUND = 20.0
-
-
-def _namespaces() -> str | None:
-    """Why this machine cannot run the cluster in namespaces (None: it can)."""
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        return "needs unshare and ip (util-linux, iproute2)"
-    try:
-        import psutil  # noqa: F401
-        import ray  # noqa: F401
-    except ImportError:
-        return "needs Ray: pip install 'vagent[ray]'"
-    done = subprocess.run([*NAMESPACES, "ip", "link", "set", "lo", "up"], capture_output=True)
-    if done.returncode != 0:
-        return (
-            f"cannot make network/PID namespaces here (root needed): {done.stderr.decode().strip()}"
-        )
-    return None
 
 
 def _videos(folder: Path) -> list[Path]:
@@ -104,7 +85,7 @@ def _snapshot(name: str) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_index_on_a_two_node_ray_cluster_survives_a_lost_node(tmp_path: Path) -> None:
-    why = _namespaces()
+    why = unavailable()
     if why is not None:
         pytest.skip(why)
     paths = _videos(tmp_path / "videos")
@@ -220,19 +201,6 @@ def test_a_process_that_imports_vagent_is_never_ended_by_the_watchdog() -> None:
 # ---- inside the namespaces (python -m tests.ingest.test_distributed CONFIG) ------------------
 
 
-def _ray(*args: str, env: dict[str, str]) -> None:
-    ray = str(Path(sys.executable).with_name("ray"))
-    common = [
-        "--node-ip-address=127.0.0.1",
-        "--num-cpus=1",
-        "--object-store-memory=80000000",
-        "--disable-usage-stats",
-    ]
-    done = subprocess.run([ray, "start", *args, *common], env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"ray start {' '.join(args)} failed: {done.stdout}{done.stderr}")
-
-
 def _node_two() -> Any:
     """The raylet of the node that is not the head."""
     import psutil
@@ -304,7 +272,6 @@ def _encoding(raylet: Any) -> bool:
 
 def _inside(config: dict[str, str]) -> dict[str, Any]:
     t0 = time.monotonic()
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     env = {**os.environ, "VAGENT_HOME": config["home"], "RAY_TMPDIR": config["temp"]}
     # a lost node is noticed in about 1.5 s instead of about 15 s
     env |= {
@@ -312,14 +279,7 @@ def _inside(config: dict[str, str]) -> dict[str, Any]:
         "RAY_health_check_failure_threshold": "3",
         "RAY_health_check_initial_delay_ms": "0",
     }
-    _ray(
-        "--head",
-        f"--port={PORT}",
-        "--include-dashboard=false",
-        f"--temp-dir={config['temp']}",
-        env=env,
-    )
-    _ray(f"--address=127.0.0.1:{PORT}", env=env)
+    start_local_cluster(config["temp"], env, PORT)
     raylet = _node_two()
     node_two = next(a for a in raylet.cmdline() if a.startswith("--node_id=")).split("=", 1)[1]
     argv = [

@@ -347,6 +347,14 @@ def speech_bench(
         f"{r['bound_x_realtime']}x: ratio {r['ratio']:.2f}"
         + (f"; without VAD {no_vad}x" if no_vad is not None else "")
     )
+    if "single_worker_x_realtime" in r:
+        click.echo(
+            f"the recogniser runs {r['workers']} transcriptions at once; one at a time it ran "
+            f"{r['single_worker_x_realtime']}x (CPU-s per audio-s "
+            f"{r['single_worker_cpu_s_per_audio_s']}, sentence starts median "
+            f"{r['single_start_error_median_s']} s, max {r['single_start_error_max_s']} s); "
+            f"{r['words_same_as_single']} of its {r['words_single']} words heard the same"
+        )
     click.echo(
         f"CPU-seconds per audio-second: track {r['track_cpu_s_per_audio_s']}, bound "
         f"{r['bound_cpu_s_per_audio_s']} (best of {r['rounds']} rounds)"
@@ -562,6 +570,42 @@ def serve_bench(
     with tempfile.TemporaryDirectory(prefix="vagent-serve-") as tmp:
         where = library or b.demo_library(Path(tmp))
         r = b.run(b.Config(where, db, clients, requests, seconds, search_processes))
+    if as_json:
+        emit_json(r)
+        return
+    for line in b.describe(r):
+        click.echo(line)
+
+
+RAY_CLIPS = Range("--clips", 1, 1000, integer=True)
+RAY_SECONDS = Range("--seconds", 1, 3600)
+RAY_TIMEOUT = Range("--timeout", 10, 86_400)
+
+
+@bench.command("ray")
+@click.option("--clips", type=Bounded(RAY_CLIPS), default=8, show_default=True)
+@click.option("--seconds", type=Bounded(RAY_SECONDS), default=60.0, show_default=True,
+              help="Length of each clip.")  # fmt: skip
+@click.option("--address", metavar="HOST:PORT",
+              help="An existing Ray cluster (default: start 2 local nodes on loopback, in "
+              "network and PID namespaces of their own, and stop them after).")  # fmt: skip
+@click.option("--encoder", default="openclip/ViT-B-32/random", show_default=True)
+@click.option("--size", default="320x240", show_default=True, help="Clip size.")
+@click.option("--timeout", type=Bounded(RAY_TIMEOUT), default=900.0, show_default=True,
+              help="Seconds the whole bench may take.")  # fmt: skip
+@json_option
+@guarded
+def ray_bench(
+    clips: int, seconds: float, address: str | None, encoder: str, size: str, timeout: float,
+    as_json: bool,
+) -> None:  # fmt: skip
+    """The same clips indexed locally and on Ray (same settings, dedupe off): video-seconds
+    per wall-second each, the ratio Ray/local against 0.85, videos per node, equal rows."""
+    from vagent.bench import raybench as b
+
+    cfg = b.Config(clips, seconds, address, timeout, encoder, _size(size))
+    b.check(cfg)
+    r = b.run(cfg, progress=lambda line: click.echo(line, err=True))
     if as_json:
         emit_json(r)
         return
