@@ -11,8 +11,10 @@ Each delta is checked (sha256) and its vectors added to the base on load, so rea
 generation as before. Deltas are merged as they pile up, ``FANOUT`` of one level into one of the
 next (a counter in base ``FANOUT``), while the merged file stays under ``MERGE_BYTES``: a
 commit's cost is bounded whatever the stream's length, and so is the list (a few files per level,
-plus one per ``MERGE_BYTES`` of vectors). A writer that rewrites the whole index (``vagent
-index``, ``remove``, ``repair``) folds every delta into its new base.
+plus one per ``MERGE_BYTES`` of vectors). Live chunks and ``vagent index`` commits that only add
+vectors land this way (``appendable``); a writer that rewrites the whole index (a file replaced,
+``remove``, ``repair``, an index that trains or retrains, ``fold_due``) folds every delta into its
+new base.
 
 File format: the magic line, then the ids (int64, n) and vectors (float32, n x dim) as two
 ``.npy`` arrays (no pickles).
@@ -21,16 +23,24 @@ File format: the magic line, then the ids (int64, n) and vectors (float32, n x d
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vagent.components import VectorIndex
 
+if TYPE_CHECKING:
+    from vagent.catalog import LibraryRow
+
 MAGIC = b"vagent-delta 1\n"
 FANOUT = 8  # deltas of one level merged into one of the next
 MERGE_BYTES = 64 << 20  # a merge that would write more than this is left undone
+# ``vagent index`` folds a kind's deltas into a new base once they hold more than a FOLD_SHARE-th
+# of the base's vectors and more than MERGE_BYTES: readers then add at most that share on load,
+# and a commit's bytes stay proportional to what it adds, on average, whatever the library's size.
+FOLD_SHARE = 8
 
 
 def delta_name(kind: str, generation: int, tag: str, level: int) -> str:
@@ -177,3 +187,31 @@ def names(entry: dict[str, Any] | None) -> list[str]:
     if not entry:
         return []
     return [entry["name"], *(d["name"] for d in entry.get("deltas") or [])]
+
+
+def appendable(lib: LibraryRow, kinds: Iterable[str]) -> dict[str, dict[str, Any]] | None:
+    """The committed generation's file entries when new vectors can land as deltas: the library
+    has its uid and every kind in ``kinds`` has its files recorded with checksums and counts.
+    None: the next generation rewrites every vector file."""
+    if not lib.uid or lib.generation == 0:
+        return None
+    from vagent.vectors import files_of, parse_record
+
+    record = parse_record(lib.vector_files)
+    if record is None or record.get("generation") != lib.generation:
+        return None
+    files = files_of(record, lib.generation) or {}
+    if set(files) != set(kinds) or not all(
+        f.get("sha256") and f.get("count") is not None for f in files.values()
+    ):
+        return None
+    return files
+
+
+def fold_due(entry: dict[str, Any]) -> bool:
+    """True when a kind's deltas have grown enough to be folded into a new base (``FOLD_SHARE``):
+    more than ``MERGE_BYTES`` in all and more than a ``FOLD_SHARE``-th of the base's vectors."""
+    deltas = entry.get("deltas") or []
+    held = sum(int(d["count"]) for d in deltas)
+    base = int(entry["count"]) - held
+    return sum(int(d["bytes"]) for d in deltas) > MERGE_BYTES and held * FOLD_SHARE > base

@@ -243,12 +243,19 @@ class FaissIndex(VectorIndex):
             vectors = self.reconstruct(ids)
             self._train(ids, lambda at: vectors[at])
 
+    @property
+    def retrain_due(self) -> bool:
+        """True once the index holds ``RETRAIN_GROWTH`` times the vectors it was trained with:
+        the next save trains it again."""
+        exact = self._exact
+        return exact is not None and 0 < exact.trained_on * RETRAIN_GROWTH <= self.ntotal
+
     def _retrain_if_grown(self) -> None:
         """Train again on a sample spread over everything held, once the index holds
         ``RETRAIN_GROWTH`` times the vectors it was trained with (a writer, before it saves:
         a reader never pays for it)."""
         exact = self._exact
-        if exact is not None and 0 < exact.trained_on * RETRAIN_GROWTH <= self.ntotal:
+        if exact is not None and self.retrain_due:
             self._writable()
             ids = exact.ids()
             self._train(ids, lambda at: exact.get(ids[at]))

@@ -118,7 +118,9 @@ def test_a_whole_write_folds_the_deltas_into_its_base(tmp_path: Path, colour_plu
     lib = Library.open(str(tmp_path / "lib"))
     _run(lib, 10)
     assert _record(lib)["files"]["frames"]["deltas"]
-    clip = make_video(tmp_path / "clip.mp4", ["purple"], 2.0)
+    clip = make_video(tmp_path / "clip.mp4", ["white"], 2.0)
+    lib.index([clip], SPEC)  # a new file only adds: it lands as deltas too
+    make_video(clip, ["purple"], 2.0)  # changed: replaced, which rewrites every file
     lib.index([clip], SPEC)
     frames = _record(lib)["files"]["frames"]
     assert not frames.get("deltas") and frames["count"] == 20 + 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from vagent import Library, plugins
 from vagent.catalog import FrameRow, SegmentRow, TextSpanRow, VideoRow
 from vagent.components import INDEX, TEXT_ENCODER, VISUAL_ENCODER
 from vagent.synth import make_video
+from vagent.vector_deltas import names
 from vagent.vectors import VectorSet
 
 pytestmark = pytest.mark.slow
@@ -113,12 +115,18 @@ def test_kill_9_leaves_whole_videos_and_resumes(many: Path, tmp_path: Path, dela
     rerun = Library.open(home / "crash").index([str(many)], progress=False)
     assert len(rerun.indexed) == N_VIDEOS - done and len(rerun.skipped) == done
     _assert_consistent(lib)
-    leftovers = sorted(p.name for p in lib.root.iterdir() if p.suffix in (".faiss", ".tmp"))
-    row = lib.settings()
-    gen, tag = row.generation, (row.uid or "")[:12]
-    assert leftovers == sorted(
-        f"{k}-{tag}-{g}.faiss" for k in ("frames", "segments", "texts") for g in (gen - 1, gen)
+    leftovers = sorted(
+        p.name for p in lib.root.iterdir() if p.suffix in (".faiss", ".delta", ".tmp")
     )
+    row = lib.settings()
+    record = json.loads(row.vector_files or "{}")
+    # the files of the current and the previous generation (a base and the deltas appended
+    # to it, vagent.vector_deltas), nothing else
+    assert leftovers == sorted(
+        {n for entry in (record, record["previous"]) for f in entry["files"].values()
+         for n in names(f)}
+    )  # fmt: skip
+    assert any(n.endswith(".delta") for n in leftovers)  # each video after the first: deltas
 
 
 def test_readers_search_while_a_writer_indexes(many: Path, tmp_path: Path) -> None:

@@ -19,8 +19,10 @@ from tests.conftest import COLOUR, REPO
 from vagent import Library
 from vagent.catalog import FrameRow, LibraryRow
 from vagent.errors import LibraryNotFound
+from vagent.ingest import commit
 from vagent.integrity.owner import MARKER, FolderOwned
 from vagent.search import visual
+from vagent.vector_deltas import names
 from vagent.vectors import VectorFilesDamaged
 
 pytestmark = pytest.mark.usefixtures("colour_plugin")
@@ -36,9 +38,24 @@ def _vector_files(root: Path) -> list[str]:
 
 
 def _current(lib: Library, kind: str) -> Path:
+    """The newest file of the current generation: its last delta, or its base (a generation
+    that only added vectors names the base before it plus deltas, ``vagent.vector_deltas``)."""
     row = lib.settings()
     record = json.loads(row.vector_files or "{}")
-    return lib.root / record["files"][kind]["name"]
+    return lib.root / names(record["files"][kind])[-1]
+
+
+def _base(lib: Library, kind: str) -> Path:
+    """The base file the current generation names (its deltas, if any, come after it)."""
+    row = lib.settings()
+    return lib.root / json.loads(row.vector_files or "{}")["files"][kind]["name"]
+
+
+@pytest.fixture
+def whole_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every commit rewrites every vector file (the layout before index commits appended
+    deltas; legacy libraries had no deltas)."""
+    monkeypatch.setattr(commit, "APPEND_DELTAS", False)
 
 
 @pytest.mark.parametrize("factory", ["faiss/IVF4,Flat", "faiss/HNSW16"])
@@ -114,6 +131,7 @@ def test_a_renamed_folder_is_refused_until_renamed_back(videos: Path, tmp_path: 
     assert len(back.videos()) == 2
 
 
+@pytest.mark.usefixtures("whole_files")
 def test_a_library_never_deletes_files_it_did_not_write(videos: Path) -> None:
     lib = Library.open("tidy")
     _index(lib, [videos / "yw.mp4"])
@@ -134,6 +152,7 @@ def test_a_library_never_deletes_files_it_did_not_write(videos: Path) -> None:
     )
 
 
+@pytest.mark.usefixtures("whole_files")
 def test_a_library_from_before_tags_is_read_and_adopted(videos: Path) -> None:
     """A library written before files were tagged: legacy names, no uid, no record."""
     lib = Library.open("legacy")
@@ -279,7 +298,7 @@ def _all_vectors(lib: Library) -> dict[str, dict[int, np.ndarray]]:
 def test_check_finds_and_repair_rebuilds_segments_and_texts(videos: Path, tmp_path: Path) -> None:
     lib = _text_library(videos, "fix")
     before = _all_vectors(lib)
-    seg, txt = _current(lib, "segments"), _current(lib, "texts")
+    seg, txt = _base(lib, "segments"), _base(lib, "texts")
     data = bytearray(seg.read_bytes())
     data[-8] ^= 0x01
     seg.write_bytes(bytes(data))

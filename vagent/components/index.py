@@ -72,3 +72,10 @@ class VectorIndex(ABC):
         and for an index that needs no training; None (the default) when the backend does not
         say (``vagent info`` then leaves it out)."""
         return None
+
+    @property
+    def retrain_due(self) -> bool:
+        """True when the next ``save`` would train the index again (it has outgrown what it was
+        trained on): a writer then rewrites the whole file rather than appending the vectors it
+        added as deltas. False by default."""
+        return False

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from vagent.catalog import Catalog, FrameRow, LibraryRow, SegmentRow, TextSpanRow, VideoRow
 from vagent.integrity.owner import check_owner, read_marker, write_marker
 from vagent.types import SegmentSpan, TextSpan
+from vagent.vector_deltas import append, appendable, fold_due
 from vagent.vectors import (
     VectorFilesDamaged,
     VectorSet,
@@ -51,6 +52,21 @@ class NewTexts:
     row: dict[str, object] = field(default_factory=dict)
 
 
+# A commit of ``vagent index`` that only adds vectors lands them as deltas (False: every commit
+# rewrites every vector file, the old way; a benchmark's comparison, and tests that need whole
+# files per generation).
+APPEND_DELTAS = True
+
+# The vectors a commit added, per kind: what lands as deltas when nothing was removed.
+Added = dict[str, list[tuple[np.ndarray, np.ndarray]]]
+
+
+def _add(vectors: VectorSet, kind: str, ids: np.ndarray, vecs: np.ndarray, added: Added) -> None:
+    index = vectors.indexes[kind]
+    index.add(ids, vecs)
+    added.setdefault(kind, []).append((ids, np.asarray(vecs, np.float32)))
+
+
 def segment_vectors(vectors: np.ndarray, spans: list[SegmentSpan]) -> np.ndarray:
     """Mean of each segment's frame vectors, L2-normalised: (len(spans), dim)."""
     dim = vectors.shape[1]
@@ -81,7 +97,9 @@ def _delete_rows(s: Session, video_ids: list[int]) -> None:
     s.execute(delete(VideoRow).where(VideoRow.id.in_(video_ids)))
 
 
-def _insert_video(s: Session, lib: LibraryRow, vectors: VectorSet, new: NewVideo) -> None:
+def _insert_video(
+    s: Session, lib: LibraryRow, vectors: VectorSet, new: NewVideo, added: Added
+) -> None:
     video = VideoRow(library_id=lib.id, **new.row)
     s.add(video)
     s.flush()
@@ -110,10 +128,10 @@ def _insert_video(s: Session, lib: LibraryRow, vectors: VectorSet, new: NewVideo
         else [],
         dtype=np.int64,
     )
-    vectors.segments.add(seg_ids, segment_vectors(new.vectors, new.segments))
+    _add(vectors, "segments", seg_ids, segment_vectors(new.vectors, new.segments), added)
     if len(frame_ids):
-        vectors.frames.add(frame_ids, new.vectors)
-    _insert_texts(s, vectors, video.id, new.texts, new.text_vectors)
+        _add(vectors, "frames", frame_ids, new.vectors, added)
+    _insert_texts(s, vectors, video.id, new.texts, new.text_vectors, added)
 
 
 def _insert_texts(
@@ -122,6 +140,7 @@ def _insert_texts(
     video_id: int,
     texts: list[TextSpan],
     text_vectors: np.ndarray | None,
+    added: Added,
 ) -> None:
     if texts and vectors.texts is not None and text_vectors is not None:
         from vagent.text.speech import dump_words
@@ -146,7 +165,7 @@ def _insert_texts(
             ).all(),
             dtype=np.int64,
         )
-        vectors.texts.add(text_ids, text_vectors)
+        _add(vectors, "texts", text_ids, text_vectors, added)
 
 
 def _redo_texts(s: Session, vectors: VectorSet, new: NewTexts) -> None:
@@ -154,7 +173,7 @@ def _redo_texts(s: Session, vectors: VectorSet, new: NewTexts) -> None:
     if vectors.texts is not None:
         vectors.texts.remove(np.fromiter(s.scalars(select(TextSpanRow.id).where(mine)), np.int64))
     s.execute(delete(TextSpanRow).where(mine))
-    _insert_texts(s, vectors, new.video_id, new.texts, new.text_vectors)
+    _insert_texts(s, vectors, new.video_id, new.texts, new.text_vectors, {})
     video = s.get(VideoRow, new.video_id)
     assert video is not None
     for k, v in new.row.items():
@@ -168,15 +187,22 @@ def land(
     add: NewVideo | Sequence[NewVideo] | None = None,
     drop: list[int] | None = None,
     retext: NewTexts | None = None,
+    append_ok: bool | None = None,
 ) -> int:
     """Add one video (or several) and/or drop videos by id, and/or redo one source of a
     video's text spans (``retext``), atomically. Returns the new generation.
 
     The caller holds the library's write lock and ``vectors`` is at the committed generation.
     The vector files are written (named by the library's uid, checksummed) before the catalog
-    commit that moves ``generation`` and records them. On any failure the catalog is rolled
-    back and ``vectors`` reloaded from the committed files.
+    commit that moves ``generation`` and records them. A commit that only adds (nothing dropped
+    or redone) writes the added vectors as delta files (``vagent.vector_deltas``) beside the
+    committed base when ``_deltas_fit`` allows (``append_ok``: False never, None as
+    ``APPEND_DELTAS`` says); any other commit
+    rewrites every vector file, folding the deltas. On any failure the catalog is rolled back
+    and ``vectors`` reloaded from the committed files.
     """
+    trained = {kind: index.trained for kind, index in vectors.indexes.items()}
+    added: Added = {}
     try:
         with catalog.session() as s:
             lib = s.get(LibraryRow, library_id)
@@ -186,10 +212,16 @@ def land(
             if drop:
                 _delete_videos(s, vectors, drop)
             for new in [add] if isinstance(add, NewVideo) else add or []:
-                _insert_video(s, lib, vectors, new)
+                _insert_video(s, lib, vectors, new, added)
             if retext is not None:
                 _redo_texts(s, vectors, retext)
-            record, tag = _write_generation(catalog, lib, vectors)
+            ok = APPEND_DELTAS if append_ok is None else append_ok
+            only_adds = ok and not drop and retext is None
+            files = _deltas_fit(lib, vectors, trained) if only_adds else None
+            if files is not None:
+                record, tag = _append_generation(catalog, lib, vectors, files, added)
+            else:
+                record, tag = _write_generation(catalog, lib, vectors)
     except BaseException:
         vectors.load(vectors.generation, vectors.record)
         raise
@@ -198,18 +230,53 @@ def land(
     return vectors.generation
 
 
+def _deltas_fit(
+    lib: LibraryRow, vectors: VectorSet, trained: dict[str, bool | None]
+) -> dict[str, dict[str, Any]] | None:
+    """The committed generation's file entries when this commit's added vectors can land as
+    deltas, else None (rewrite every file): the generation is fully recorded (``appendable``,
+    as for live chunks), no index trained or is due to train again on save (a base written
+    before would not hold what the whole write does), and no kind's deltas are due to fold."""
+    files = appendable(lib, vectors.indexes)
+    if files is None:
+        return None
+    for kind, index in vectors.indexes.items():
+        if index.trained != trained[kind] or index.retrain_due or fold_due(files[kind]):
+            return None
+    return files
+
+
+def _append_generation(
+    catalog: Catalog,
+    lib: LibraryRow,
+    vectors: VectorSet,
+    files: dict[str, dict[str, Any]],
+    added: Added,
+) -> tuple[dict[str, Any], str | None]:
+    """Write ``added`` as one delta per kind beside the committed files and move the row to
+    the next generation, which names them (the caller commits the session)."""
+    _claim(catalog, lib, vectors)
+    tag = tag_of(lib.uid)
+    assert tag is not None  # appendable: the library has its uid
+    gen = lib.generation + 1
+    files = dict(files)
+    for kind, parts in added.items():
+        ids = np.concatenate([p[0] for p in parts])
+        if len(ids):
+            vecs = np.concatenate([p[1] for p in parts])
+            files[kind] = append(vectors.root, kind, files[kind], gen, tag, ids, vecs, vectors.hint)
+    record = next_record(parse_record(lib.vector_files), gen, files)
+    lib.generation = gen
+    lib.vector_files = json.dumps(record)
+    return record, tag
+
+
 def _write_generation(
     catalog: Catalog, lib: LibraryRow, vectors: VectorSet
 ) -> tuple[dict[str, Any], str | None]:
     """Write ``vectors`` as the library's next generation and move the row to it (the caller
     commits the session). The folder must be this library's (``library.json``)."""
-    if not lib.uid:
-        lib.uid = uuid.uuid4().hex  # a library from before files carried their owner's tag
-    marker = read_marker(vectors.root)
-    if marker is not None and marker["uid"] != lib.uid:
-        check_owner(vectors.root, catalog, lib.name, None)  # raises, naming the owner
-    write_marker(vectors.root, lib.name, lib.uid, catalog.url)
-    _check_counts(_session_of(lib), lib, vectors)
+    _claim(catalog, lib, vectors)
     tag = tag_of(lib.uid)
     gen = lib.generation + 1
     files = vectors.write(gen, tag)
@@ -217,6 +284,18 @@ def _write_generation(
     lib.generation = gen
     lib.vector_files = json.dumps(record)
     return record, tag
+
+
+def _claim(catalog: Catalog, lib: LibraryRow, vectors: VectorSet) -> None:
+    """Before a generation is written: the folder is this library's (``library.json``, naming
+    the owner otherwise) and every row has its vector."""
+    if not lib.uid:
+        lib.uid = uuid.uuid4().hex  # a library from before files carried their owner's tag
+    marker = read_marker(vectors.root)
+    if marker is not None and marker["uid"] != lib.uid:
+        check_owner(vectors.root, catalog, lib.name, None)  # raises, naming the owner
+    write_marker(vectors.root, lib.name, lib.uid, catalog.url)
+    _check_counts(_session_of(lib), lib, vectors)
 
 
 def _session_of(lib: LibraryRow) -> Session:

@@ -46,8 +46,8 @@ from vagent.locking import write_lock
 from vagent.text.speech import dump_words, limit_speech, spans_of
 from vagent.text.track import OcrTrack
 from vagent.types import TextSpan
-from vagent.vector_deltas import append
-from vagent.vectors import VectorSet, files_of, next_record, parse_record, sweep, tag_of
+from vagent.vector_deltas import append, appendable
+from vagent.vectors import VectorSet, next_record, parse_record, sweep, tag_of
 
 SCHEMES = ("rtsp", "rtsps", "rtmp", "udp", "rtp", "srt", "tcp", "http", "https")
 STRATEGY = "live"  # decode_strategy of a live item
@@ -459,7 +459,7 @@ class LiveIndexer:
         with self.catalog.session() as s:
             lib = s.get(LibraryRow, self.library_id)
             assert lib is not None
-            files = self._appendable(lib)
+            files = appendable(lib, self.vectors.indexes) if self.opts.append else None
         if files is None:
             self._land_whole(times, vecs, spans, end)
             return
@@ -485,21 +485,6 @@ class LiveIndexer:
             lib.generation = gen
             lib.vector_files = json.dumps(record)
         sweep(self.root, record, tag)
-
-    def _appendable(self, lib: LibraryRow) -> dict[str, dict[str, Any]] | None:
-        """The committed generation's file entries when a chunk can land as deltas: appending
-        is on, the library has its uid and every kind's files are recorded with checksums."""
-        if not self.opts.append or not lib.uid or lib.generation == 0:
-            return None
-        record = parse_record(lib.vector_files)
-        if record is None or record.get("generation") != lib.generation:
-            return None
-        files = files_of(record, lib.generation) or {}
-        if set(files) != set(self.vectors.indexes) or not all(
-            f.get("sha256") and f.get("count") is not None for f in files.values()
-        ):
-            return None
-        return files
 
     def _rows(
         self, s: Any, lib: LibraryRow, times: np.ndarray, spans: list[Any], end: float
