@@ -611,3 +611,43 @@ def ray_bench(
         return
     for line in b.describe(r):
         click.echo(line)
+
+
+COMMIT_HELD = Range("--held", 0, 100_000_000, integer=True)
+COMMIT_FILES = Range("--files", 1, 10_000, integer=True)
+COMMIT_FRAMES = Range("--frames", 1, 1_000_000, integer=True)
+
+
+@bench.command("commits")
+@click.option(
+    "--held",
+    default="10000,100000",
+    show_default=True,
+    callback=number_list(COMMIT_HELD),
+    help="Frame vectors already in the library (comma list), one library each.",
+)
+@click.option("--files", type=Bounded(COMMIT_FILES), default=10, show_default=True)
+@click.option(
+    "--frames",
+    type=Bounded(COMMIT_FRAMES),
+    default=60,
+    show_default=True,
+    help="Frame vectors each new file adds.",
+)
+@click.option("--index", "index", default="faiss/Flat", show_default=True)
+@click.option("--encoder", default="openclip/vagent-tiny-vit/random", show_default=True)
+@json_option
+@guarded
+def commits_bench(
+    held: list[int], files: int, frames: int, index: str, encoder: str, as_json: bool
+) -> None:
+    """Cost of one index commit of a small new file against the library's size: time and
+    bytes written, appending deltas vs rewriting every vector file (the old way)."""
+    from vagent.bench import commits as b
+
+    out = b.run(held, files, frames, index, encoder)
+    if as_json:
+        emit_json(out)
+        return
+    for r in out:
+        click.echo(b.describe(r))
