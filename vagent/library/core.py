@@ -50,6 +50,7 @@ class Library:
         self._decoders: dict[str | None, Decoder] = {}
         self._vectors: VectorSet | None = None
         self._text_state: tuple[int, TextState] | None = None
+        self._search_reader: Reader | None = None  # built on the first search
         self._made_row = False
 
     @classmethod
@@ -310,19 +311,28 @@ class Library:
 
     def _reader(self) -> Reader:
         """What a search reads of this library: its catalog, its query encoders (built once),
-        the vectors and text state of a generation (held for the next search)."""
-        return Reader(
-            name=self.name,
-            hint=repair_hint(self.location),
-            settings=self.settings,
-            catalog=lambda: self.catalog,
-            visual_encoder=self._encoder_for,
-            text_encoder=self._text_encoder_for,
-            vectors=self._reader_vectors,
-            text_state=self._state,
-            match_videos=self._match_videos,
-            warn_random=warn_random,
-        )
+        the vectors and text state of a generation (held for the next search). Built once:
+        a search reads the library's row once, in its snapshot."""
+        reader = self._search_reader
+        if reader is None:
+            reader = self._search_reader = Reader(
+                name=self.name,
+                hint=repair_hint(self.location),
+                settings=self.settings,
+                catalog=self._search_catalog,
+                visual_encoder=self._encoder_for,
+                text_encoder=self._text_encoder_for,
+                vectors=self._reader_vectors,
+                text_state=self._state,
+                match_videos=self._match_videos,
+                warn_random=warn_random,
+            )
+        return reader
+
+    def _search_catalog(self) -> Catalog:
+        """The open catalog without reading the library's row (the search reads it in its
+        snapshot); not open yet: as ``catalog`` (LibraryNotFound when there is none)."""
+        return self._catalog if self._catalog is not None else self.catalog
 
     def _state(self, row: LibraryRow, vectors: VectorSet) -> TextState:
         """Text spans, lexical index and segment table of the loaded generation (cached)."""

@@ -29,13 +29,15 @@ from vagent.vectors import VectorSet
 class Reader:
     """What a search reads of one library (``Library`` lends its own, cached ones).
 
-    ``settings``: the library's row (LibraryNotFound when there is none); ``catalog``: its
-    catalog; ``hint``: how to repair damaged vector files; ``visual_encoder(row, id)``: the
-    query encoder (``id`` None: the library's own), checked against ``row``;
-    ``text_encoder(row)``: the text-track encoder, checked; ``vectors(row)``: the vectors of
-    ``row``'s generation; ``text_state(row, vectors)``: the text spans of that generation;
-    ``match_videos(names)``: video ids for names (VagentError naming one that matches none);
-    ``warn_random(row, hybrid)``: says (once) that the library's visual encoder is random."""
+    ``settings``: the library's row (LibraryNotFound when there is none, saying how to make
+    one; a search reads the row in its snapshot and calls this only when it is not there);
+    ``catalog``: its catalog (LibraryNotFound when there is none); ``hint``: how to repair
+    damaged vector files; ``visual_encoder(row, id)``: the query encoder (``id`` None: the
+    library's own), checked against ``row``; ``text_encoder(row)``: the text-track encoder,
+    checked; ``vectors(row)``: the vectors of ``row``'s generation; ``text_state(row,
+    vectors)``: the text spans of that generation; ``match_videos(names)``: video ids for
+    names (VagentError naming one that matches none); ``warn_random(row, hybrid)``: says
+    (once) that the library's visual encoder is random."""
 
     name: str
     hint: str
@@ -78,21 +80,18 @@ def search(
     k = K.check_int(k)
     check_weights(weights, tuple(DEFAULT_WEIGHTS))
     query = clean_text(query)
-    row = reader.settings()
-    mode = choose_mode(row, reader.name, mode)
-    # a random-weight visual channel is left out of text/hybrid search: don't load CLIP for it
-    needs_visual = mode == "visual" or row.semantic or encoder is not None
-    enc = reader.visual_encoder(row, encoder) if needs_visual else None
     names = None if video is None else [video] if isinstance(video, str) else list(video)
     catalog = reader.catalog()
-    return read_consistent(
-        catalog,
-        reader.name,
-        reader.hint,
-        lambda current: search_snapshot(
-            reader, current, enc, query, k, names, mode, weights, catalog
-        ),
-    )
+
+    def read(row: LibraryRow) -> list[Hit]:
+        # the library's row is read once, in the snapshot the whole search reads
+        chosen = choose_mode(row, reader.name, mode)
+        # a random-weight visual channel is left out of text/hybrid search: don't load CLIP
+        needs_visual = chosen == "visual" or row.semantic or encoder is not None
+        enc = reader.visual_encoder(row, encoder) if needs_visual else None
+        return search_snapshot(reader, row, enc, query, k, names, chosen, weights, catalog)
+
+    return read_consistent(catalog, reader.name, reader.hint, read, absent=reader.settings)
 
 
 def search_snapshot(

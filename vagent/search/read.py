@@ -19,17 +19,27 @@ T = TypeVar("T")
 READ_ATTEMPTS = 8
 
 
-def read_consistent(catalog: Catalog, name: str, hint: str, read: Callable[[LibraryRow], T]) -> T:
+def read_consistent(
+    catalog: Catalog,
+    name: str,
+    hint: str,
+    read: Callable[[LibraryRow], T],
+    absent: Callable[[], object] | None = None,
+) -> T:
     """Run ``read(row)`` inside one catalog snapshot, ``row`` being library ``name`` as of that
     snapshot, so every row it reads belongs to ``row.generation`` whatever writers commit
     meanwhile. ``read`` loads that generation's vector files; when they are gone (a writer
     moved on twice and swept them) it runs again on a newer snapshot; when they stay gone at
-    the same generation they are lost (VectorFilesDamaged naming the file and ``hint``)."""
+    the same generation they are lost (VectorFilesDamaged naming the file and ``hint``).
+    No such library: ``absent()`` (in the snapshot) raises the caller's LibraryNotFound,
+    else this one does."""
     gone: tuple[int, str] | None = None
     for _ in range(READ_ATTEMPTS):
         with catalog.snapshot():
             row = catalog.library(name)
             if row is None:
+                if absent is not None:
+                    absent()
                 raise LibraryNotFound(f"library '{name}' was removed from its catalog")
             try:
                 try:
