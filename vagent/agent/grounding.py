@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,11 +63,24 @@ _SEASON_WORDS = "spring summer autumn fall winter"
 _DURATION = frozenset(["second", "minute", "hour", "day", "week", "month", "year"])
 _WHEN = frozenset(_WHEN_WORDS.split())
 SPECIFIC = _NUMBERS | _WHEN | frozenset((_COLOUR_WORDS + " " + _SEASON_WORDS).split())
+_CAPITAL = re.compile(r"\b[A-Z][^\W\d_]+", re.UNICODE)
 _NAME = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][^\W\d_]+", re.UNICODE)
+# The kind of "which city ...": a name (a capitalised word, see ``names``), not a word list.
+NAMED = frozenset({"<name>"})
+_WHICH = r"\b(?:what|which)\s+(?:[^\W\d_]+\s+)?"  # "which city", "which German city"
+# (pattern, the kind of words its answer holds, whether every answer must hold one: "what
+# colour?" is answered by a colour, "how big?" or "when?" may be answered in other words)
 _KINDS = [
-    (re.compile(r"\bhow\s+long\b", re.I), _DURATION | _NUMBERS),
-    (re.compile(r"\bhow\s+(?:many|much|often|old|big|far|hot|cold|high|fast)\b", re.I), _NUMBERS),
-    (re.compile(r"\bwhen\b|\bwhat\s+time\b|\bwhich\s+day\b", re.I), _WHEN | _NUMBERS),
+    (re.compile(r"\bhow\s+long\b", re.I), _DURATION | _NUMBERS, False),
+    (
+        re.compile(r"\bhow\s+(?:many|much|often|old|big|far|hot|cold|high|fast)\b", re.I),
+        _NUMBERS,
+        False,
+    ),
+    (re.compile(r"\b(?:what|which)\s+(?:time|hour|day|date)\b", re.I), _WHEN | _NUMBERS, True),
+    (re.compile(r"\bwhen\b", re.I), _WHEN | _NUMBERS, False),
+    (re.compile(rf"{_WHICH}(?:colou?r|shade)\b", re.I), frozenset(_COLOUR_WORDS.split()), True),
+    (re.compile(rf"{_WHICH}(?:city|town|country|capital)\b", re.I), NAMED, True),
 ]
 QUOTE_CHARS = 90
 MIN_COVERAGE = 0.5
@@ -97,13 +111,31 @@ def content_words(text: str) -> set[str]:
     return {stem(w) for w in _WORD.findall(text.lower()) if _is_content(w)}
 
 
-def specifics(answer: str, question: str = "") -> set[str]:
+def names(text: str, context: str = "") -> set[str]:
+    """The stemmed names of ``text``: capitalised words that do not start a sentence, and
+    those that do where ``context`` (the question, the evidence) shows they are names: it
+    writes them capitalised mid-sentence, or holds them and never in lower case ("Maria said
+    ..." when a span says "... asked Maria" or "Maria painted ..."). Without ``context`` a
+    sentence's first word is not taken for a name."""
+    text = text.strip()
+    mid = {m.start() for m in _NAME.finditer(text)}
+    found = {m.group(0) for m in _CAPITAL.finditer(text) if m.start() in mid}
+    first = {m.group(0) for m in _CAPITAL.finditer(text) if m.start() not in mid} - found
+    if first and context.strip():
+        said = set(_WORD.findall(context))
+        named = {m.group(0) for m in _NAME.finditer(context.strip())}
+        found |= {w for w in first if w in named or (w in said and w.lower() not in said)}
+    return {stem(w) for w in found}
+
+
+def specifics(answer: str, question: str = "", context: str = "") -> set[str]:
     """The stemmed words of ``answer`` (not in ``question``) that state a fact on their own:
-    numbers (digits or words), days, months, seasons, colours, and names (a capitalised word
-    that does not start a sentence)."""
-    names = {stem(m.group(0)) for m in _NAME.finditer(answer.strip())}
+    numbers (digits or words), days, months, seasons, colours, and names (``names``, with the
+    question and ``context``, the evidence's text, telling a sentence-initial name from a
+    common word)."""
+    named = names(answer, f"{question}. {context}" if context else "")
     own = content_words(answer) - content_words(question)
-    return {w for w in own if w in SPECIFIC or w in names or any(c.isdigit() for c in w)}
+    return {w for w in own if w in SPECIFIC or w in named or any(c.isdigit() for c in w)}
 
 
 def _stated_together(specific: set[str], about: set[str], span_words: list[set[str]]) -> bool:
@@ -117,13 +149,29 @@ def _stated_together(specific: set[str], about: set[str], span_words: list[set[s
 def expected(question: str) -> frozenset[str] | None:
     """The kind of words an answer to ``question`` holds ("how long" -> durations and numbers;
     digits always count for these kinds); None when the question does not say."""
-    for pattern, words in _KINDS:
+    for pattern, words, _strict in _KINDS:
         if pattern.search(question):
             return words
     return None
 
 
-def holds_kind(words: set[str], kind: frozenset[str] | None) -> bool:
+def required(question: str) -> frozenset[str] | None:
+    """The kind of words every answer to ``question`` must hold ("what colour ...?": a colour;
+    "which city ...?": a name; "at what hour / on what date ...?": a time or a number); None
+    when other words may answer it too ("how big?", "when?")."""
+    for pattern, words, strict in _KINDS:
+        if pattern.search(question):
+            return words if strict else None
+    return None
+
+
+def holds_kind(
+    words: AbstractSet[str], kind: frozenset[str] | None, named: AbstractSet[str] = frozenset()
+) -> bool:
+    """Whether ``words`` hold the ``kind`` of words a question asks for (``named``: the names
+    in them, for a question asking for a name)."""
+    if kind is NAMED:
+        return bool(named)
     return kind is not None and (bool(words & kind) or any(w.isdigit() for w in words))
 
 
@@ -194,12 +242,57 @@ def supporting(question: str, answer: str, evidence: Sequence[Moment]) -> list[S
         if hit_q or hit_a or pointed:
             # answer words decide more than question words; a higher-ranked moment breaks ties
             rank = float(evidence[i].get("score") or 0)
-            bonus = 0.5 if hit_q and holds_kind(words, kind) else 0.0
+            named = names(str(s["text"])) if kind is NAMED else set()
+            bonus = 0.5 if hit_q and holds_kind(words, kind, named) else 0.0
             asked = len(hit_q) + bonus + (1.0 if pointed else 0.0)
             score = asked + 2.0 * len(hit_a) + 0.01 * rank
             sup = Support(i, j, hit_q | hit_a, score, (asked, rank), bool(hit_q) or pointed)
             out.append(sup)
     return sorted(out, key=lambda s: -s.score)
+
+
+def _top(evidence: Sequence[Moment]) -> set[int]:
+    """The moments the search ranked highest (all of them when tied)."""
+    ranks = [float(e.get("score") or 0) for e in evidence]
+    return {i for i, r in enumerate(ranks) if r == max(ranks)} if ranks else set()
+
+
+def _relevant(q: set[str], words: set[str], e: Moment, top: bool) -> bool:
+    """Whether a span (its content words ``words``, in moment ``e``) bears on the question
+    (its content words ``q``): it holds one of them, its moment is the one the search ranked
+    highest (``top``), or the thread pointed at it (a follow-up without content words)."""
+    pointed = not q and "anchor" in (e.get("channels") or [])
+    return bool(words & q) or pointed or top
+
+
+def answering(question: str, evidence: Sequence[Moment]) -> list[Support]:
+    """The spans that answer ``question`` by themselves, best first, whatever an answer says:
+    those holding its content words (or that the thread pointed at, for a follow-up without
+    any), and those of the highest-ranked moment that hold the kind of words it asks for (a
+    colour, a time, a name: ``expected``); where every answer must be of that kind
+    (``required``: "what colour ...?"), only spans holding it. Best: holding that kind, then
+    the search's rank of the moment, then the question words held. A span's ``words``: the
+    question words and the kind's words it holds, which its quote is cut around."""
+    q = content_words(question)
+    kind = expected(question)
+    need = required(question) is not None
+    top = _top(evidence)
+    out = []
+    for i, j, s in spans(evidence):
+        text = str(s["text"])
+        words = content_words(text)
+        hit_q = words & q
+        pointed = not q and "anchor" in (evidence[i].get("channels") or [])
+        named = names(text) if kind is NAMED else set()
+        kinded = holds_kind(words, kind, named)
+        if not (hit_q or pointed or (kinded and i in top)) or (need and not kinded):
+            continue
+        rank = float(evidence[i].get("score") or 0)
+        held = named if kind is NAMED else {w for w in words if w in (kind or ()) or w.isdigit()}
+        asked = len(hit_q) + (1.0 if pointed else 0.0)
+        focus = (1.0 if kinded else 0.0, rank)
+        out.append(Support(i, j, hit_q | (held if kinded else set()), asked, focus, True))
+    return sorted(out, key=lambda sup: (*sup.focus, sup.score), reverse=True)
 
 
 def assess(
@@ -218,9 +311,13 @@ def assess(
     its ``coverage`` is the share of its own content words (those not in the question) that
     the evidence holds, and 0 when no one span states its specifics (numbers, days, colours,
     names: ``specifics``) with a word of what they are said of; under ``MIN_COVERAGE`` it adds
-    what the evidence does not say, so it is grounded only where a span holds the question's
-    words, and then ``by`` is "quote": the deciding span is given instead of the sentence
-    (``finish``)."""
+    what the evidence does not say. Only spans that bear on the question count for both (they
+    hold its words, or are in the moment the search ranked highest): a distractor's sentence
+    given as the answer does not stand on itself. An answer to a question asking for a kind
+    of word (a colour, a time, a number, a name: ``expected``) that holds none of its own has
+    coverage 0 too. Such an answer is grounded only where a span answers the question by
+    itself (``answering``; the answer's words play no part in which), and then ``by`` is
+    "quote": that span is given instead of the sentence (``finish``)."""
     if not evidence:
         return Grounding(False, reason="no evidence: the search found no matching moment")
     meta = meta or {}
@@ -238,27 +335,33 @@ def assess(
     if free:
         asked, told = content_words(question), content_words(answer)
         new = told - asked
-        span_words = [content_words(str(s["text"])) for _i, _j, s in spans(evidence)]
+        texts = [(i, str(s["text"])) for i, _j, s in spans(evidence)]
+        top = _top(evidence)
+        span_words = [
+            w for i, t in texts if _relevant(asked, w := content_words(t), evidence[i], i in top)
+        ]
         held = set().union(*span_words)
         coverage = round(len(new & held) / len(new), 3) if new else None
-        specific = specifics(answer, question)
+        context = ". ".join(t for _i, t in texts)
+        specific = specifics(answer, question, context)
         if not _stated_together(specific, (asked | told) - specific, span_words):
-            coverage = 0.0  # it names a fact no one span states with what it is said of
+            coverage = 0.0  # it names a fact no one relevant span states with its subject
+        kind = required(question)
+        own_names = names(answer, f"{question}. {context}") - asked
+        if kind is not None and not holds_kind(new, kind, own_names):
+            coverage = 0.0  # "what colour ...?" answered without a colour
+    framed = frames and any(e.get("frame_times") and not e.get("missing") for e in evidence)
     if found and (coverage is None or coverage >= MIN_COVERAGE):
         return Grounding(True, found, by="words", coverage=coverage)
-    if found and any(sup.answers_question for sup in found):
+    by_q = answering(question, evidence) if free and (found or not framed) else []
+    if by_q:
         # the sentence is not to be trusted: the span answering the question alone decides
-        by_q = sorted(
-            (sup for sup in found if sup.answers_question),
-            key=lambda sup: sup.focus,
-            reverse=True,
-        )
         return Grounding(True, by_q, by="quote", coverage=coverage)
     if found:
         return Grounding(
             False, reason="the answer says more than the evidence holds", coverage=coverage
         )
-    if frames and any(e.get("frame_times") and not e.get("missing") for e in evidence):
+    if framed:
         return Grounding(True, by="frames")
     return Grounding(False, reason="no evidence holds the question's or the answer's words")
 

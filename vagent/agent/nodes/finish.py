@@ -17,7 +17,7 @@ from typing import TypedDict
 
 from vagent.agent.context import AgentContext
 from vagent.agent.grounding import content_words, quote
-from vagent.agent.state import Cited, QAState, Trace, Turn
+from vagent.agent.state import Cited, QAState, Support, Trace, Turn
 from vagent.timefmt import clock
 from vagent.types import Moment
 
@@ -37,6 +37,10 @@ def finish(state: QAState, ctx: AgentContext) -> tuple[QAState, Trace]:
     choice = draft.get("choice")
     said = options[choice] if options and choice is not None else draft.get("text") or ""
     want = (content_words(state["question"]), content_words(said))
+    by_quote = bool(g and g["by"] == "quote" and g["support"])
+    if by_quote:
+        # the sentence is not trusted: its words choose neither the span nor the window
+        want = (content_words(state["question"]), set())
     if grounded:
         order = _dedupe([s["evidence"] for s in (g["support"] if g else [])])
         if not order:
@@ -44,9 +48,11 @@ def finish(state: QAState, ctx: AgentContext) -> tuple[QAState, Trace]:
             order = used or _best(evidence)
         citations = [citation(evidence[i], want) for i in order[:MAX_CITED]]
         answer, abstained, guessed = draft.get("text") or "", False, False
-        if g and g["by"] == "quote" and citations and citations[0]["quote"]:
-            # the sentence added what the evidence does not say: give the words it does say
-            c = citations[0]
+        if g and by_quote and citations:
+            # the sentence added what the evidence does not say: give the words the span that
+            # answers the question says, cut around the question's (and the asked kind's) words
+            top = g["support"][0]
+            c = citations[0] = citation(evidence[top["evidence"]], want, lead=top)
             answer = f'{SAYS} "{c["quote"]}" ({c["name"]} {clock(c["start"])}-{clock(c["end"])})'
 
     else:
@@ -101,8 +107,12 @@ def guess_text(text: str) -> str:
 Words = tuple[set[str], set[str]]
 
 
-def citation(e: Moment, want: Words | None = None, near_miss: bool = False) -> Cited:
-    quotes = quotes_of(e, want)
+def citation(
+    e: Moment, want: Words | None = None, near_miss: bool = False, lead: Support | None = None
+) -> Cited:
+    """``e`` as a citation, quoting its spans that hold the most of ``want``; ``lead``: the span
+    to quote first (cut around its own deciding words), whatever the others hold."""
+    quotes = quotes_of(e, want, lead)
     return {
         "video": e["video"],
         "video_id": e.get("video_id"),
@@ -131,18 +141,24 @@ class Quote(_QuoteFields, total=False):
     language: str
 
 
-def quotes_of(e: Moment, words: Words | None) -> list[Quote]:
+def quotes_of(e: Moment, words: Words | None, lead: Support | None = None) -> list[Quote]:
     """The moment's spans that hold the most deciding words, each cut to a window around them;
     spans in time order when none holds any. ``words``: the question's and the answer's content
     words; an answer that copies most of a span decides nothing by its words there, so that
     span's window is placed by the question's words alone."""
     qw, aw = words or (set(), set())
-    texts = [t for t in e.get("texts") or [] if str(t.get("text", "")).strip()]
+    all_texts = e.get("texts") or []
+    first = lead["span"] if lead and 0 <= lead["span"] < len(all_texts) else None
+    texts = [t for t in all_texts if str(t.get("text", "")).strip()]
     wants = [_deciding(content_words(str(t["text"])), qw, aw) for t in texts]
     hits = [len(content_words(str(t["text"])) & w) for t, w in zip(texts, wants)]
     order = sorted(range(len(texts)), key=lambda i: (-hits[i], texts[i].get("start", 0.0)))
     if any(hits):
         order = [i for i in order if hits[i]]
+    if first is not None and all_texts[first] in texts:
+        k = next(i for i, t in enumerate(texts) if t is all_texts[first])
+        wants[k] = set(lead["words"]) if lead and lead["words"] else wants[k]
+        order = [k, *(i for i in order if i != k)]
     out: list[Quote] = []
     for i in order[:QUOTES_PER_CITATION]:
         span = texts[i]
