@@ -12,8 +12,10 @@ stemmed ("simmers" -> "simmer"), stop words dropped. An answer is **grounded** w
 supports it, or, for answerers that look at frames, when it rests on frames that were decoded;
 it is never grounded when the answerer itself declines ("I don't know",
 ``Draft.meta["supported"] is False``) or when an open answer repeats an earlier turn's answer
-word for word for a different question. An open answer whose own words the evidence mostly
-does not hold is grounded only "by quote" (see ``assess``).
+word for word for a different question. An open answer whose own words the spans bearing on
+the question mostly do not hold, or that lacks the kind of word the question asks for, is
+grounded only "by quote": the span that answers the question by itself (``answering``; the
+answer's words play no part in which) is given instead (see ``assess``).
 
 The **deciding words** of a span are the question's and the answer's content words it holds;
 ``quote`` cuts a window around them, so a citation shows the words that decide the answer,

@@ -2,8 +2,9 @@
 
 A grounded answer cites the moments whose words decide it (``grounding``): the supporting
 spans' moments, best first, each quoting a window around its deciding words. An open answer
-that says more than the evidence holds (``grounding`` "by quote") is replaced by the deciding
-quote itself ("The library says: "..." (talk.mp4 0:20-0:30)"). An answer
+that says more than the evidence holds (``grounding`` "by quote") is replaced by the quote of
+the span that answers the question ("The library says: "..." (talk.mp4 0:20-0:30)"), its
+window cut around the question's words; the sentence's words choose nothing. An answer
 grounded by frames cites the moments the answerer named (``Draft.used``), or the most relevant
 ones shown to it. An answer with nothing to stand on is not given: the agent abstains in plain
 words and names the closest moments, cited as near misses. With ``guess`` the answerer's
