@@ -315,11 +315,12 @@ def assess(
     names: ``specifics``) with a word of what they are said of; under ``MIN_COVERAGE`` it adds
     what the evidence does not say. Only spans that bear on the question count for both (they
     hold its words, or are in the moment the search ranked highest): a distractor's sentence
-    given as the answer does not stand on itself. An answer to a question asking for a kind
-    of word (a colour, a time, a number, a name: ``expected``) that holds none of its own has
-    coverage 0 too. Such an answer is grounded only where a span answers the question by
-    itself (``answering``; the answer's words play no part in which), and then ``by`` is
-    "quote": that span is given instead of the sentence (``finish``)."""
+    given as the answer does not stand on itself, however much of it the span holds. An
+    answer to a question that every answer must meet with a kind of word ("what colour ...?":
+    a colour, a name, a time: ``required``) that holds none of its own has coverage 0 too.
+    Such an answer is grounded only where a span answers the question by itself
+    (``answering``; the answer's words play no part in which), and then ``by`` is "quote":
+    that span is given instead of the sentence (``finish``)."""
     if not evidence:
         return Grounding(False, reason="no evidence: the search found no matching moment")
     meta = meta or {}
