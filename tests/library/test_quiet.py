@@ -182,12 +182,13 @@ def test_a_vagent_warning_is_a_python_warning_and_one_cli_line(
     from vagent.errors import VagentWarning
     from vagent.library import Library
     from vagent.search import read
+    from vagent.vector_deltas import names
 
     lib = Library.open("dmg")
     for name in ("yw.mp4", "rgb.mp4"):  # generations 1 and 2
         lib.index([str(videos / name)], encoder="colour", text="none", progress=False)
     record = json.loads(lib.settings().vector_files or "{}")
-    seg = lib.root / record["files"]["segments"]["name"]
+    seg = lib.root / names(record["files"]["segments"])[-1]  # generation 2's newest file
     seg.write_bytes(seg.read_bytes()[:-10])
     capsys.readouterr()
     with pytest.warns(VagentWarning, match="meanwhile reading generation 1") as seen:
