@@ -18,7 +18,7 @@ from vagent.catalog import VideoRow
 from vagent.errors import VagentError
 from vagent.library import Library
 from vagent.serve.readers import Readers
-from vagent.serve.threads import one_blas_thread, one_openmp_thread
+from vagent.serve.threads import one_blas_thread, one_openmp_thread, short_switch_interval
 from vagent.types import Hit
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ class Service:
         self._warm: set[tuple[Any, Any]] = set()
         self._tuned = threading.local()
         self._blas: list[Any] = []  # BLAS thread limits set, undone on close
+        self._switch: float | None = None  # Python's switch interval before load, put back
         self._blas_lock = threading.Lock()
         self.readers = Readers(library.location, search_processes) if search_processes else None
         self._agent: Any = None
@@ -88,6 +89,9 @@ class Service:
         """Load the query encoders now (and the agent's models with ``agent``)."""
         self.lib.load_models()
         self._one_blas_thread()  # before the first search, so it is timed as every other
+        switched = short_switch_interval()  # searches side by side hand Python's lock over
+        if switched is not None and self._switch is None:
+            self._switch = switched
         if self.readers is not None:
             self.readers.start()
         if agent:
@@ -104,6 +108,9 @@ class Service:
         with self._blas_lock:  # the process's BLAS threads as they were before the server
             while self._blas:
                 self._blas.pop().restore_original_limits()
+            if self._switch is not None:
+                sys.setswitchinterval(self._switch)
+                self._switch = None
         if self.readers is not None:
             self.readers.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
