@@ -23,6 +23,7 @@ from the hub where there is one (a missing model offline is one line saying how 
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +42,56 @@ VAD_PARAMETERS = {"min_silence_duration_ms": 500, "speech_pad_ms": 200}
 SPLIT_SECONDS = 30.0
 MAX_WORKERS = 2  # concurrent transcriptions on a CPU (see the module docstring)
 
+VAD_GRID = 512  # samples per Silero VAD probability: the VAD's pieces are cut on its grid
+QUIET_SEARCH_SECONDS = 5.0  # a VAD piece ends at the quietest 0.1 s this near its share
+
 Region = dict[str, int]  # a VAD speech region: {"start": sample, "end": sample}
+
+
+def quiet_cut(audio: np.ndarray, at: int, rate: int = 16000) -> int:
+    """The middle of the quietest 0.1 s within ``QUIET_SEARCH_SECONDS`` of sample ``at``, on
+    the VAD's grid."""
+    step = max(1, rate // 10)
+    lo = max(0, at - int(QUIET_SEARCH_SECONDS * rate))
+    n = (min(audio.size, at + int(QUIET_SEARCH_SECONDS * rate)) - lo) // step
+    if n >= 1:
+        loudness = (audio[lo : lo + n * step].reshape(n, step) ** 2).mean(axis=1)
+        at = lo + int(np.argmin(loudness)) * step + step // 2
+    return max(VAD_GRID, at - at % VAD_GRID)
+
+
+def speech_regions(
+    audio: np.ndarray, pool: ThreadPoolExecutor | None = None, parts: int = 1, rate: int = 16000
+) -> list[Region]:
+    """Silero VAD's speech regions of ``audio``. With a ``pool``, ``parts`` > 1 and at least
+    two windows of audio, the VAD runs on ``parts`` pieces at once in the pool, cut at quiet
+    moments (``quiet_cut``); the two regions nearest a cut are joined when they are closer
+    than the VAD's minimum silence (speech there), so no region is cut where the pieces were."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps, get_vad_model
+
+    options = VadOptions(**VAD_PARAMETERS)
+    if pool is None or parts < 2 or audio.size < 2 * SPLIT_SECONDS * rate:
+        return list(get_speech_timestamps(audio, options, rate))
+    cuts = sorted({quiet_cut(audio, audio.size * k // parts, rate) for k in range(1, parts)})
+    bounds = [0, *(c for c in cuts if 0 < c < audio.size), audio.size]
+    get_vad_model()  # loaded once, before the threads share it
+    found = pool.map(
+        lambda ab: get_speech_timestamps(audio[ab[0] : ab[1]], options, rate),
+        itertools.pairwise(bounds),
+    )
+    regions: list[Region] = []
+    joined = int(options.min_silence_duration_ms * rate / 1000)
+    for offset, piece in zip(bounds, found, strict=False):
+        for i, r in enumerate(piece):
+            start, end = int(r["start"]) + offset, int(r["end"]) + offset
+            # speech across the cut: the pieces' regions there are closer than a silence
+            # that ends a region in one pass (each piece's VAD ends or starts its speech at
+            # the cut, or just after it); joined, never cut
+            if i == 0 and regions and start - regions[-1]["end"] < joined:
+                regions[-1]["end"] = max(regions[-1]["end"], end)
+            else:
+                regions.append({"start": start, "end": end})
+    return regions
 
 
 def split_speech(regions: list[Region], parts: int, rate: int = 16000) -> list[list[Region]]:
@@ -173,15 +223,15 @@ class WhisperASR(ASR):
         if not self.vad:
             segments, info = self._model.transcribe(audio, **common)
             return self._utterances(segments, getattr(info, "language", None), start)
-        from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-        # what faster-whisper does with vad_filter, with the VAD run once for all the runs
-        regions = get_speech_timestamps(audio, VadOptions(**VAD_PARAMETERS), self.sample_rate)
-        runs = split_speech(regions, self.workers, self.sample_rate)
+        # what faster-whisper does with vad_filter, the VAD run once for all the runs (in pieces
+        # at once with several workers)
         common["vad_filter"], common["vad_parameters"] = False, None
-        if len(runs) < 2:
+        if self.workers < 2:
+            runs = split_speech(speech_regions(audio, rate=self.sample_rate), 1)
             return [u for run in runs for u in self._hear(audio, run, start, common)]
-        with ThreadPoolExecutor(len(runs), thread_name_prefix="vagent-whisper") as pool:
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="vagent-whisper") as pool:
+            regions = speech_regions(audio, pool, self.workers, self.sample_rate)
+            runs = split_speech(regions, self.workers, self.sample_rate)
             heard = list(pool.map(lambda run: self._hear(audio, run, start, common), runs))
         return [u for part in heard for u in part]
 

@@ -131,6 +131,35 @@ def test_whisper_splits_speech_only_in_silences_into_equal_runs() -> None:
 
 
 @needs_espeak
+def test_whisper_vad_in_pieces_at_once_finds_the_regions_of_one_pass(tmp_path: Path) -> None:
+    """Two VAD pieces at once give the regions one pass gives; speech across the cut between
+    the pieces stays one region."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from vagent_whisper.asr import quiet_cut, speech_regions
+
+    said = [
+        speak(s, tmp_path / f"s{i}.wav")
+        for i, s in enumerate(
+            ["The budget review moves to Thursday.", "Maria will open the office in Berlin."]
+        )
+    ]
+    talk = np.concatenate(said * 8)  # speech without a pause, across the middle
+    gap = np.zeros(20 * RATE, np.float32)
+    audio = np.concatenate([gap, talk, gap, talk[: 5 * RATE], gap])
+    one = speech_regions(audio)
+    with ThreadPoolExecutor(2) as pool:
+        two = speech_regions(audio, pool, 2)
+    cut = quiet_cut(audio, audio.size // 2)
+    assert cut % 512 == 0 and abs(cut - audio.size // 2) <= 5 * RATE
+    assert any(r["start"] < cut < r["end"] for r in one)  # the cut falls inside speech
+    assert any(r["start"] < cut < r["end"] for r in two)  # and it is still one region there
+    assert len(two) == len(one) >= 2
+    for a, b in zip(one, two, strict=True):
+        assert abs(a["start"] - b["start"]) <= RATE // 10 and abs(a["end"] - b["end"]) <= RATE // 10
+
+
+@needs_espeak
 @pytest.mark.slow  # ~10 s: 76 s of talk transcribed twice
 def test_whisper_transcribes_halves_of_the_speech_at_once(tmp_path: Path) -> None:
     """Two workers hear the two halves of the speech concurrently; the words and their times
