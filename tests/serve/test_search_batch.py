@@ -6,6 +6,7 @@ give exactly the hits of the same searches one at a time."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -84,6 +85,37 @@ def test_waiting_queries_go_together_never_over_the_cap() -> None:
     assert max(sizes) == 4 and all(s <= 4 for s in sizes)  # together, never over the cap
     assert sorted(t for c in fn.calls for t in c) == sorted(texts)  # each encoded once
     assert len(fn.calls) == batcher.calls < len(texts)
+
+
+def test_once_searches_come_together_a_free_lane_waits_for_company_but_a_lone_one_never() -> None:
+    fn = Held(hold=0)
+    batcher = Batcher(fn, cap=3, lanes=1, fill_wait=30.0)
+    t0 = time.monotonic()
+    for text in ("alone", "one", "two"):  # calls of one query: no company wanted
+        assert batcher.encode(text).tolist() == [float(len(text)), float(ord(text[-1]))]
+    assert time.monotonic() - t0 < 15 and fn.calls == [["alone"], ["one"], ["two"]]
+    fn.hold = len(fn.calls) + 1  # the next call waits for go; two queue up behind it
+    _, first = _in_threads(batcher, ["first"])
+    assert fn.arrived.acquire(timeout=10)
+    _, pair = _in_threads(batcher, ["a", "b"])
+    while len(batcher._queue) < 2:
+        threading.Event().wait(0.01)
+    fn.go.set()
+    for th in first + pair:
+        th.join(30)
+    assert sorted(fn.calls[-1]) == ["a", "b"]  # a call of two: searches come together
+    t0 = time.monotonic()
+    got, late = _in_threads(batcher, ["c"])  # alone at a free lane: it waits for company
+    while len(batcher._queue) < 1:
+        threading.Event().wait(0.01)
+    threading.Event().wait(0.3)
+    assert late[0].is_alive() and len(fn.calls) == 5  # still waiting, nothing encoded
+    more, rest = _in_threads(batcher, ["d", "e"])  # the call is full: it goes at once
+    for th in late + rest:
+        th.join(30)
+    assert time.monotonic() - t0 < 15  # not the 30 s wait
+    assert sorted(fn.calls[-1]) == ["c", "d", "e"] and len(fn.calls) == 6
+    assert (got | more)["c"] == [1.0, float(ord("c"))]
 
 
 def test_a_bad_query_fails_alone() -> None:
