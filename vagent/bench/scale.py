@@ -57,6 +57,7 @@ class Config:
     factory: str | None = None  # frames; default: IVF<nlist>,PQ<dim/8>, nlist from the count
     segment_factory: str | None = None  # segments; default: ``factory``, else by count
     nprobe: int = 32
+    quantizer_ef: int | None = None  # an HNSW coarse quantizer's efSearch (default: by nprobe)
     queries: int = 200
     k: int = 10
     rescore: int = 200  # shortlist rescored with the exact vectors (0: off)
@@ -130,6 +131,25 @@ class Synth:
                 self.video(v) for v in range(v0, min(v0 + self.cfg.chunk_videos, self.cfg.hours))
             ]
             yield v0, np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def quantizer_ef(cfg: Config, nprobe: int) -> int:
+    """The efSearch of an IVF's HNSW coarse quantizer probing ``nprobe`` lists: as the FAISS
+    plugin sets it (4 per list, at least 64) unless ``cfg.quantizer_ef`` says. FAISS's default
+    of 16 misplaced vectors when they were added and missed lists when searching."""
+    return cfg.quantizer_ef or max(64, 4 * nprobe)
+
+
+def _set_quantizer_ef(index: Any, ef: int) -> bool:
+    """Set ``index``'s HNSW coarse quantizer's efSearch; False where it has none."""
+    import faiss
+
+    ivf = faiss.try_extract_index_ivf(index)
+    quantizer = faiss.downcast_index(ivf.quantizer) if ivf is not None else None
+    if quantizer is None or not hasattr(quantizer, "hnsw"):
+        return False
+    quantizer.hnsw.efSearch = ef
+    return True
 
 
 def default_nlist(n: int) -> int:
@@ -209,6 +229,9 @@ class Kind:
         self.index = faiss.index_factory(self.cfg.dim, self.factory, faiss.METRIC_INNER_PRODUCT)
         no_polysemous_training(self.index)
         self.index.train(sample)
+        # the vectors' lists are found with the search's width (after training, which adds
+        # the centroids to the HNSW graph)
+        _set_quantizer_ef(self.index, quantizer_ef(self.cfg, self.cfg.nprobe))
         if self.sq is not None:
             self.sq.train(sample)
         self.train_s = time.perf_counter() - t0
@@ -259,12 +282,15 @@ class Kind:
                 }
         if exact is not None:
             exact.close()
+        qef = quantizer_ef(self.cfg, self.cfg.nprobe)
+        hnsw = _set_quantizer_ef(index, qef)
         exact_bytes = self.exact_path.stat().st_size if exact is not None else 0
         index_bytes = path.stat().st_size
         return {
             "vectors": self.added,
             "factory": self.factory,
             "nprobe": self.cfg.nprobe,
+            "quantizer_ef": qef if hnsw else None,
             "train_s": round(self.train_s, 3),
             "add_s": round(self.add_s, 3),
             "write_s": round(write_s, 3),
@@ -289,6 +315,7 @@ class Kind:
         ivf = faiss.try_extract_index_ivf(index)
         if ivf is not None:
             ivf.nprobe = min(nprobe, ivf.nlist)
+        _set_quantizer_ef(index, quantizer_ef(self.cfg, nprobe))
         k = self.cfg.k
         plain, rescored, lat = [], [], []
         for q in range(len(self.queries)):
@@ -559,7 +586,9 @@ def describe(r: dict[str, Any]) -> str:
         recall = next(v for key, v in k.items() if key.startswith("recall@") and "_pq" not in key)
         pq = next(v for key, v in k.items() if key.endswith("_pq"))
         lines.append(
-            f"  {kind:<8} {k['factory']} nprobe {k['nprobe']}: search p50 {k['search_p50_ms']} ms"
+            f"  {kind:<8} {k['factory']} nprobe {k['nprobe']}"
+            + (f", quantizer efSearch {k['quantizer_ef']}" if k.get("quantizer_ef") else "")
+            + f": search p50 {k['search_p50_ms']} ms"
             f", p95 {k['search_p95_ms']} ms; recall@10 {recall} (PQ alone {pq}); index "
             f"{k['index_bytes_per_hour']} B/h, rescoring vectors {k['rescore_bytes_per_hour']} B/h"
             f" ({k['rescore_codec']}, shortlist {k['rescored_from']})"

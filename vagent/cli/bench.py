@@ -443,6 +443,7 @@ SCALE_DIM = Range("--dim", 8, 4096, integer=True)
 NPROBE = Range("--nprobe", 1, 65_536, integer=True)
 QUERIES = Range("--queries", 1, 100_000, integer=True)
 RESCORE = Range("--rescore", 0, 16_384, integer=True)
+QUANTIZER_EF = Range("--quantizer-ef", 1, 65_536, integer=True)
 
 
 @bench.command("scale")
@@ -457,6 +458,13 @@ RESCORE = Range("--rescore", 0, 16_384, integer=True)
 @click.option("--factory", help="FAISS factory (default IVF<about 4 sqrt(n)>,PQ<dim/8>).")
 @click.option("--segment-factory", help="The segments' FAISS factory (default: --factory's).")
 @click.option("--nprobe", type=Bounded(NPROBE), default=32, show_default=True)
+@click.option(
+    "--quantizer-ef",
+    type=Bounded(QUANTIZER_EF),
+    default=None,
+    help="efSearch of an HNSW coarse quantizer (IVF<n>_HNSW<m>), adding and searching "
+    "(default: 4 x nprobe, at least 64, as the FAISS plugin sets it).",
+)
 @click.option("--queries", type=Bounded(QUERIES), default=200, show_default=True)
 @click.option(
     "--rescore",
@@ -493,6 +501,7 @@ def scale_bench(
     factory: str | None,
     segment_factory: str | None,
     nprobe: int,
+    quantizer_ef: int | None,
     queries: int,
     rescore: int,
     segment_rescore: int | None,
@@ -516,6 +525,7 @@ def scale_bench(
                 factory=factory,
                 segment_factory=segment_factory,
                 nprobe=nprobe,
+                quantizer_ef=quantizer_ef,
                 queries=queries,
                 rescore=rescore,
                 segment_rescore=segment_rescore,
