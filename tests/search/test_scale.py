@@ -74,6 +74,32 @@ def test_bench_scale_tiny(tmp_path: Path) -> None:
     np.testing.assert_array_equal(np.sort(ids), np.arange(1, 7201))
 
 
+@pytest.mark.slow
+def test_bench_scale_reuse_searches_a_built_library_again_without_touching_it(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "libs"
+    common = ("--hours", "1", "--dim", "32", "--queries", "20", "--dir", str(out), "--json")
+    built = _scale(tmp_path, *common, "--factory", "IVF16_HNSW8,PQ8x4", "--rescore", "40")
+    assert built.returncode == 0, built.stderr
+    files = {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in (out / "1h").iterdir()}
+    again = _scale(tmp_path, *common, "--reuse", "--rescore", "40", "--nprobe", "32")
+    assert again.returncode == 0, again.stderr
+    b, r = json.loads(built.stdout), json.loads(again.stdout)
+    assert {
+        p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in (out / "1h").iterdir()
+    } == files
+    assert r["reused"] == str(out / "1h") and "peak_rss_mib" not in r["targets"]
+    for kind in ("frames", "segments"):
+        assert r[kind]["vectors"] == b[kind]["vectors"]
+        # the same index, the same settings: the same recall (truth from float16 rows)
+        assert abs(r[kind]["recall@10"] - b[kind]["recall@10"]) <= 0.05
+        assert r[kind]["quantizer_ef"] == 128 and r[kind]["rescored_from"] == 40
+    missing = _scale(tmp_path, "--hours", "2", "--dir", str(out), "--reuse")
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1 and "2h" in missing.stderr
+
+
 def test_rescoring_rows_read_in_runs_are_the_rows_asked_for(tmp_path: Path) -> None:
     from vagent.bench.scale import Rows
 

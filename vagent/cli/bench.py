@@ -493,6 +493,13 @@ QUANTIZER_EF = Range("--quantizer-ef", 1, 65_536, integer=True)
     type=click.Path(file_okay=False),
     help="Keep the libraries here (default: a temporary folder, removed after).",
 )
+@click.option(
+    "--reuse",
+    is_flag=True,
+    help="Build nothing: search the indexes a run with --dir left there again with these "
+    "search settings (--nprobe, --quantizer-ef, --rescore, --segment-rescore); the exact "
+    "top-10 is scanned from their float16 rescoring rows.",
+)
 @json_option
 @guarded
 def scale_bench(
@@ -507,6 +514,7 @@ def scale_bench(
     segment_rescore: int | None,
     rescore_codec: str,
     workdir: str | None,
+    reuse: bool,
     as_json: bool,
 ) -> None:
     """Synthetic libraries of N video-hours in IVF-PQ: build time, bytes per hour, peak RSS,
@@ -532,7 +540,18 @@ def scale_bench(
                 rescore_codec=rescore_codec,
             )
             where = Path(workdir or tmp) / f"{h}h"
-            r = b.run(cfg, where, progress=lambda line: click.echo(line, err=True))
+            say = lambda line: click.echo(line, err=True)  # noqa: E731
+            if reuse:
+                if not workdir or not where.is_dir():
+                    raise click.UsageError(
+                        f"--reuse searches the indexes a run left in --dir: {where} is not there"
+                    )
+                try:
+                    r = b.research(cfg, where, progress=say)
+                except FileNotFoundError as exc:
+                    raise click.UsageError(f"--reuse: {exc}") from None
+            else:
+                r = b.run(cfg, where, progress=say)
             out.append(r)
             if not as_json:
                 click.echo(b.describe(r))
