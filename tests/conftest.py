@@ -9,11 +9,12 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
 from tests.plugins import colour, scripted
-from vagent import plugins
+from vagent import Library, plugins
 from vagent.synth import make_video
 
 REPO = Path(__file__).resolve().parents[1]  # the repository folder (tests live in tests/<part>/)
@@ -58,6 +59,33 @@ def using_plugins(*modules: ModuleType) -> Iterator[None]:
     finally:
         for name in reversed(names):
             plugins.remove_plugin(name)
+
+
+def vector_record(lib: Library) -> dict[str, Any]:
+    """The library's vector-file record (``vagent.vectors``) as the catalog holds it now."""
+    import json
+
+    from vagent.catalog import LibraryRow
+
+    with lib.catalog.session() as s:
+        row = s.get(LibraryRow, lib.settings().id)
+        assert row is not None
+        record: dict[str, Any] = json.loads(row.vector_files or "{}")
+        return record
+
+
+def index_cooking_talk(tmp_path: Path) -> Library:
+    """cooking.mp4 (five colours, 10 s each) with COOKING_SRT's three cues beside it, indexed
+    into ``tmp_path/lib`` with the colour encoder and subtitles (the caller has the colour
+    plugin in use) and the default MiniLM."""
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    make_video(clips / "cooking.mp4", ["red", "green", "blue", "white", "black"], 10.0,
+               size=(96, 64))  # fmt: skip
+    (clips / "cooking.srt").write_text(COOKING_SRT)
+    lib = Library.open(tmp_path / "lib")
+    assert lib.index([str(clips)], encoder="colour", text="subtitles", progress=False).ok
+    return lib
 
 
 @pytest.fixture

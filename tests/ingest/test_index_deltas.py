@@ -6,16 +6,14 @@ rewrites every file and folds the deltas; so does one whose index trains, is due
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from tests.conftest import COLOUR
+from tests.conftest import COLOUR, vector_record
 from vagent import Library
-from vagent.catalog import LibraryRow
 from vagent.ingest.commit import NewVideo, land
 from vagent.ingest.run import IndexRun
 from vagent.integrity.check import check_library
@@ -34,14 +32,6 @@ def _index(lib: Library, paths: list[Path], **kw: Any) -> None:
     assert not report.failed, report.failed
 
 
-def _record(lib: Library) -> dict[str, Any]:
-    with lib.catalog.session() as s:
-        row = s.get(LibraryRow, lib.settings().id)
-        assert row is not None
-        record: dict[str, Any] = json.loads(row.vector_files or "{}")
-        return record
-
-
 def _on_disk(lib: Library) -> set[str]:
     return {p.name for p in lib.root.iterdir() if p.suffix in (".faiss", ".delta", ".tmp")}
 
@@ -49,10 +39,10 @@ def _on_disk(lib: Library) -> set[str]:
 def test_indexing_a_second_file_writes_a_delta_not_a_new_base(videos: Path) -> None:
     lib = Library.open("grow")
     _index(lib, [videos / "yw.mp4"])  # generation 1: whole files
-    first = _record(lib)
+    first = vector_record(lib)
     base_bytes = {k: (lib.root / f["name"]).read_bytes() for k, f in first["files"].items()}
     _index(lib, [videos / "rgb.mp4"])  # 30 s at 1 fps: 30 frames
-    record = _record(lib)
+    record = vector_record(lib)
     assert record["generation"] == 2
     for kind, f in record["files"].items():
         old = first["files"][kind]
@@ -78,15 +68,15 @@ def test_a_replaced_or_removed_file_rewrites_the_base_folding_the_deltas(
     _index(lib, [videos / "yw.mp4"])
     _index(lib, [videos / "rgb.mp4"])
     _index(lib, [clip])
-    frames = _record(lib)["files"]["frames"]
+    frames = vector_record(lib)["files"]["frames"]
     assert len(frames["deltas"]) == 2 and frames["count"] == 12 + 30 + 2
     base = frames["name"]
     make_video(clip, ["orange"], 3.0)  # changed: replaced (its rows dropped, new ones added)
     _index(lib, [clip])
-    frames = _record(lib)["files"]["frames"]
+    frames = vector_record(lib)["files"]["frames"]
     assert frames["name"] != base and not frames.get("deltas") and frames["count"] == 12 + 30 + 3
     Library.open("fold").remove([str(videos / "yw.mp4")])
-    record = _record(lib)
+    record = vector_record(lib)
     for f in record["files"].values():
         assert not f.get("deltas")
     assert record["files"]["frames"]["count"] == 30 + 3
@@ -105,11 +95,11 @@ def test_an_index_that_trains_is_written_whole_then_appended_to(videos: Path) ->
     lib = Library.open("ivf")
     _index(lib, [videos / "yw.mp4"], fps=4, index="faiss/IVF4,Flat")  # 48 frames: staging
     _index(lib, [videos / "rgb.mp4"])  # 48 + 120 = 168: trains
-    frames = _record(lib)["files"]["frames"]
+    frames = vector_record(lib)["files"]["frames"]
     assert not frames.get("deltas") and frames["count"] == 168
     assert lib._reader_vectors(lib.settings()).frames.trained
     _index(lib, [make_video(videos / "p.mp4", ["purple"], 2.0)])  # trained: a delta
-    frames = _record(lib)["files"]["frames"]
+    frames = vector_record(lib)["files"]["frames"]
     assert len(frames["deltas"]) == 1 and frames["count"] == 176
     again = Library.open("ivf")
     assert Path(again.search("purple", k=1)[0].video).name == "p.mp4"
@@ -148,7 +138,7 @@ def test_an_ivfpq_index_retrains_at_eightfold_growth_as_a_whole_write(tmp_path: 
     with write_lock(lib.root):
         for i in range(9):
             land(run.catalog, run.library_id, run.vectors, add=_video(i, 700, rng))
-            bases.append(_record(lib)["files"]["frames"])
+            bases.append(vector_record(lib)["files"]["frames"])
     # 1: trained on 700 (whole); 2-7: deltas on that base; 8 (5,600 = 8 x 700): retrained, whole
     assert [bool(f.get("deltas")) for f in bases] == [False] + [True] * 6 + [False, True]
     assert len({f["name"] for f in bases[:7]}) == 1 and bases[7]["name"] != bases[0]["name"]
@@ -172,7 +162,7 @@ def test_deltas_fold_into_a_new_base_once_they_hold_a_share_of_it(
         land(run.catalog, run.library_id, run.vectors, add=_video(0, 800, rng))
         for i in range(1, 5):
             land(run.catalog, run.library_id, run.vectors, add=_video(i, 60, rng))
-            frames = _record(lib)["files"]["frames"]
+            frames = vector_record(lib)["files"]["frames"]
             held.append(sum(d["count"] for d in frames.get("deltas") or []))
     # 800 / FOLD_SHARE (8) = 100: a commit finding more than that held folds them
     assert held == [60, 120, 0, 60]

@@ -5,7 +5,6 @@ a stream of many chunks runs in seconds; the colour test encoder makes hits chec
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import av
 import numpy as np
 import pytest
 
-from vagent.catalog import LibraryRow
+from tests.conftest import vector_record
 from vagent.errors import BadVideo
 from vagent.ingest.live import LiveIndexer, LiveOptions, StreamLost
 from vagent.integrity.check import check_library
@@ -60,14 +59,6 @@ def _run(
     return live
 
 
-def _record(lib: Library) -> dict[str, Any]:
-    with lib.catalog.session() as s:
-        row = s.get(LibraryRow, lib.settings().id)
-        assert row is not None
-        record: dict[str, Any] = json.loads(row.vector_files or "{}")
-        return record
-
-
 def _files(lib: Library) -> list[str]:
     return sorted(p.name for p in lib.root.iterdir() if p.suffix in (".faiss", ".delta"))
 
@@ -75,10 +66,10 @@ def _files(lib: Library) -> list[str]:
 def test_chunks_append_deltas_and_leave_the_base_alone(tmp_path: Path, colour_plugin: None) -> None:
     lib = Library.open(str(tmp_path / "lib"))
     _run(lib, 1)  # the first chunk makes the library: whole files
-    base = {k: (f["name"], f["sha256"]) for k, f in _record(lib)["files"].items()}
+    base = {k: (f["name"], f["sha256"]) for k, f in vector_record(lib)["files"].items()}
     live = _run(lib, 80, start=1)  # 80 more chunks, appended
     assert live.report.chunks == 80
-    record = _record(lib)
+    record = vector_record(lib)
     assert record["generation"] == 81
     for kind, f in record["files"].items():
         assert (f["name"], f["sha256"]) == base[kind]  # the base file was never rewritten
@@ -108,27 +99,27 @@ def test_rewrite_mode_rewrites_the_base_every_chunk(tmp_path: Path, colour_plugi
     """The old way, kept behind ``append=False`` (the benchmark's comparison)."""
     lib = Library.open(str(tmp_path / "lib"))
     _run(lib, 1)
-    first = _record(lib)["files"]["frames"]["name"]
+    first = vector_record(lib)["files"]["frames"]["name"]
     _run(lib, 3, start=1, append=False)
-    frames = _record(lib)["files"]["frames"]
+    frames = vector_record(lib)["files"]["frames"]
     assert frames["name"] != first and not frames.get("deltas") and frames["count"] == 8
 
 
 def test_a_whole_write_folds_the_deltas_into_its_base(tmp_path: Path, colour_plugin: None) -> None:
     lib = Library.open(str(tmp_path / "lib"))
     _run(lib, 10)
-    assert _record(lib)["files"]["frames"]["deltas"]
+    assert vector_record(lib)["files"]["frames"]["deltas"]
     clip = make_video(tmp_path / "clip.mp4", ["white"], 2.0)
     lib.index([clip], SPEC)  # a new file only adds: it lands as deltas too
     make_video(clip, ["purple"], 2.0)  # changed: replaced, which rewrites every file
     lib.index([clip], SPEC)
-    frames = _record(lib)["files"]["frames"]
+    frames = vector_record(lib)["files"]["frames"]
     assert not frames.get("deltas") and frames["count"] == 20 + 4
     again = Library.open(str(tmp_path / "lib"))
     assert again.search("purple", k=1)[0].video == str(clip)
     assert again.search("blue", k=1)[0].video == URL
     _run(again, 3, start=10)  # and appending starts again from the new base
-    frames = _record(again)["files"]["frames"]
+    frames = vector_record(again)["files"]["frames"]
     assert len(frames["deltas"]) == 3 and frames["count"] == 30
     assert check_library(Library.open(str(tmp_path / "lib"))).problems == []
 
@@ -136,7 +127,7 @@ def test_a_whole_write_folds_the_deltas_into_its_base(tmp_path: Path, colour_plu
 def test_a_damaged_delta_is_named(tmp_path: Path, colour_plugin: None) -> None:
     lib = Library.open(str(tmp_path / "lib"))
     _run(lib, 4)
-    delta = lib.root / _record(lib)["files"]["frames"]["deltas"][0]["name"]
+    delta = lib.root / vector_record(lib)["files"]["frames"]["deltas"][0]["name"]
     data = bytearray(delta.read_bytes())
     data[-1] ^= 0xFF
     delta.write_bytes(bytes(data))
@@ -147,7 +138,7 @@ def test_a_damaged_delta_is_named(tmp_path: Path, colour_plugin: None) -> None:
 def test_delta_files_left_by_a_killed_writer_are_swept(tmp_path: Path, colour_plugin: None) -> None:
     lib = Library.open(str(tmp_path / "lib"))
     _run(lib, 3)
-    tag = _record(lib)["files"]["frames"]["name"].split("-")[1]
+    tag = vector_record(lib)["files"]["frames"]["name"].split("-")[1]
     left = [lib.root / f"frames-{tag}-99-L0.delta.tmp", lib.root / f"segments-{tag}-98-L1.delta"]
     other = lib.root / "frames-0123456789ab-5-L0.delta"  # another library's: never touched
     for p in [*left, other]:
@@ -160,7 +151,7 @@ def test_a_live_item_is_removed_by_its_url(tmp_path: Path, colour_plugin: None) 
     lib = Library.open(str(tmp_path / "lib"))
     _run(lib, 5)
     assert lib.remove([URL]) == [URL]
-    files = _record(lib)["files"]
+    files = vector_record(lib)["files"]
     assert all(f["count"] == 0 and not f.get("deltas") for f in files.values())
     assert check_library(Library.open(str(tmp_path / "lib"))).problems == []
 

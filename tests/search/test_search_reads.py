@@ -11,28 +11,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from tests.conftest import COOKING_SRT, using_plugins
+from tests.conftest import index_cooking_talk, using_plugins
 from tests.plugins import colour
 from vagent.catalog import Catalog, LibraryRow
 from vagent.errors import LibraryNotFound
 from vagent.library import Library, core
-from vagent.synth import make_video
 
 
 @pytest.fixture
 def talk(tmp_path: Path) -> Iterator[Library]:
     """cooking.mp4 with three subtitle cues, the colour encoder and the default MiniLM."""
-    clips = tmp_path / "clips"
-    clips.mkdir()
-    make_video(clips / "cooking.mp4", ["red", "green", "blue", "white", "black"], 10.0,
-               size=(96, 64))  # fmt: skip
-    (clips / "cooking.srt").write_text(COOKING_SRT)
     # BLAS on one thread, as the server runs it: two threads on busy cores take seconds
     limits = pytest.importorskip("threadpoolctl").threadpool_limits
     with using_plugins(colour), limits(limits=1, user_api="blas"):
-        lib = Library.open(tmp_path / "lib")
-        assert lib.index([str(clips)], encoder="colour", text="subtitles", progress=False).ok
-        yield lib
+        yield index_cooking_talk(tmp_path)
 
 
 def test_a_search_reads_the_library_row_once(

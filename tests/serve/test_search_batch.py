@@ -13,14 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import COOKING_SRT, using_plugins
+from tests.conftest import index_cooking_talk, using_plugins
 from tests.plugins import colour
 from tests.plugins_host.test_sbert_light import WORDS, _tiny_bert
 from vagent.library import Library
 from vagent.search import batch
 from vagent.search.batch import Batcher
 from vagent.serve.service import Service
-from vagent.synth import make_video
 
 
 class Held:
@@ -171,15 +170,8 @@ def test_light_bert_rows_together_equal_rows_alone(tmp_path: Path) -> None:
 @pytest.fixture
 def talk(tmp_path: Path) -> Library:
     """cooking.mp4 with three subtitle cues, the colour encoder and the default MiniLM."""
-    clips = tmp_path / "clips"
-    clips.mkdir()
-    make_video(clips / "cooking.mp4", ["red", "green", "blue", "white", "black"], 10.0,
-               size=(96, 64))  # fmt: skip
-    (clips / "cooking.srt").write_text(COOKING_SRT)
     with using_plugins(colour):
-        lib = Library.open(tmp_path / "lib")
-        assert lib.index([str(clips)], encoder="colour", text="subtitles", progress=False).ok
-    return lib
+        return index_cooking_talk(tmp_path)
 
 
 def test_concurrent_searches_get_exactly_the_hits_of_one_at_a_time(
