@@ -19,5 +19,7 @@ def vagent_register_indexes(register: Any) -> None:
         "faiss",
         _factory,
         description="FAISS, inner product; faiss/<factory> e.g. Flat (default), IVF1024,Flat, "
-        "HNSW32; indexes that need training stay exact until enough vectors arrive",
+        "HNSW32, then optional search settings nprobe=N, shortlist=N "
+        "(IVF4096_HNSW32,PQ64,nprobe=64); indexes that need training stay exact until enough "
+        "vectors arrive",
     )

@@ -130,20 +130,47 @@ def _inner(index: Any) -> Any:
     return index
 
 
-def _new(spec: str, dim: int) -> Any:
+def _new(spec: str, dim: int, nprobe: int = NPROBE) -> Any:
     bare = faiss.index_factory(dim, spec, faiss.METRIC_INNER_PRODUCT)
     if _ivf(bare) is not None:
         ivf = _prepare(_ivf(bare))
         ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
-        return _tune(ivf)
-    return _tune(_prepare(faiss.index_factory(dim, f"IDMap2,{spec}", faiss.METRIC_INNER_PRODUCT)))
+        return _tune(ivf, nprobe)
+    index = faiss.index_factory(dim, f"IDMap2,{spec}", faiss.METRIC_INNER_PRODUCT)
+    return _tune(_prepare(index), nprobe)
 
 
-def _tune(index: Any) -> Any:
+SETTINGS = ("nprobe", "shortlist")
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, int]]:
+    """(FAISS factory string, search settings) of a spec: the factory's comma-separated parts,
+    then any of ``nprobe=N`` (IVF lists probed) and ``shortlist=N`` (an IVF-PQ index's
+    candidates rescored with its exact rows), e.g. ``IVF4096_HNSW32,PQ64,nprobe=64,
+    shortlist=800``. The settings are pinned with the factory string; a factory string never
+    holds '='. Raises ValueError for a setting that is unknown or not a positive integer."""
+    factory: list[str] = []
+    settings: dict[str, int] = {}
+    for part in spec.split(","):
+        name, eq, value = part.partition("=")
+        if not eq:
+            factory.append(part)
+            continue
+        name = name.strip()
+        if name not in SETTINGS or not value.strip().isdigit() or int(value) < 1:
+            raise ValueError(
+                f"faiss: bad setting '{part}' in '{spec}': the settings are nprobe=N and "
+                f"shortlist=N (positive integers) after the factory string"
+            )
+        settings[name] = int(value)
+    return ",".join(factory) or "Flat", settings
+
+
+def _tune(index: Any, nprobe: int = NPROBE) -> Any:
     inner = _inner(index)
     ivf = faiss.try_extract_index_ivf(inner)
     if ivf is not None:
-        ivf.nprobe = min(ivf.nlist, NPROBE)
+        ivf.nprobe = min(ivf.nlist, nprobe)
         quantizer = faiss.downcast_index(ivf.quantizer)
         if hasattr(quantizer, "hnsw"):
             want = max(EF_SEARCH, QUANTIZER_EF_PER_PROBE * ivf.nprobe)
@@ -196,12 +223,15 @@ class FaissIndex(VectorIndex):
     def __init__(self, spec: str, dim: int) -> None:
         self.spec = spec
         self.dim = dim
+        self.factory, settings = parse_spec(spec)
+        self.nprobe = settings.get("nprobe", NPROBE)
+        self.shortlist = settings.get("shortlist", SHORTLIST)
         try:
-            probe = _new(spec, dim)
+            probe = _new(self.factory, dim, self.nprobe)
         except RuntimeError as exc:
-            raise ValueError(f"faiss: bad index factory '{spec}': {exc}") from None
+            raise ValueError(f"faiss: bad index factory '{self.factory}': {exc}") from None
         self.needs_training = not probe.is_trained
-        self.train_at = _min_train(spec) if self.needs_training else 0
+        self.train_at = _min_train(self.factory) if self.needs_training else 0
         self._index = _new("Flat", dim) if self.needs_training else probe
         self._gpu: Any = None
         self._mapped: str | None = None  # the file the index is memory-mapped from (read-only)
@@ -236,7 +266,7 @@ class FaissIndex(VectorIndex):
         """Read a memory-mapped index into memory before it changes (a mapped one is
         read-only)."""
         if self._mapped is not None:
-            self._index = _tune(_prepare(self._read(self._mapped, 0)))
+            self._index = _tune(_prepare(self._read(self._mapped, 0)), self.nprobe)
             self._mapped = None
             self._gpu = None
 
@@ -276,7 +306,7 @@ class FaissIndex(VectorIndex):
         n = len(ids)
         rng = np.random.default_rng(n)
         sample = np.sort(rng.choice(n, size=min(n, max(self.train_at, 1)), replace=False))
-        index = _new(self.spec, self.dim)
+        index = _new(self.factory, self.dim, self.nprobe)
         index.train(np.ascontiguousarray(rows(sample), dtype=np.float32))
         exact = ExactRows(self.dim, trained_on=n) if _lossy(index) else None
         for start in range(0, n, ADD_CHUNK):
@@ -304,7 +334,7 @@ class FaissIndex(VectorIndex):
         # clone that keeps the training.
         keep = np.setdiff1d(self.ids(), ids)
         vectors = self.reconstruct(keep)
-        fresh = _tune(faiss.clone_index(self._index))
+        fresh = _tune(faiss.clone_index(self._index), self.nprobe)
         fresh.reset()
         if len(keep):
             fresh.add_with_ids(vectors, keep)
@@ -318,7 +348,7 @@ class FaissIndex(VectorIndex):
         m = len(queries)
         if self.ntotal == 0 or k <= 0 or (allowed is not None and len(allowed) == 0):
             return np.zeros((m, max(k, 0)), np.float32), np.full((m, max(k, 0)), -1, np.int64)
-        short = k if self._exact is None else max(k * K_FACTOR, SHORTLIST)
+        short = k if self._exact is None else max(k * K_FACTOR, self.shortlist)
         if self._exact is not None and self.ntotal <= SCAN_FACTOR * short:
             # a small index: every exact row costs little more than the shortlist's
             return self._scan(queries, k, self.ids() if allowed is None else allowed)
@@ -419,7 +449,7 @@ class FaissIndex(VectorIndex):
         ivf = _ivf(index)
         if ivf is not None and ivf.direct_map.type != faiss.DirectMap.Hashtable:
             ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # reads only the lists' ids
-        self._index = _tune(_prepare(index))
+        self._index = _tune(_prepare(index), self.nprobe)
         self._gpu = None
         self._exact = ExactRows.open(path, self.dim) if _lossy(self._index) else None
         if self._exact is not None and len(self._exact) != self.ntotal:

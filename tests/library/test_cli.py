@@ -89,7 +89,12 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
             "--index-factory",
             "Bogus",
         ],
-    ):
+        # a search setting after the factory string that is not one (nprobe=N, shortlist=N)
+        ["index", "nothing.mp4", "--library", "x", "--encoder", TINY_CLIP,
+         "--index-factory", "IVF4,Flat,nprobe=0"],
+        ["index", "nothing.mp4", "--library", "x", "--encoder", TINY_CLIP,
+         "--index-factory", "IVF4,Flat,efsearch=64"],
+    ):  # fmt: skip
         proc = _vagent(*args, home=tmp_path)
         assert proc.returncode == 2, (args, proc.stderr)
         lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]

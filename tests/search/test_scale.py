@@ -274,6 +274,34 @@ def test_hnsw_coarse_quantizer_searches_wide_when_adding_and_after_loading(
     np.testing.assert_array_equal(loaded.search(x[:20], 5)[1], index.search(x[:20], 5)[1])
 
 
+def test_search_settings_after_the_factory_string_are_kept_and_used(tmp_path: Path) -> None:
+    """``IVF16,PQ16x4,nprobe=12,shortlist=1000``: the index probes 12 lists (the default 16)
+    and rescores 1,000 candidates (every vector here is within four shortlists, so all are
+    scored exactly: Flat's own answers), where the default 200 gives PQ's shortlist; the
+    settings come back with the file."""
+    dim, n = 32, 4000
+    x = _clustered(n, dim, 64)
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    spec = "IVF16,PQ16x4,nprobe=12,shortlist=1000"
+    tuned, plain, flat = _faiss(spec, dim), _faiss("IVF16,PQ16x4", dim), _faiss("Flat", dim)
+    for index in (tuned, plain, flat):
+        index.add(ids, x)
+    queries = _clustered(50, dim, 64, seed=1)
+    truth = flat.search(queries, 10)[1]
+    assert faiss.extract_index_ivf(tuned._index).nprobe == 12  # type: ignore[attr-defined]
+    assert _recall(tuned.search(queries, 10)[1], truth) >= 0.99
+    assert _recall(plain.search(queries, 10)[1], truth) < 0.99
+    path = tmp_path / "v.faiss"
+    tuned.save(str(path))
+    again = _faiss(spec, dim)
+    again.load(str(path))
+    assert faiss.extract_index_ivf(again._index).nprobe == 12  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(again.search(queries, 10)[1], tuned.search(queries, 10)[1])
+    for bad in ("IVF16,Flat,nprobe=0", "IVF16,Flat,shortlist=x", "IVF16,Flat,efSearch=9"):
+        with pytest.raises(ValueError, match="the settings are nprobe=N and shortlist=N"):
+            _faiss(bad, dim)
+
+
 def test_pq_training_skips_polysemous_reordering() -> None:
     """IVF-PQ trains without FAISS's polysemous code reordering (index_factory turns it on;
     it is never used in search and took ~99% of the training time)."""

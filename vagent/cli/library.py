@@ -48,7 +48,11 @@ from vagent.validate import (
 )
 @click.option("--segmenter", help="fixed (default) or scene[/threshold].")
 @click.option("--encoder", help=f"Visual encoder id (new library: {DEFAULT_ENCODER}).")
-@click.option("--index-factory", help="FAISS factory string: Flat (default), IVF1024,Flat, HNSW32.")
+@click.option(
+    "--index-factory",
+    help="FAISS factory string: Flat (default), IVF1024,Flat, HNSW32; search settings may "
+    "follow: IVF4096_HNSW32,PQ64,nprobe=64,shortlist=800.",
+)
 @click.option(
     "--index",
     "index_kind",
