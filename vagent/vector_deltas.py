@@ -208,6 +208,33 @@ def appendable(lib: LibraryRow, kinds: Iterable[str]) -> dict[str, dict[str, Any
     return files
 
 
+def land_deltas(
+    root: Path,
+    lib: LibraryRow,
+    files: dict[str, dict[str, Any]],
+    added: dict[str, tuple[np.ndarray, np.ndarray]],
+    hint: str,
+) -> tuple[dict[str, Any], str]:
+    """Append ``added`` (ids and vectors per kind; a kind with no ids is left as it is) as
+    the next generation beside the committed ``files`` (``appendable``'s) and move ``lib`` to
+    it; returns the new record and the library's tag. The caller commits the session."""
+    import json
+
+    from vagent.vectors import next_record, parse_record, tag_of
+
+    tag = tag_of(lib.uid)
+    assert tag is not None  # appendable: the library has its uid
+    gen = lib.generation + 1
+    files = dict(files)
+    for kind, (ids, vectors) in added.items():
+        if len(ids):
+            files[kind] = append(root, kind, files[kind], gen, tag, ids, vectors, hint)
+    record = next_record(parse_record(lib.vector_files), gen, files)
+    lib.generation = gen
+    lib.vector_files = json.dumps(record)
+    return record, tag
+
+
 def fold_due(entry: dict[str, Any]) -> bool:
     """True when a kind's deltas have grown enough to be folded into a new base (``FOLD_SHARE``):
     more than ``MERGE_BYTES`` in all and more than a ``FOLD_SHARE``-th of the base's vectors."""

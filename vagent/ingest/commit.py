@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from vagent.catalog import Catalog, FrameRow, LibraryRow, SegmentRow, TextSpanRow, VideoRow
 from vagent.integrity.owner import check_owner, read_marker, write_marker
 from vagent.types import SegmentSpan, TextSpan
-from vagent.vector_deltas import append, appendable, fold_due
+from vagent.vector_deltas import appendable, fold_due, land_deltas
 from vagent.vectors import (
     VectorFilesDamaged,
     VectorSet,
@@ -256,19 +256,11 @@ def _append_generation(
     """Write ``added`` as one delta per kind beside the committed files and move the row to
     the next generation, which names them (the caller commits the session)."""
     _claim(catalog, lib, vectors)
-    tag = tag_of(lib.uid)
-    assert tag is not None  # appendable: the library has its uid
-    gen = lib.generation + 1
-    files = dict(files)
-    for kind, parts in added.items():
-        ids = np.concatenate([p[0] for p in parts])
-        if len(ids):
-            vecs = np.concatenate([p[1] for p in parts])
-            files[kind] = append(vectors.root, kind, files[kind], gen, tag, ids, vecs, vectors.hint)
-    record = next_record(parse_record(lib.vector_files), gen, files)
-    lib.generation = gen
-    lib.vector_files = json.dumps(record)
-    return record, tag
+    joined = {
+        kind: (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+        for kind, parts in added.items()
+    }
+    return land_deltas(vectors.root, lib, files, joined, vectors.hint)
 
 
 def _write_generation(

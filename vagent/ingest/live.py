@@ -20,7 +20,6 @@ is landed and the run ends with one line.
 from __future__ import annotations
 
 import hashlib
-import json
 import resource
 import time
 import warnings
@@ -46,8 +45,8 @@ from vagent.locking import write_lock
 from vagent.text.speech import dump_words, limit_speech, spans_of
 from vagent.text.track import OcrTrack
 from vagent.types import TextSpan
-from vagent.vector_deltas import append, appendable
-from vagent.vectors import VectorSet, next_record, parse_record, sweep, tag_of
+from vagent.vector_deltas import appendable, land_deltas
+from vagent.vectors import VectorSet, sweep
 
 SCHEMES = ("rtsp", "rtsps", "rtmp", "udp", "rtp", "srt", "tcp", "http", "https")
 STRATEGY = "live"  # decode_strategy of a live item
@@ -471,19 +470,13 @@ class LiveIndexer:
                 check_owner(self.root, self.catalog, lib.name, lib)  # raises, naming the owner
                 write_marker(self.root, lib.name, lib.uid, self.catalog.url)
             seg_ids, frame_ids, text_ids = self._rows(s, lib, times, spans, end)
-            tag, gen, hint = tag_of(lib.uid) or "", lib.generation + 1, self.vectors.hint
-            files = dict(files)
             added = {
                 "segments": (seg_ids, segment_vectors(vecs, spans)),
                 "frames": (frame_ids, vecs),
             }
             if len(text_ids):
                 added["texts"] = (text_ids, np.concatenate(self.said_vecs))
-            for kind, (ids, kind_vecs) in added.items():
-                files[kind] = append(self.root, kind, files[kind], gen, tag, ids, kind_vecs, hint)
-            record = next_record(parse_record(lib.vector_files), gen, files)
-            lib.generation = gen
-            lib.vector_files = json.dumps(record)
+            record, tag = land_deltas(self.root, lib, files, added, self.vectors.hint)
         sweep(self.root, record, tag)
 
     def _rows(
