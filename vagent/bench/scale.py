@@ -64,7 +64,6 @@ class Config:
     segment_rescore: int | None = None  # the segments' shortlist (default: ``rescore``)
     rescore_codec: str = "f16"  # frames' rescoring file: f16, or sq8 (half the bytes)
     sweep: bool = True  # also report recall and latency at 2x nprobe and 2x the shortlist
-    reuse: bool = False  # search the indexes a run left in the folder again (see ``research``)
     chunk_videos: int = 8
     seed: int = 0
 
@@ -141,13 +140,19 @@ def quantizer_ef(cfg: Config, nprobe: int) -> int:
     return cfg.quantizer_ef or max(64, 4 * nprobe)
 
 
-def _set_quantizer_ef(index: Any, ef: int) -> bool:
-    """Set ``index``'s HNSW coarse quantizer's efSearch; False where it has none."""
+def _hnsw_quantizer(index: Any) -> Any:
+    """``index``'s HNSW coarse quantizer, or None where it has none."""
     import faiss
 
     ivf = faiss.try_extract_index_ivf(index)
     quantizer = faiss.downcast_index(ivf.quantizer) if ivf is not None else None
-    if quantizer is None or not hasattr(quantizer, "hnsw"):
+    return quantizer if quantizer is not None and hasattr(quantizer, "hnsw") else None
+
+
+def _set_quantizer_ef(index: Any, ef: int) -> bool:
+    """Set ``index``'s HNSW coarse quantizer's efSearch; False where it has none."""
+    quantizer = _hnsw_quantizer(index)
+    if quantizer is None:
         return False
     quantizer.hnsw.efSearch = ef
     return True
@@ -246,7 +251,11 @@ class Kind:
             codes = x.astype("<f2") if self.sq is None else self.sq.compute_codes(x)
             self.vectors.write(codes.tobytes())
         self.add_s += time.perf_counter() - t0
-        # the ground truth: exact top-k over everything so far
+        self.merge_truth(x, ids)
+        self.added += len(x)
+
+    def merge_truth(self, x: np.ndarray, ids: np.ndarray) -> None:
+        """The ground truth: the exact top-k so far, with ``x`` (ids ``ids``) taken in."""
         sims = self.queries @ x.T
         k = min(self.cfg.k, sims.shape[1])
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
@@ -255,7 +264,6 @@ class Kind:
         keep = np.argsort(-s, axis=1, kind="stable")[:, : self.cfg.k]
         self.exact_s = np.take_along_axis(s, keep, axis=1)
         self.exact_i = np.take_along_axis(i, keep, axis=1)
-        self.added += len(x)
 
     def finish(self) -> dict[str, Any]:
         """Write the index, reopen it memory-mapped, search one query at a time."""
@@ -291,15 +299,14 @@ class Kind:
                 }
         if exact is not None:
             exact.close()
-        qef = quantizer_ef(self.cfg, self.cfg.nprobe)
-        hnsw = _set_quantizer_ef(index, qef)
+        hnsw = _hnsw_quantizer(index) is not None
         exact_bytes = self.exact_path.stat().st_size if exact is not None else 0
         index_bytes = path.stat().st_size
         return {
             "vectors": int(index.ntotal),
             "factory": self.factory,
             "nprobe": self.cfg.nprobe,
-            "quantizer_ef": qef if hnsw else None,
+            "quantizer_ef": quantizer_ef(self.cfg, self.cfg.nprobe) if hnsw else None,
             "train_s": round(self.train_s, 3),
             "add_s": round(self.add_s, 3),
             "write_s": round(write_s, 3),
@@ -567,14 +574,7 @@ def truth_from_rows(kind: Kind) -> None:
         while a < n:
             count = min(step, n - a)
             x = np.fromfile(f, dtype=dtype, count=count * dim).reshape(count, dim)
-            sims = kind.queries @ x.astype(np.float32).T
-            k = min(kind.cfg.k, count)
-            top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-            s = np.concatenate([kind.exact_s, np.take_along_axis(sims, top, axis=1)], axis=1)
-            i = np.concatenate([kind.exact_i, top + a + 1], axis=1)
-            keep = np.argsort(-s, axis=1, kind="stable")[:, : kind.cfg.k]
-            kind.exact_s = np.take_along_axis(s, keep, axis=1)
-            kind.exact_i = np.take_along_axis(i, keep, axis=1)
+            kind.merge_truth(x.astype(np.float32), np.arange(a + 1, a + count + 1))
             a += count
 
 
@@ -589,7 +589,8 @@ def research(
     queries = Synth(cfg).queries()
     out: dict[str, Any] = {"hours": cfg.hours, "dim": cfg.dim, "reused": str(workdir)}
     for name in ("frames", "segments"):
-        kind = Kind(name, 0, "", workdir, cfg, queries, codec="f16", reusing=True)
+        # the factory is not in the file: see the run that built it
+        kind = Kind(name, 0, "as built", workdir, cfg, queries, codec="f16", reusing=True)
         for need in (workdir / f"{name}.faiss", kind.exact_path):
             if not need.is_file():
                 raise FileNotFoundError(f"{need}: not there (a run with --rescore and f16 rows)")
@@ -601,7 +602,6 @@ def research(
                 f"in {time.perf_counter() - t:.0f} s"
             )
         out[name] = kind.search_written(0.0, rescoring=True)
-        out[name]["factory"] = "as built"  # the file does not say: see the run that built it
     out["wall_s"] = round(time.perf_counter() - t_all, 2)
     out["load_avg_1m"] = round(os.getloadavg()[0], 1)
     out["targets"] = {n: v for n, v in targets(out).items() if n != "peak_rss_mib"}
