@@ -239,8 +239,7 @@ def supporting(question: str, answer: str, evidence: Sequence[Moment]) -> list[S
         channels = set(evidence[i].get("channels") or [])
         matched = bool(channels & MATCHED_CHANNELS)
         hit_a = words & a if matched or hit_q else set()
-        # "what happens right before that?" names its moment by time, not by words
-        pointed = not q and "anchor" in channels
+        pointed = _pointed(q, evidence[i])
         if hit_q or hit_a or pointed:
             # answer words decide more than question words; a higher-ranked moment breaks ties
             rank = float(evidence[i].get("score") or 0)
@@ -259,12 +258,17 @@ def _top(evidence: Sequence[Moment]) -> set[int]:
     return {i for i, r in enumerate(ranks) if r == max(ranks)} if ranks else set()
 
 
+def _pointed(q: set[str], e: Moment) -> bool:
+    """Whether the thread pointed at moment ``e`` for a question without content words
+    (``q``): "what happens right before that?" names its moment by time, not by words."""
+    return not q and "anchor" in (e.get("channels") or [])
+
+
 def _relevant(q: set[str], words: set[str], e: Moment, top: bool) -> bool:
     """Whether a span (its content words ``words``, in moment ``e``) bears on the question
     (its content words ``q``): it holds one of them, its moment is the one the search ranked
-    highest (``top``), or the thread pointed at it (a follow-up without content words)."""
-    pointed = not q and "anchor" in (e.get("channels") or [])
-    return bool(words & q) or pointed or top
+    highest (``top``), or the thread pointed at it (``_pointed``)."""
+    return bool(words & q) or _pointed(q, e) or top
 
 
 def answering(question: str, evidence: Sequence[Moment]) -> list[Support]:
@@ -284,7 +288,7 @@ def answering(question: str, evidence: Sequence[Moment]) -> list[Support]:
         text = str(s["text"])
         words = content_words(text)
         hit_q = words & q
-        pointed = not q and "anchor" in (evidence[i].get("channels") or [])
+        pointed = _pointed(q, evidence[i])
         named = names(text) if kind is NAMED else set()
         kinded = holds_kind(words, kind, named)
         if not (hit_q or pointed or (kinded and i in top)) or (need and not kinded):
