@@ -92,9 +92,8 @@ def make_talk(path: Path, seconds: float, speech_share: float = 0.6) -> list[flo
     return placed
 
 
-def _starts(utterances: list[Utterance], placed: list[float]) -> list[float]:
+def _starts(spans: list[SpeechSpan], placed: list[float]) -> list[float]:
     """How far from each placed sentence start the nearest span's first word starts."""
-    spans = spans_of(utterances)
     starts = [s.words[0][0] if s.words else s.start for s in spans]
     return [min(abs(p - s) for s in starts) for p in placed] if starts else []
 
@@ -160,11 +159,10 @@ def run(
                 setattr(asr, "vad", True)  # noqa: B010
     speed, bound = length / wall["track"], length / wall["bound"]
     no_vad = length / wall["no_vad"] if vad else None
-    starts = [s.words[0][0] if s.words else s.start for s in spans]
-    errors = [min(abs(p - s) for s in starts) for p in placed] if starts else []
+    errors = _starts(spans, placed)
     versus: dict[str, Any] = {}
     if single is not None:
-        one_errors = _starts(one, placed)
+        one_errors = _starts(spans_of(one), placed)
         same, heard = same_words(one, alone)
         versus = {
             "single_worker_x_realtime": round(length / wall["single"], 1),
